@@ -1,0 +1,66 @@
+"""The hub's real operations, one small function each, registered by a decorator.
+
+A workload's docstring's first line is its label in tables and charts. `setup` (untimed,
+once per case) picks targets and prepares data; the timed body gets an ORM session and
+returns the number of rows it handled. Workloads marked `rollback` run each round inside a
+transaction that is rolled back, so every round measures the same change on the same data.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable
+
+from models_variants import AXES, Variant
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    run: Callable
+    axis: str
+    params: dict[str, list] = field(default_factory=dict)
+    setup: Callable | None = None
+    teardown: Callable | None = None
+    rollback: bool = False
+    supports: Callable[[Variant], str | None] = lambda variant: None
+    connect_options: Callable[[dict], dict] = lambda params: {}
+    main_statement: str = "first"  # which statement gets EXPLAINed: "first" SELECT, or "none"
+
+    @property
+    def label(self) -> str:
+        return (self.run.__doc__ or self.name).strip().splitlines()[0]
+
+    def param_grid(self) -> list[dict]:
+        names = list(self.params)
+        return [dict(zip(names, values)) for values in itertools.product(*self.params.values())] or [{}]
+
+
+WORKLOADS: dict[str, Workload] = {}
+
+
+def workload(axis: str, params: dict[str, list] | None = None, **options):
+    """Register the decorated function as a workload over `axis`."""
+    if axis not in AXES:
+        raise ValueError(f"unknown axis {axis!r}")
+
+    def register(func: Callable) -> Callable:
+        WORKLOADS[func.__name__] = Workload(func.__name__, func, axis, dict(params or {}), **options)
+        return func
+
+    return register
+
+
+def param_label(params: dict) -> str:
+    return ",".join(f"{key}={value}" for key, value in params.items())
+
+
+def load_all() -> dict[str, Workload]:
+    # Importing the modules registers their workloads; the order here is the order in results.
+    import bench.workloads.loading  # noqa: F401
+    import bench.workloads.sync  # noqa: F401
+    import bench.workloads.deletion  # noqa: F401
+    import bench.workloads.storage  # noqa: F401
+    import bench.workloads.timestamps  # noqa: F401
+    return WORKLOADS

@@ -1,0 +1,25 @@
+"""Claim C2: finding sessions with a node syncing, and the write that flips a node, over sync_flag."""
+
+from __future__ import annotations
+
+from bench.workloads import workload
+
+
+@workload(axis="sync_flag")
+def active_sync(db, ctx):
+    """Active sync: every session with any node syncing"""
+    return len(db.execute(ctx.models.active_sync_statement()).all())
+
+
+def _pick_node(ctx):
+    return {"session_id": ctx.facts["sync_session"], "node_id": ctx.facts["sync_node"]}
+
+
+@workload(axis="sync_flag", setup=_pick_node, main_statement="none")
+def mark_sync(db, ctx, session_id, node_id):
+    """Mark sync: one node starts syncing and stops again (two commits)"""
+    ctx.models.set_node_sync(db, session_id, node_id, True)
+    db.commit()
+    ctx.models.set_node_sync(db, session_id, node_id, False)
+    db.commit()
+    return 2

@@ -1,0 +1,43 @@
+"""Fixtures shared by the test modules: one real embedded PostgreSQL per test session."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bench.backends import embedded_server
+
+
+@pytest.fixture(scope="session")
+def server():
+    with embedded_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def database_url(server) -> str:
+    return server.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = create_engine(database_url, connect_args={"application_name": "sessionbench/tests"})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fresh_schema(engine):
+    name = f"t_{secrets.token_hex(5)}"
+    with engine.begin() as conn:
+        conn.execute(text(f'create schema "{name}"'))
+    yield name
+    with engine.begin() as conn:
+        conn.execute(text(f'drop schema if exists "{name}" cascade'))
+
+
+def docker_required() -> bool:
+    return os.environ.get("SESSIONBENCH_REQUIRE_DOCKER", "") not in ("", "0", "false")

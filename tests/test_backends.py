@@ -1,0 +1,151 @@
+"""Backends start for real and run SQL; bad input gets one clear line; nothing is left running."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+import pytest
+from sqlalchemy import create_engine, text
+
+from bench import backends
+from bench.errors import UserError
+from tests.conftest import docker_required
+
+
+def _postmasters(data_dir: str) -> set[int]:
+    """PostgreSQL processes serving a data directory under `data_dir`."""
+    return {p.pid for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "postgres" and any(data_dir in arg for arg in p.info["cmdline"] or [])}
+
+
+@pytest.mark.db
+def test_embedded_starts_runs_sql_and_is_gone_after():
+    with backends.embedded_server() as server:
+        assert server.backend == "embedded"
+        assert server.version_num >= 180000
+        assert server.pg_stat_statements is True
+        assert server.settings["server_encoding"] == "UTF8"
+        engine = create_engine(server.url)
+        with engine.connect() as conn:
+            assert conn.execute(text("select 6 * 7")).scalar_one() == 42
+        engine.dispose()
+        where = server.where
+        assert len(_postmasters(where)) == 1
+    assert _postmasters(where) == set()
+    assert not os.path.exists(where)
+
+
+@pytest.mark.db
+def test_embedded_is_stopped_when_the_body_raises():
+    with pytest.raises(RuntimeError):
+        with backends.embedded_server() as server:
+            assert _postmasters(server.where)
+            raise RuntimeError("workload failed")
+    assert _postmasters(server.where) == set()
+
+
+@pytest.mark.db
+def test_url_backend_hides_the_password_and_needs_create_on_schema(engine, server):
+    with engine.begin() as conn:
+        conn.execute(text("drop role if exists sb_reader"))
+        conn.execute(text("create role sb_reader login password 's3cret-pw'"))
+        conn.execute(text("revoke create on database postgres from public"))
+        conn.execute(text("alter role sb_reader set search_path = public"))
+    socket = server.url.query["host"]
+    url = f"postgresql://sb_reader:s3cret-pw@/postgres?host={socket}&port=5432"
+    with pytest.raises(UserError) as refused:
+        with backends.url_server(url):
+            pass
+    assert "cannot create a schema" in refused.value.message
+    assert "s3cret-pw" not in str(refused.value)
+    with engine.begin() as conn:
+        conn.execute(text("grant create on database postgres to sb_reader"))
+    with backends.url_server(url) as given:
+        assert given.backend == "url"
+        assert "s3cret-pw" not in repr(given.describe())
+        assert "***" in given.safe_url
+    with engine.begin() as conn:
+        conn.execute(text("revoke create on database postgres from sb_reader"))
+        conn.execute(text("drop role sb_reader"))
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("not a url", "not a database URL"),
+    ("mysql://u:p@127.0.0.1/db", "sessionbench needs PostgreSQL"),
+    ("postgresql://u:p@127.0.0.1:1/db", "cannot connect to PostgreSQL"),
+])
+def test_url_backend_refuses_bad_urls_in_one_line(url, expected):
+    with pytest.raises(UserError) as refused:
+        with backends.url_server(url):
+            pass
+    assert expected in refused.value.message
+    assert "\n" not in refused.value.message
+    assert ":p@" not in refused.value.message
+
+
+@pytest.mark.db
+def test_wrong_password_is_one_line_without_the_password(server):
+    socket = server.url.query["host"]
+    with pytest.raises(UserError) as refused:
+        with backends.url_server(f"postgresql://nobody:wrong-pw@/postgres?host={socket}&port=5432"):
+            pass
+    assert "cannot connect" in refused.value.message
+    assert "wrong-pw" not in str(refused.value)
+
+
+def test_unknown_backend_is_refused_with_the_valid_ones():
+    with pytest.raises(UserError) as refused:
+        backends.choose("kubernetes", images=["x"], database_url=None)
+    assert "embedded" in refused.value.hint
+
+
+def test_auto_takes_the_url_when_one_is_given():
+    assert backends.choose("auto", images=["x"], database_url="postgresql://h/db")[0] == "url"
+
+
+def test_docker_asked_for_without_an_engine_says_so(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(UserError) as refused:
+        with backends.docker_server("postgres:18-alpine"):
+            pass
+    assert "no Docker engine answers" in refused.value.message
+    chosen, why = backends.choose("auto", images=["postgres:18-alpine"], database_url=None)
+    assert chosen == "embedded" and "embedded" in why
+
+
+def _engine_or_skip(image: str) -> None:
+    engine_up, present, reason = backends.docker_status(image)
+    if engine_up and present:
+        return
+    if docker_required():
+        pytest.fail(f"SESSIONBENCH_REQUIRE_DOCKER is set but: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.mark.docker
+def test_docker_backend_runs_sql_on_loopback_and_removes_its_container():
+    import docker
+
+    image = backends.resolve_image(None)[0]
+    _engine_or_skip(image)
+    client = docker.from_env()
+    with backends.open_server("docker", image=image, run_id="test-docker") as server:
+        assert server.url.host == "127.0.0.1"
+        assert server.pg_stat_statements is True
+        engine = create_engine(server.url)
+        with engine.connect() as conn:
+            assert conn.execute(text("select count(*) from pg_stat_statements")).scalar_one() >= 0
+            assert conn.execute(text("show server_encoding")).scalar_one() == "UTF8"
+        engine.dispose()
+        assert len(client.containers.list(filters={"label": "sessionbench.run=test-docker"})) == 1
+    assert client.containers.list(all=True, filters={"label": "sessionbench.run=test-docker"}) == []
+
+
+@pytest.mark.docker
+def test_docker_image_that_cannot_be_pulled_is_one_line():
+    _engine_or_skip(backends.resolve_image(None)[0])
+    with pytest.raises(UserError) as refused:
+        with backends.docker_server("sessionbench/no-such-image:0", run_id="test-missing"):
+            pass
+    assert "cannot be pulled" in refused.value.message
