@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bench import results
 from bench.errors import UserError
 from bench.stats import bootstrap_ratio_ci, classify
 
@@ -71,25 +72,6 @@ def parse_threshold(text: str | float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"threshold {text!r} must be a non-negative percentage, e.g. 10%")
     return value
-
-
-def _read(path: str | Path) -> dict:
-    """Load one results file. The only place this module touches the file format on disk."""
-    path = Path(path)
-    hint = "pass a results JSON written by `sessionbench run`"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"results file not found: {path}", hint) from None
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}", hint) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not JSON (line {exc.lineno}: {exc.msg})", hint) from None
-    if not isinstance(doc, dict) or "sessionbench" not in doc or not isinstance(doc.get("benchmarks"), list):
-        raise UserError(f"{path} is not a sessionbench results file (no 'sessionbench' block or 'benchmarks')", hint)
-    return doc
 
 
 def benchmark_identity(bench: dict) -> Identity:
@@ -306,7 +288,7 @@ def main_compare(
             threshold_value = parse_threshold(threshold)
         except ValueError as exc:
             raise UserError(str(exc), "e.g. --threshold 10%") from None
-        base_doc, new_doc = _read(base_path), _read(new_path)
+        base_doc, new_doc = results.read(base_path), results.read(new_path)
         rows = compare_runs(base_doc, new_doc, threshold=threshold_value)
     except UserError as exc:
         return report_user_error(exc, err)

@@ -10,7 +10,8 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from bench.compare import _read, benchmark_identity, identity_label, report_user_error
+from bench import results
+from bench.compare import benchmark_identity, identity_label, report_user_error
 from bench.errors import UserError
 from bench.stats import detect_steps
 
@@ -158,7 +159,7 @@ def main_history(paths: Sequence[str | Path], out_dir: str | Path, out: TextIO =
     try:
         if not paths:
             raise UserError("no results files given", "pass the results JSON files of the runs to chart")
-        df = mark_steps(history_table([_read(path) for path in paths]))
+        df = mark_steps(history_table([results.read(path) for path in paths]))
     except UserError as exc:
         return report_user_error(exc, err)
     for key, group in df.groupby("key", sort=True):

@@ -113,7 +113,7 @@ def export(paths: list[str], fmt: str, out: str | None) -> int:
         try:
             table.to_parquet(temp, index=False)
         except ImportError:
-            raise UserError("Parquet export needs pyarrow", "pip install 'sessionbench[parquet]'") from None
+            raise UserError("Parquet export needs pyarrow", "pip install pyarrow") from None
     os.replace(temp, target)
     print(f"wrote {len(table)} rows to {target}")
     return 0

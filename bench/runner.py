@@ -26,6 +26,15 @@ class Progress:
     def __init__(self, total: int, quiet: bool):
         self.total, self.done, self.quiet, self.failed = total, 0, quiet, []
         self.started = time.perf_counter()
+        self.config = None
+
+    def pytest_configure(self, config):
+        self.config = config
+
+    @property
+    def fatal(self) -> UserError | None:
+        """A UserError raised while starting a server or loading data stops the whole run."""
+        return self.config._sessionbench.get("fatal") if self.config is not None else None
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or (report.when == "setup" and not report.passed):
@@ -50,8 +59,7 @@ def parse_rtts(text: str) -> list[float]:
 
 
 def pytest_args(args, backend: str, images: list[str], run_id: str, partial: Path) -> list[str]:
-    argv = [str(BENCHMARKS), "-p", "no:cacheprovider", "-q", "--no-header", "-p", "no:randomly",
-            "-W", "ignore::DeprecationWarning", "-o", "addopts=", "--rootdir", str(BENCHMARKS),
+    argv = [str(BENCHMARKS), "-c", str(BENCHMARKS / "pytest.ini"), "--rootdir", str(BENCHMARKS), "-q",
             f"--benchmark-json={partial}", f"--benchmark-max-time={args.max_time}",
             f"--benchmark-min-rounds={args.min_rounds}", "--benchmark-columns=median,iqr,rounds",
             "--benchmark-sort=fullname", "--sb-backend", backend, "--sb-scale", args.scale,
@@ -84,18 +92,23 @@ def run(args) -> int:
     backend, why = backends.choose(args.backend, images=images, database_url=args.database_url)
     if backend == "url" and not args.database_url:
         raise UserError("--backend url needs a database URL", "pass --database-url or set SESSIONBENCH_DATABASE_URL")
+    if backend == "url":
+        with backends.url_server(args.database_url):
+            pass  # refuse an unreachable or read-only server before anything starts
     run_id = new_run_id()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     partial = out / f".{run_id}.partial.json"
     total = len(cases) * len(rtts) * (len(images) if backend == "docker" else 1)
-    print(f"sessionbench: backend {backend} ({why}); {total} cases; run {run_id}", file=sys.stderr)
+    print(f"sessionbench: backend {backend} ({why}); {total} cases; run {run_id}", flush=True)
     progress = Progress(total, args.quiet)
     log = out / f"{run_id}.log"
     try:
         # pytest's own report goes to a log next to the results; progress and summary stay on screen.
         with open(log, "w") as stream, contextlib.redirect_stdout(stream):
             code = pytest.main(pytest_args(args, backend, images, run_id, partial), plugins=[progress])
+        if progress.fatal is not None:
+            raise progress.fatal
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
         if code == pytest.ExitCode.USAGE_ERROR or not partial.exists():

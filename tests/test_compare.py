@@ -177,11 +177,12 @@ def test_main_compare_threshold_changes_the_verdict(tmp_path):
 @pytest.mark.parametrize(
     ("new_content", "message"),
     [
-        (None, "not found"),
-        ("{not json", "is not JSON"),
+        (None, "no such results file"),
+        ("{not json", "not JSON"),
         ({"benchmarks": []}, "not a sessionbench results file"),
         ({"sessionbench": {}}, "not a sessionbench results file"),
         ([1, 2], "not a sessionbench results file"),
+        ({"sessionbench": {"format_version": 99}, "benchmarks": []}, "results format 99"),
         (make_doc(make_bench("other")), "no benchmark in common"),
     ],
 )

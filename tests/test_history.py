@@ -108,4 +108,4 @@ def test_main_history_prints_tables_and_writes_chart(tmp_path, docs):
 def test_main_history_missing_file_is_exit_2(tmp_path):
     err = io.StringIO()
     assert main_history([tmp_path / "missing.json"], tmp_path, out=io.StringIO(), err=err) == 2
-    assert "not found" in err.getvalue()
+    assert "no such results file" in err.getvalue()

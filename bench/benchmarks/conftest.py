@@ -80,17 +80,22 @@ def run_state(request, image):
             if config.getoption("--sb-sessions") else
             DataSpec.from_scale(config.getoption("--sb-scale"), seed=config.getoption("--sb-seed")))
     run_id = config._sessionbench["run_id"]
-    with backends.open_server(config.getoption("--sb-backend"), image=image,
-                              database_url=config.getoption("--sb-database-url"), run_id=run_id) as server:
-        state = RunState(server, run_id, spec, progress=config.getoption("--sb-progress"))
-        config._sessionbench["states"].append(state)
-        try:
-            state.load_source()
-            yield state
-        finally:
-            if server.backend == "url":
-                state.drop_run_schemas()
-            state.close()
+    try:
+        with backends.open_server(config.getoption("--sb-backend"), image=image,
+                                  database_url=config.getoption("--sb-database-url"), run_id=run_id) as server:
+            state = RunState(server, run_id, spec, progress=config.getoption("--sb-progress"))
+            config._sessionbench["states"].append(state)
+            try:
+                state.load_source()
+                yield state
+            finally:
+                if server.backend == "url":
+                    state.drop_run_schemas()
+                state.close()
+    except UserError as exc:
+        # No server, no benchmark: stop the session and let `sessionbench run` print the one line.
+        config._sessionbench["fatal"] = exc
+        pytest.exit(str(exc), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,139 @@
+"""The `sessionbench` command as a user meets it: real runs, clear refusals, clean interrupts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.results import load
+
+SMALL = ["--backend", "embedded", "--sessions", "200", "--max-time", "0.05", "--min-rounds", "3"]
+
+
+def sessionbench(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def dashboard_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    done = sessionbench("run", *SMALL, "--only", "workload=dashboard", "--only", "param=page_size=10,page_size=1000",
+                        "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+@pytest.mark.db
+def test_run_writes_a_results_file_with_exact_statement_counts(dashboard_run):
+    out, done = dashboard_run
+    [path] = list(out.glob("*.json"))
+    assert str(path) in done.stdout
+    table = load(path).set_index(["param", "variant"])
+    # The review's N+1: 1 + page_size with lazy loading; a constant with eager strategies.
+    assert table.loc[("page_size=10", "baseline"), "statements"] == 11
+    assert table.loc[("page_size=1000", "baseline"), "statements"] == 201  # 200 sessions exist
+    assert table.loc[("page_size=10", "loading=joined"), "statements"] == 1
+    assert table.loc[("page_size=10", "loading=raise"), "statements"] == 2
+    # selectin on both collections: one query per collection (chunks of 500 ids).
+    assert table.loc[("page_size=10", "loading=selectin"), "statements"] == 3
+    assert (table["server_statements"] >= table["statements"]).all()
+    assert set(table["backend"]) == {"embedded"}
+    assert (table["rounds"] >= 3).all() and (table["median_s"] > 0).all()
+
+
+@pytest.mark.db
+def test_results_file_is_pytest_benchmark_json_with_raw_rounds(dashboard_run):
+    out, _ = dashboard_run
+    doc = json.loads(next(out.glob("*.json")).read_text())
+    assert doc["sessionbench"]["format_version"] == 1
+    assert doc["sessionbench"]["sessions"] == 200
+    assert "machine_info" in doc and "commit_info" in doc
+    for bench in doc["benchmarks"]:
+        assert len(bench["stats"]["data"]) == bench["stats"]["rounds"]
+        assert bench["extra_info"]["workload"] == "dashboard"
+    assert not any(out.glob(".*"))  # no partial files left
+
+
+@pytest.mark.db
+def test_summary_table_shows_ratio_to_baseline(dashboard_run):
+    _, done = dashboard_run
+    header = next(line for line in done.stdout.splitlines() if line.startswith("workload"))
+    assert "statements" in header and "x baseline" in header
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--backend", "nosuch"], "unknown backend 'nosuch'"),
+    (["run", "--only", "colour=red"], "unknown column 'colour'"),
+    (["run", "--only", "workload=nosuch"], "no case has nosuch"),
+    (["run", "--scale", "huge"], "unknown scale 'huge'"),
+    (["run", "--rtt-ms", "fast"], "--rtt-ms 'fast'"),
+    (["run", "--backend", "url"], "needs a database URL"),
+    (["run", "--backend", "url", "--database-url", "postgresql://u:secretpw@127.0.0.1:1/db"], "cannot connect"),
+    (["trace", "nosuch"], "unknown workload 'nosuch'"),
+    (["trace", "dashboard", "--variant", "loading=eager"], "--variant"),
+    (["export", "/nonexistent/run.json"], "no such results file"),
+])
+def test_bad_input_gets_one_or_two_lines_and_exit_2(args, message):
+    done = sessionbench(*args, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2
+    assert "secretpw" not in done.stderr + done.stdout
+
+
+def test_list_shows_every_axis_and_workload():
+    done = sessionbench("list")
+    assert done.returncode == 0
+    for name in ("loading", "sync_flag", "deletion", "audio_storage", "timestamps", "bool_column", "storage_key",
+                 "dashboard", "migrate_audio_storage", "recent_activity"):
+        assert name in done.stdout
+
+
+@pytest.mark.db
+def test_trace_numbers_every_statement_of_the_n_plus_1():
+    lazy = sessionbench("trace", "dashboard", "--param", "page_size=10", "--backend", "embedded",
+                        "--sessions", "200", "--json")
+    assert lazy.returncode == 0, lazy.stderr
+    statements = json.loads(lazy.stdout)
+    assert [s["n"] for s in statements] == list(range(1, 12))
+    assert all(s["sql"].lstrip().upper().startswith("SELECT") for s in statements)
+    selectin = sessionbench("trace", "dashboard", "--variant", "loading=selectin", "--param", "page_size=10",
+                            "--backend", "embedded", "--sessions", "200")
+    assert selectin.returncode == 0, selectin.stderr
+    assert "3 statements sent" in selectin.stdout
+
+
+def _postgres_under(prefix: str) -> list[int]:
+    return [p.pid for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "postgres" and any(prefix in a for a in p.info["cmdline"] or [])]
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_leaves_no_postgres_behind(tmp_path, sig):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the run's server lives under tmp_path
+    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *SMALL, "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not _postgres_under(str(tmp_path)) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.1)
+    assert _postgres_under(str(tmp_path)), "the run never started its server"
+    time.sleep(3)  # let it get into the benchmarks
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert _postgres_under(str(tmp_path)) == []
+    assert not [p for p in Path(tmp_path).glob("sessionbench-pg-*")]
+    assert not list((tmp_path / "out").glob("*.json"))  # no half-written results
