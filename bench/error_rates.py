@@ -51,12 +51,13 @@ def compare(base: Path, new: Path, threshold: str) -> dict:
     if done.returncode not in (0, 1):
         raise SystemExit(f"compare {base} {new} failed:\n{done.stderr}")
     rows = json.loads(done.stdout)["rows"]
-    flagged = [f"{r['workload']} {r['param'] or ''} [{r['variant']}]".replace(" [", " [", 1) for r in rows
-               if r["verdict"] == "regression"]
+    for row in rows:
+        row["label"] = " ".join(filter(None, [row["workload"], row["param"], f"[{row['variant']}]"]))
+    flagged = [r["label"] for r in rows if r["verdict"] == "regression"]
     return {"exit": done.returncode, "benchmarks": len(rows), "flagged": flagged,
             "by_workload": {w: sum(r["workload"] == w for r in rows) for w in {r["workload"] for r in rows}},
             "flagged_by_workload": {w: sum(f.startswith(f"{w} ") for f in flagged) for w in {r["workload"] for r in rows}},
-            "ratios": {f"{r['workload']} {r['param'] or ''} [{r['variant']}]": round(r["ratio"], 4) for r in rows}}
+            "ratios": {r["label"]: [round(r[k], 4) for k in ("ratio", "ci_low", "ci_high")] for r in rows}}
 
 
 def check(run: Path, budgets: str | None) -> dict:
@@ -130,7 +131,7 @@ def summarize(trials: list[dict], options, server: str) -> str:
         "|---:|---|---|---|---|---|",
     ]
     for t in trials:
-        ratios = sorted(v for k, v in t["ab"]["ratios"].items() if k.startswith(f"{slow} "))
+        ratios = sorted(v[0] for k, v in t["ab"]["ratios"].items() if k.startswith(f"{slow} "))
         aa = ", ".join(t["aa"]["flagged"]) or "none"
         ab = f"{t['ab']['flagged_by_workload'].get(slow, 0)}/{t['ab']['by_workload'].get(slow, 0)}"
         others = [f for f in t["ab"]["flagged"] if not f.startswith(f"{slow} ")]

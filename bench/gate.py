@@ -74,12 +74,16 @@ def read_budgets(path: Path) -> dict:
     for plan in doc.setdefault("plan", []):
         if set(plan) - _PLAN_KEYS or not {"workload", "variant"} <= set(plan):
             raise _fail(path, f"[[plan]] {plan} needs workload and variant, and knows only {sorted(_PLAN_KEYS)}")
+        if any(not isinstance(plan.get(key, ""), (str, list)) for key in ("variant", "param")):
+            raise _fail(path, f"[[plan]] {plan}: variant and param are a string or a list of strings")
         if "seq_scan" not in plan and "uses_index" not in plan:
             raise _fail(path, f"[[plan]] {plan} expects nothing: give seq_scan and/or uses_index")
     return doc
 
 
 def _toml(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -181,6 +185,11 @@ def _describe(plan: dict) -> str:
     return ", ".join(wanted) + f" (from {plan.get('min_sessions', 0)} sessions)"
 
 
+def _matches(value: str, wanted: str | list | None) -> bool:
+    """An expectation names one variant or param, a list of them, or (param omitted) every one."""
+    return wanted is None or value == wanted or (isinstance(wanted, list) and value in wanted)
+
+
 def check_plans(doc: dict, plans: list[dict]) -> tuple[list[Breach], int]:
     """(broken expectations, how many expectations applied to this run)."""
     sessions, _ = _run_size(doc)
@@ -192,7 +201,8 @@ def check_plans(doc: dict, plans: list[dict]) -> tuple[list[Breach], int]:
         for bench in doc["benchmarks"]:
             info = bench.get("extra_info") or {}
             workload, param, variant = _budget_key(info)
-            if (workload, variant) != (plan["workload"], plan["variant"]) or plan.get("param", param) != param:
+            if workload != plan["workload"] or not _matches(variant, plan["variant"]) or not _matches(
+                    param, plan.get("param")):
                 continue
             matched = True
             indexes = info.get("indexes_used") or []

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from bench.stats import fit_loglog_slope
 from models_variants import BASELINE
@@ -164,7 +165,7 @@ def ms(seconds: float) -> str:
 def size(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(count) < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+            return f"{count:.0f} {unit}" if unit == "B" or count >= 100 else f"{count:.3g} {unit}"
         count /= 1024
     return ""
 
@@ -216,12 +217,15 @@ def _bars(ax, table: pd.DataFrame, group: str, value: str, axis: str, *, errors:
         ax.bar(xs, heights, width * 0.95, yerr=yerr, capsize=3, color=colour(variant), label=name(variant, axis),
                edgecolor="white", error_kw={"ecolor": "#555555", "elinewidth": 1})
         if labels is not None:
-            for x, height, text in zip(xs, heights, labels(part)):
-                if not math.isnan(height):
-                    ax.annotate(text, (x, height), xytext=(0, 3), textcoords="offset points", ha="center",
-                                fontsize=7, rotation=90 if len(variants) * len(groups) > 8 else 0)
+            # Above the error bar, so the label never sits on the whisker.
+            tops = np.fmax(heights, part["q3_s"].to_numpy(dtype=float) * scale) if errors else heights
+            for x, top, text in zip(xs, tops, labels(part)):
+                if not math.isnan(top):
+                    ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points", ha="center",
+                                va="bottom", fontsize=7, rotation=90 if slots * len(groups) > 8 else 0)
     ax.set_xticks(np.arange(len(groups)), [str(g) for g in groups])
-    _legend(ax, axis)
+    if slots > 1:  # bars per variant need a legend; variants as clusters are named on the x axis
+        _legend(ax, axis)
 
 
 
@@ -298,39 +302,41 @@ def latency_bars(df: pd.DataFrame, ax, workload: str = "session_detail", axis: s
     _log_if_spread(ax, table["median_s"])
     findings = []
     for case, part in table.groupby("case", sort=False):
-        best, base = _fastest(part), part[part["variant"] == "baseline"]
-        text = f"{case}: fastest {name(best['variant'], axis)} {ms(best['median_s'])}"
-        if not base.empty and best["variant"] != "baseline":
-            text += f" ({base['median_s'].iloc[0] / best['median_s']:.1f}× faster than baseline)"
-        findings.append(text)
+        best, worst = _fastest(part), part.loc[part["median_s"].idxmax()]
+        findings.append(f"{case}: fastest {name(best['variant'], axis)} {ms(best['median_s'])}, slowest "
+                        f"{name(worst['variant'], axis)} {ms(worst['median_s'])} "
+                        f"({worst['median_s'] / best['median_s']:.1f}×)")
     _title(ax, "; ".join(findings))
 
 
 @_faceted
 def row_explosion(df: pd.DataFrame, ax) -> None:
-    """Dashboard: rows per page against statements per page; joined eager loading multiplies rows."""
+    """Dashboard: rows the main statement returns per page (plan_rows) against the rows the page uses.
+
+    A JOIN of two collections returns their product; without plan_rows in the results, rows per
+    statement is drawn instead (one fat statement against many thin ones)."""
     table = summary(df, "dashboard")
     if table.empty:
         return _empty(ax, "dashboard workload")
     table["page_size"] = table["param"].map(param_value)
-    # plan_rows: rows the main statement returns; a JOIN of two collections returns their product.
-    wire = "plan_rows" if "plan_rows" in table and table["plan_rows"].notna().any() else None
+    wire = "plan_rows" in table and table["plan_rows"].notna().any()
+    table["y"] = table["plan_rows"] if wire else table["rows"] / table["statements"]
     for variant, part in table.groupby("variant", sort=False):
         part = part.sort_values("page_size")
-        ax.plot(part["statements"], part["rows"], label=name(variant, "loading"), **_style(variant))
-        if wire and variant == "loading=joined":
-            ax.plot(part["statements"], part[wire], ls="--", label="joined: rows its JOIN returns",
-                    **_style(variant))
-    ax.set(xscale="log", yscale="log", xlabel="SQL statements per page load", ylabel="rows per page load")
+        ax.plot(part["page_size"], part["y"], label=name(variant, "loading"), **_style(variant))
+    used = table.groupby("page_size")["rows"].max()
+    ax.plot(used.index, used.to_numpy(), ls=":", color="#777777", label="rows the page uses\n(sessions + skill names)")
+    ax.set(xscale="log", yscale="log", xlabel="page size (sessions per page)",
+           ylabel="rows the main statement returns" if wire else "rows per SQL statement")
     top = table[table["page_size"] == table["page_size"].max()]
-    joined = top[top["variant"] == "loading=joined"]
-    if wire and not joined.empty and joined[wire].notna().all():
-        row = joined.iloc[0]
-        finding = f"joined: {row['statements']:.0f} statement per page, but at page size {row['page_size']:.0f} " \
-                  f"its JOIN returns {row[wire]:,.0f} rows to build {row['rows']:,.0f} ({row[wire] / row['rows']:.1f}×)"
+    worst = top.loc[top["y"].idxmax()]
+    if wire:
+        finding = f"At page size {worst['page_size']:.0f}, {name(worst['variant'], 'loading')}'s statement returns " \
+                  f"{worst['y']:,.0f} rows to build a page of {worst['rows']:,.0f} ({worst['y'] / worst['rows']:.1f}×)"
     else:
-        finding = f"Every strategy loads the same {top['rows'].max():,.0f} rows at page size " \
-                  f"{top['page_size'].max():.0f} with {top['statements'].min():.0f}–{top['statements'].max():.0f} statements"
+        finding = f"At page size {worst['page_size']:.0f}, {name(worst['variant'], 'loading')} carries " \
+                  f"{worst['y']:,.0f} rows per statement, lazy " \
+                  f"{top.loc[top['variant'] == 'baseline', 'y'].min():,.1f}"
     _title(ax, finding)
     _legend(ax, "loading")
 
@@ -367,7 +373,7 @@ def latency_vs_rtt(df: pd.DataFrame, ax) -> None:
 # ---------------------------------------------------------------- C2: sync flag
 def _plan(row: pd.Series) -> str:
     top = row.get("plan_top")
-    return "?" if not isinstance(top, str) else top + (" (Seq Scan)" if row.get("seq_scan") is True
+    return "?" if not isinstance(top, str) else top + ("\n(+ Seq Scan)" if row.get("seq_scan") is True
                                                         and top != "Seq Scan" else "")
 
 
@@ -388,10 +394,13 @@ def active_sync(df: pd.DataFrame, ax) -> None:
             ax.errorbar(rows["sessions"], rows["median_s"] * MS, yerr=_errors(rows), capsize=3, markersize=5,
                         label=f"{name(variant, 'sync_flag')}: slope {slope:.2f}", **_style(variant))
         ax.set(xscale="log", yscale="log", xlabel="sessions in the table", ylabel="active_sync latency (ms)")
-        base, best = slopes.get("baseline"), min(slopes, key=slopes.get)
-        finding = f"Latency grows as N^{base:.2f} with the JSON blob" if base is not None else "Scaling per variant"
-        finding += f"; {name(best, 'sync_flag')} N^{slopes[best]:.2f} (log-log slope over " \
-                   f"{part['sessions'].min():,.0f}–{part['sessions'].max():,.0f} sessions)"
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(sorted(table["sessions"].unique()))
+        grows = [f"{name(v, 'sync_flag')} as $N^{{{slopes[v]:.2f}}}$" for v in ("baseline", "sync_flag=bool_column")
+                 if v in slopes]
+        finding = "Latency grows " + ", ".join(grows) + f" (log-log slope, {part['sessions'].min():,.0f}–" \
+                  f"{part['sessions'].max():,.0f} sessions; 1 = linear scan, 0 = constant)"
         _title(ax, finding)
         _legend(ax, "sync_flag")
         return
@@ -403,14 +412,15 @@ def active_sync(df: pd.DataFrame, ax) -> None:
     _log_if_spread(ax, table["median_s"])
     ax.set_ylim(top=ax.get_ylim()[1] * (3 if ax.get_yscale() == "log" else 1.35))
     base = table[table["variant"] == "baseline"]
-    best = _fastest(table[table["seq_scan"] != True])  # noqa: E712 - object column holding bools and None
-    finding = ""
-    if not base.empty:
-        b = base.iloc[0]
-        finding = f"JSON blob: {_plan(b)}, {ms(b['median_s'])}; "
-        finding += f"{name(best['variant'], 'sync_flag')}: {_plan(best)}, {ms(best['median_s'])} " \
-                   f"({b['median_s'] / best['median_s']:.0f}× faster) at {part['sessions'].max():,.0f} sessions"
-    _title(ax, finding or "active_sync latency per variant")
+    finding = []
+    for variant in ("baseline", "sync_flag=bool_column"):
+        rows = table[table["variant"] == variant]
+        if not rows.empty:
+            finding.append(f"{name(variant, 'sync_flag')}: {_plan(rows.iloc[0])}, {ms(rows['median_s'].iloc[0])}")
+    best = _fastest(table)
+    if best["variant"] not in ("baseline", "sync_flag=bool_column"):
+        finding.append(f"fastest {name(best['variant'], 'sync_flag')}: {_plan(best)}, {ms(best['median_s'])}")
+    _title(ax, ("; ".join(finding) + f" at {part['sessions'].max():,.0f} sessions").replace("\n", " "))
 
 
 @_faceted
@@ -441,6 +451,8 @@ def read_write_tradeoff(df: pd.DataFrame, ax) -> None:
         finding += f"; JSON blob {ms(b['median_s_read'])} read, {ms(b['median_s_write'])} write"
     _title(ax, finding)
     _legend(ax, "sync_flag (marker area: index bytes)")
+    for handle in ax.get_legend().legend_handles:  # same size in the legend, whatever the index size
+        handle.set_sizes([50])
 
 
 # ---------------------------------------------------------------- C3/C4: deletion
@@ -457,7 +469,7 @@ def _deletion_table(df: pd.DataFrame) -> pd.DataFrame:
         if workload == "list_live":
             fractions = table["param"].map(param_value)
             table = table[fractions == fractions.max()]
-            table["case"] = f"list_live\n({table['param'].iloc[0].replace('deleted_fraction=', '')} deleted)"
+            table["case"] = f"list_live\n({fractions.max():.0%} deleted)"
         else:
             table["case"] = workload
         frames.append(table)
@@ -469,7 +481,7 @@ def _soft_ratios(table: pd.DataFrame, value: str) -> list[str]:
     for case, part in table.groupby("case", sort=False):
         soft, hard = part[part["variant"] == "deletion=soft"], part[part["variant"] == "baseline"]
         if not soft.empty and not hard.empty and hard[value].iloc[0]:
-            out.append(f"{case.splitlines()[0]} {soft[value].iloc[0] / hard[value].iloc[0]:.2g}×")
+            out.append(f"{case.splitlines()[0]} {soft[value].iloc[0] / hard[value].iloc[0]:.2f}×")
     return out
 
 
@@ -484,7 +496,7 @@ def deletion_latency(df: pd.DataFrame, ax) -> None:
     _log_if_spread(ax, table["median_s"])
     ratios = _soft_ratios(table, "median_s")
     restore = table[(table["workload"] == "restore_session")] if "workload" in table else table[table["case"] == "restore_session"]
-    finding = "Soft delete takes " + ", ".join(ratios) + " the time of the ORM hard delete" if ratios else \
+    finding = "Soft delete ÷ ORM hard delete, time: " + ", ".join(ratios) if ratios else \
         "Latency per deletion variant"
     if not restore.empty:
         finding += f"; restore {ms(restore['median_s'].iloc[0])}"
@@ -525,7 +537,7 @@ def wal_bytes(df: pd.DataFrame, ax, workloads: tuple[str, ...] = ("delete_sessio
     _log_if_spread(ax, table["wal_bytes"])
     ax.set_ylim(top=ax.get_ylim()[1] * (4 if ax.get_yscale() == "log" else 1.2))
     ratios = _soft_ratios(table, "wal_bytes") if axis == "deletion" else []
-    _title(ax, ("Soft delete writes " + ", ".join(ratios) + " the WAL of the ORM hard delete") if ratios
+    _title(ax, ("Soft delete ÷ ORM hard delete, WAL bytes: " + ", ".join(ratios)) if ratios
            else "WAL bytes per operation")
 
 
@@ -537,7 +549,7 @@ def migration_cost(df: pd.DataFrame, ax) -> None:
     if table.empty:
         return _empty(ax, "migrate_audio_storage workload")
     _bars(ax, table, "variant", "rows", "audio_storage",
-          labels=lambda p: [f"{r:,.0f} rows\n{ms(t)}, {size(w)} WAL" for r, t, w in zip(p["rows"], p["median_s"], p["wal_bytes"])])
+          labels=lambda p: [f"{r:,.0f} row{'s' if r != 1 else ''}\n{ms(t)}, {size(w)} WAL" for r, t, w in zip(p["rows"], p["median_s"], p["wal_bytes"])])
     ax.set_xticks(range(len(table)), [name(v, "audio_storage") for v in table["variant"]])
     ax.set(xlabel="audio_storage variant", ylabel="rows rewritten by the migration")
     _log_if_spread(ax, table["rows"])

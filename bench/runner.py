@@ -59,7 +59,7 @@ def parse_rtts(text: str) -> list[float]:
 
 
 def pytest_args(args, backend: str, images: list[str], run_id: str, partial: Path) -> list[str]:
-    argv = [str(BENCHMARKS), "-c", str(BENCHMARKS / "pytest.ini"), "--rootdir", str(BENCHMARKS), "-q",
+    argv = [str(BENCHMARKS / "test_workloads.py"), "-c", str(BENCHMARKS / "pytest.ini"), "--rootdir", str(BENCHMARKS), "-q",
             f"--benchmark-json={partial}", f"--benchmark-max-time={args.max_time}",
             f"--benchmark-min-rounds={args.min_rounds}", "--benchmark-columns=median,iqr,rounds",
             "--benchmark-sort=fullname", "--sb-backend", backend, "--sb-scale", args.scale,
