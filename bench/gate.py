@@ -160,9 +160,10 @@ def _find_block(budgets: dict, sessions: int, seed, path: Path) -> dict:
                     "run at the budgets' size (--scale small, default seed), or add this size with --update")
 
 
-def check_statements(doc: dict, block: dict) -> tuple[list[Breach], list[str], list[str]]:
-    """(over budget, without a budget, under budget)."""
+def check_statements(doc: dict, block: dict) -> tuple[list[Breach], list[str], list[str], list[str]]:
+    """(over budget, without a budget, under budget, budgeted but absent from the run)."""
     budget = {(e["workload"], e["param"], e["variant"]): e["statements"] for e in block["counts"]}
+    absent = set(budget) - {_budget_key(bench.get("extra_info") or {}) for bench in doc["benchmarks"]}
     over, missing, under = [], [], []
     for bench in doc["benchmarks"]:
         info = bench.get("extra_info") or {}
@@ -176,7 +177,7 @@ def check_statements(doc: dict, block: dict) -> tuple[list[Breach], list[str], l
             over.append(Breach(_label(info), str(allowed), str(measured), f"+{extra} statement{'s' * (extra > 1)}"))
         elif measured < allowed:
             under.append(f"{_label(info)}: {allowed} -> {measured}")
-    return over, missing, under
+    return over, missing, under, sorted(" ".join(filter(None, [w, p, f"[{v}]"])) for w, p, v in absent)
 
 
 def _describe(plan: dict) -> str:
@@ -269,7 +270,7 @@ def check(run_path, budgets=None, update: bool = False) -> int:
         return _update(doc, current, path)
     budget_doc = read_budgets(path)
     sessions, seed = _run_size(doc)
-    over, missing, under = check_statements(doc, _find_block(budget_doc, sessions, seed, path))
+    over, missing, under, absent = check_statements(doc, _find_block(budget_doc, sessions, seed, path))
     broken, applied = check_plans(doc, budget_doc["plan"])
     checked = len(doc["benchmarks"]) - len(missing)
     verdict = "FAILED" if over or broken else "ok"
@@ -292,4 +293,8 @@ def check(run_path, budgets=None, update: bool = False) -> int:
     if under:
         print(f"\nnote: {len(under)} benchmark(s) now issue fewer statements than budgeted: {'; '.join(under)}\n"
               "  lock the gain in with --update, or a later regression back to the old count passes unseen")
+    if absent and not doc["sessionbench"].get("only"):
+        # A full run should measure every budgeted benchmark: one missing failed, or was removed.
+        print(f"\nnote: {len(absent)} budgeted benchmark(s) are not in this run (failed, or removed from the suite): "
+              f"{', '.join(absent)}")
     return 1 if over or broken else 0

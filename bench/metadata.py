@@ -42,6 +42,7 @@ def run_metadata(config, output_json: dict) -> dict:
         "sizes": [{"image": s.server.image, **s.sizes} for s in states],
         "facts": [{k: str(v) for k, v in s.facts.items()} for s in states],
         "relays": shared["relays"],
+        "delete_paths": shared["delete_paths"],
         "packages": package_versions(),
         "python": platform.python_version(),
         "commit": (output_json.get("commit_info") or {}).get("id"),

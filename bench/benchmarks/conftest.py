@@ -42,7 +42,7 @@ def new_run_id() -> str:
 
 def pytest_configure(config):
     config._sessionbench = {"run_id": config.getoption("--sb-run-id") or new_run_id(), "states": [],
-                            "relays": []}
+                            "relays": [], "delete_paths": []}
 
 
 def _rtts(config) -> list[float]:
@@ -65,6 +65,11 @@ def pytest_generate_tests(metafunc):
     if "case" in metafunc.fixturenames:
         cases = apply_only(all_cases(config.getoption("--sb-grid")), only, images=images, rtts=rtts)
         metafunc.parametrize("case", cases, ids=[case.id for case in cases])
+    if "deletion_variant" in metafunc.fixturenames:
+        # Claim C3's fact table runs for every deletion variant some deletion workload of this run uses.
+        cases = apply_only(all_cases(config.getoption("--sb-grid")), only, images=images, rtts=rtts)
+        variants = sorted({c.variant for c in cases if c.workload.axis == "deletion"}, key=lambda v: v.label)
+        metafunc.parametrize("deletion_variant", variants, ids=[v.label for v in variants])
     if "image" in metafunc.fixturenames:
         kept = [i for i in images if "image" not in only or str(i) in only["image"]]
         metafunc.parametrize("image", kept, ids=[f"image={i}" if i else "server" for i in kept], scope="session")

@@ -39,3 +39,20 @@ def test_workload(benchmark, case, run_state, endpoint):
         "table_bytes": sizes["table_bytes"], "index_bytes": sizes["index_bytes"],
         "first_statements": trace[:3],
     })
+
+
+def test_delete_paths(deletion_variant, run_state, request):
+    """Claim C3 as a fact table: every delete path an app uses, the error it raised, the orphans it left."""
+    from models_variants.delete_paths import PATHS, Target, label, run_path
+
+    models = run_state.models_for(deletion_variant)
+    target = Target(run_state.facts["delete_session"], run_state.facts["purge_user"])
+    with run_state.setup_engine.connect() as conn:
+        for name in PATHS:
+            outcome = run_path(models, conn, name, target)
+            request.config._sessionbench["delete_paths"].append({
+                "image": run_state.server.image, "variant": deletion_variant.label,
+                "deletion": deletion_variant.deletion, "path": name, "label": label(name),
+                "error": outcome.error, "sessions_left": outcome.sessions_left,
+                "orphans": outcome.orphan_rows, "orphans_detail": outcome.orphans, "warnings": outcome.warnings})
+        conn.rollback()
