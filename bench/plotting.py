@@ -119,7 +119,8 @@ def _faceted(draw):
         for index, (_, part) in enumerate(groups, start=1):
             panel = fig.add_subplot(1, len(groups), index)
             draw(part, panel, **options)
-            panel.set_title(f"[{_source_label(part.iloc[0], columns)}]\n{panel.get_title()}", fontsize=9)
+            panel.set_title(f"[{_source_label(part.iloc[0], columns)}]\n{panel.get_title(loc='left')}", fontsize=9,
+                            loc="left")
         fig.tight_layout()
         return fig
 
@@ -390,7 +391,7 @@ def active_sync(df: pd.DataFrame, ax) -> None:
         for variant, rows in table.groupby("variant", sort=False):
             rows = rows.sort_values("sessions")
             slope, _ = fit_loglog_slope(rows["sessions"], rows["median_s"])
-            slopes[variant] = slope
+            slope = slopes[variant] = round(slope, 2) + 0.0  # + 0.0: never print "-0.00"
             ax.errorbar(rows["sessions"], rows["median_s"] * MS, yerr=_errors(rows), capsize=3, markersize=5,
                         label=f"{name(variant, 'sync_flag')}: slope {slope:.2f}", **_style(variant))
         ax.set(xscale="log", yscale="log", xlabel="sessions in the table", ylabel="active_sync latency (ms)")

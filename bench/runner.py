@@ -27,9 +27,19 @@ class Progress:
         self.total, self.done, self.quiet, self.failed = total, 0, quiet, []
         self.started = time.perf_counter()
         self.config = None
+        self.interrupted = False
 
     def pytest_configure(self, config):
         self.config = config
+
+    def pytest_keyboard_interrupt(self, excinfo):  # noqa: ARG002 - hook signature
+        self.interrupted = True
+        # A benchmark cut off before its first timed round has no statistics, and
+        # pytest-benchmark would fail writing it out: it is dropped, the run is abandoned anyway.
+        session = getattr(self.config, "_benchmarksession", None)
+        if session is not None:
+            session.benchmarks[:] = [b for b in session.benchmarks
+                                     if getattr(getattr(b, "stats", None), "data", None)]
 
     @property
     def fatal(self) -> UserError | None:
@@ -106,10 +116,15 @@ def run(args) -> int:
     try:
         # pytest's own report goes to a log next to the results; progress and summary stay on screen.
         with open(log, "w") as stream, contextlib.redirect_stdout(stream):
-            code = pytest.main(pytest_args(args, backend, images, run_id, partial), plugins=[progress])
+            try:
+                code = pytest.main(pytest_args(args, backend, images, run_id, partial), plugins=[progress])
+            except Exception:
+                if progress.interrupted:
+                    raise KeyboardInterrupt from None
+                raise
         if progress.fatal is not None:
             raise progress.fatal
-        if code == pytest.ExitCode.INTERRUPTED:
+        if code == pytest.ExitCode.INTERRUPTED or progress.interrupted:
             raise KeyboardInterrupt
         if code == pytest.ExitCode.USAGE_ERROR or not partial.exists():
             raise UserError(f"the benchmarks did not run; pytest's report is in {log}", "read it, or re-run with --debug")
