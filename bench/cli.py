@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds of timed rounds per benchmark after calibration (default 0.5)")
     run.add_argument("--min-rounds", type=int, default=int(_env("MIN_ROUNDS", "5")),
                      help="least timed rounds per benchmark (default 5)")
-    run.add_argument("--report", action="store_true", help="render the HTML report after the run")
+    run.add_argument("--report", action="store_true", help="render the HTML report (under report/) after the run")
     run.add_argument("--quiet", action="store_true", help="no progress, only the summary")
 
     trace = sub.add_parser("trace", help="run one workload once and print every SQL statement it sent")
@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="execute the notebooks on results files and write an HTML report")
     report.add_argument("runs", nargs="+")
-    report.add_argument("--out", default="report", help="report folder (default report/)")
+    report.add_argument("--out", default="report",
+                        help="parent folder; each report gets a new folder inside it (default report/)")
 
     check = sub.add_parser("check", help="check statement budgets and plan expectations (exit 1 on a breach)")
     check.add_argument("run")

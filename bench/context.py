@@ -121,7 +121,10 @@ def read_facts(engine: Engine, source: str) -> dict:
             where s.deleted_draw >= 0.5 and not s.any_syncing order by s.id limit 1""",
         "purge_user": f"""select user_id from "{source}".sessions
             group by user_id order by count(*) desc, user_id limit 1""",
-        "reference_instant": f"""select max(updated_at) from "{source}".sessions""",
+        # C6's boundary sits on a data point (the 10th most recent update), so reading naive
+        # values in another time zone moves rows across it at any data size.
+        "recent_since": f"""select updated_at from "{source}".sessions
+            order by updated_at desc, id limit 1 offset 9""",
     }
     with engine.connect() as conn:
         facts = {name: conn.execute(text(sql)).scalar_one() for name, sql in queries.items()}
@@ -133,5 +136,5 @@ def read_facts(engine: Engine, source: str) -> dict:
         facts["long_session_messages"] = conn.execute(text(
             f'select count(*) from "{source}".messages where session_id = :id'),
             {"id": facts["long_session"]}).scalar_one()
-    facts["reference_instant"] = facts["reference_instant"].replace(tzinfo=timezone.utc)
+    facts["recent_since"] = facts["recent_since"].replace(tzinfo=timezone.utc)
     return facts

@@ -20,6 +20,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -65,6 +66,14 @@ def check(run: Path, budgets: str | None) -> dict:
     return {"exit": done.returncode, "output": done.stdout.strip().splitlines()[:12] + done.stderr.strip().splitlines()}
 
 
+def _load_average() -> float | None:
+    """The machine's 1-minute load before a run: other work on the machine is part of the noise."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def trial(number: int, options, work: Path) -> dict:
     folder = work / f"trial-{number:02d}"
     hooks = {"A1": None, "A2": None, "SLOW": {"SESSIONBENCH_TEST_SLOWDOWN": f"{options.slow}={options.slowdown}"},
@@ -72,9 +81,11 @@ def trial(number: int, options, work: Path) -> dict:
     order = list(hooks)
     order = order[number % 4:] + order[:number % 4]  # rotate which run goes first
     runs, started = {}, time.perf_counter()
+    load = {}
     for name in order:
+        load[name] = _load_average()
         runs[name] = one_run(options, folder / name, hooks[name])
-    result = {"trial": number, "order": order, "runs": {k: str(v) for k, v in runs.items()},
+    result = {"trial": number, "order": order, "runs": {k: str(v) for k, v in runs.items()}, "load": load,
               "aa": compare(runs["A1"], runs["A2"], options.threshold),
               "ab": compare(runs["A1"], runs["SLOW"], options.threshold),
               "check_a1": check(runs["A1"], options.budgets), "check_a2": check(runs["A2"], options.budgets),
@@ -87,7 +98,14 @@ def _rate(hits: int, total: int) -> str:
     return f"{hits}/{total} ({hits / total * 100:.0f}%)" if total else "-"
 
 
-def summarize(trials: list[dict], options, server: str) -> str:
+def _names(labels: list[str], shown: int = 3) -> str:
+    if not labels:
+        return "none"
+    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
+    return f"{len(labels)}: {', '.join(labels[:shown])}{more}"
+
+
+def summarize(trials: list[dict], options, server: str, day: str) -> str:
     n, slow = len(trials), options.slow
     aa_any = sum(t["aa"]["exit"] == 1 for t in trials)
     aa_rows = sum(t["aa"]["benchmarks"] for t in trials)
@@ -102,7 +120,7 @@ def summarize(trials: list[dict], options, server: str) -> str:
     minutes = sum(t["seconds"] for t in trials) / 60
     lines = [
         BEGIN,
-        f"Measured {datetime.date.today():%Y-%m-%d} by `python -m bench.error_rates --trials {n}` on "
+        f"Measured {day} by `python -m bench.error_rates --trials {n}` on "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, {options.backend} PostgreSQL {server}, "
         f"{platform.system()} {platform.release()}. Each run: `sessionbench run --scale small "
         f"--only workload={options.workloads} --max-time {options.max_time} --min-rounds {options.min_rounds}`; "
@@ -127,20 +145,61 @@ def summarize(trials: list[dict], options, server: str) -> str:
         "",
         "Per trial (run order; benchmarks flagged; median ratio of the slowed benchmarks):",
         "",
-        "| trial | order | A/A flagged | A/B flagged | A/B ratios of `%s` | check A1/A2/EXTRA |" % slow,
-        "|---:|---|---|---|---|---|",
+        "| trial | order | load before runs | A/A flagged | A/B flagged | A/B ratios of `%s` | check A1/A2/EXTRA |"
+        % slow,
+        "|---:|---|---|---|---|---|---|",
     ]
     for t in trials:
         ratios = sorted(v[0] for k, v in t["ab"]["ratios"].items() if k.startswith(f"{slow} "))
-        aa = ", ".join(t["aa"]["flagged"]) or "none"
+        aa = _names(t["aa"]["flagged"])
         ab = f"{t['ab']['flagged_by_workload'].get(slow, 0)}/{t['ab']['by_workload'].get(slow, 0)}"
         others = [f for f in t["ab"]["flagged"] if not f.startswith(f"{slow} ")]
-        ab += f" (+ {', '.join(others)})" if others else ""
-        lines.append(f"| {t['trial']} | {' '.join(t['order'])} | {aa} | {ab} | "
+        ab += f" (+ {_names(others)})" if others else ""
+        load = " ".join(f"{t['load'][name]:.1f}" for name in t["order"]) if t.get("load") else "-"
+        lines.append(f"| {t['trial']} | {' '.join(t['order'])} | {load} | {aa} | {ab} | "
                      f"{' '.join(f'{r:.2f}' for r in ratios)} | {t['check_a1']['exit']}/{t['check_a2']['exit']}/"
                      f"{t['check_extra']['exit']} |")
-    lines.append(END)
+    lines += ["", "The same runs judged by other rules (replayed from the raw timings, nothing re-measured):", "",
+              *rule_table(trials, slow), END]
     return "\n".join(lines)
+
+
+# Other decision rules, replayed on the same runs (no new measurement): how would each have done?
+RULES = [("per benchmark, 95% CI, 10% (default)", 0.95, 0.10), ("per benchmark, 99% CI, 10%", 0.99, 0.10),
+         ("per benchmark, 95% CI, 20%", 0.95, 0.20), ("per benchmark, 99% CI, 25%", 0.99, 0.25),
+         ("per workload: geometric mean of median ratios > 1.10", None, 0.10)]
+
+
+def _timings(path: str) -> dict:
+    doc = json.loads(Path(path).read_text())
+    return {tuple(b["extra_info"][k] for k in ("workload", "param", "variant")): b["stats"]["data"]
+            for b in doc["benchmarks"]}
+
+
+def _flags(base: dict, new: dict, confidence, threshold) -> set[str]:
+    """Workloads with at least one flagged benchmark under one rule."""
+    from bench.stats import bootstrap_ratio_ci, classify
+
+    if confidence is None:
+        by_workload: dict[str, list[float]] = {}
+        for key in base.keys() & new.keys():
+            by_workload.setdefault(key[0], []).append(statistics.median(new[key]) / statistics.median(base[key]))
+        return {w for w, ratios in by_workload.items() if statistics.geometric_mean(ratios) > 1 + threshold}
+    return {key[0] for key in base.keys() & new.keys()
+            if classify(bootstrap_ratio_ci(base[key], new[key], confidence=confidence), threshold) == "regression"}
+
+
+def rule_table(trials: list[dict], slow: str) -> list[str]:
+    runs = [{name: _timings(path) for name, path in t["runs"].items()} for t in trials]
+    n = len(trials)
+    lines = ["| rule | A/A: comparisons flagged | A/B: `%s` flagged | A/B: bystander workload flagged |" % slow,
+             "|---|---:|---:|---:|"]
+    for label, confidence, threshold in RULES:
+        aa = [_flags(r["A1"], r["A2"], confidence, threshold) for r in runs]
+        ab = [_flags(r["A1"], r["SLOW"], confidence, threshold) for r in runs]
+        lines.append(f"| {label} | {_rate(sum(bool(f) for f in aa), n)} | {_rate(sum(slow in f for f in ab), n)} | "
+                     f"{_rate(sum(bool(f - {slow}) for f in ab), n)} |")
+    return lines
 
 
 def write_doc(path: Path, block: str) -> None:
@@ -165,19 +224,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budgets", default=None, help="budget file (default: the committed one)")
     parser.add_argument("--work", default="error-rates-runs", help="folder for the runs and trials.json")
     parser.add_argument("--doc", default=str(ROOT / "docs" / "error-rates.md"))
+    parser.add_argument("--replay", action="store_true",
+                        help="measure nothing: rewrite the doc from <work>/trials.json of an earlier measurement")
     options = parser.parse_args(argv)
     work = Path(options.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    trials = []
-    for number in range(1, options.trials + 1):
+    trials = json.loads((work / "trials.json").read_text()) if options.replay else []
+    for number in range(1, 0 if options.replay else options.trials + 1):
         trials.append(trial(number, options, work))
         (work / "trials.json").write_text(json.dumps(trials, indent=1))
         t = trials[-1]
         print(f"trial {number}: A/A exit {t['aa']['exit']} {t['aa']['flagged']}; A/B exit {t['ab']['exit']} "
               f"{t['ab']['flagged_by_workload']}; check {t['check_a1']['exit']}/{t['check_a2']['exit']}/"
               f"{t['check_extra']['exit']}; {t['seconds']}s", flush=True)
-    server = json.loads(Path(trials[0]["runs"]["A1"]).read_text())["sessionbench"].get("server_version")
-    write_doc(Path(options.doc), summarize(trials, options, server))
+    first = json.loads(Path(trials[0]["runs"]["A1"]).read_text())
+    day = str(first.get("datetime", datetime.date.today().isoformat()))[:10]
+    write_doc(Path(options.doc), summarize(trials, options, first["sessionbench"].get("server_version"), day))
     print(f"wrote {options.doc}")
     return 0
 

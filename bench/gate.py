@@ -42,7 +42,7 @@ class Breach:
     benchmark: str
     expected: str
     measured: str
-    change: str
+    detail: str  # "+1 statement", or the expectation's `why`
 
 
 # ---------------------------------------------------------------- the budget file
@@ -116,7 +116,10 @@ def write_budgets(doc: dict, path: Path) -> None:
     """Atomically: a reader (or a crash) never sees half a budget file."""
     text = render_budgets(doc)
     tomllib.loads(text)  # never write a file this module cannot read back
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}", "pass a writable --budgets path") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -277,14 +280,11 @@ def check(run_path, budgets=None, update: bool = False) -> int:
     print(f"sessionbench check {verdict}: {len(over)} over statement budget, {len(broken)} plan expectation(s) broken; "
           f"{checked} benchmarks checked, {applied} plan expectations applied ({path.name}, {sessions} sessions, "
           f"seed {seed})")
-    if over:
-        print("\nstatement budgets broken:")
-        print(_table(["benchmark", "budget", "measured", "change"], [[b.benchmark, b.expected, b.measured, b.change]
-                                                                    for b in over]))
-    if broken:
-        print("\nplan expectations broken:")
-        print(_table(["benchmark", "expected", "actual", "why"], [[b.benchmark, b.expected, b.measured, b.change]
-                                                                 for b in broken]))
+    for title, header, breaches in (("statement budgets broken:", ["benchmark", "budget", "measured", "change"], over),
+                                    ("plan expectations broken:", ["benchmark", "expected", "actual", "why"], broken)):
+        if breaches:
+            print(f"\n{title}")
+            print(_table(header, [[b.benchmark, b.expected, b.measured, b.detail] for b in breaches]))
     if missing:
         print(f"\nnote: {len(missing)} benchmark(s) have no statement budget and were not checked: "
               f"{', '.join(missing)}\n  add them: sessionbench check {run_path} --update (then commit the budgets)")

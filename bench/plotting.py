@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import math
 import textwrap
 from pathlib import Path
@@ -84,8 +85,6 @@ def publish(fig: Figure, out_dir: str | Path | None, name_: str):
 
     save(fig, out_dir, name_)
     FigureCanvasAgg(fig)
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     return Image(data=buffer.getvalue(), format="png")
@@ -198,6 +197,9 @@ def _empty(ax, what: str) -> None:
     ax.text(0.5, 0.5, f"not measured: {what}", ha="center", va="center", transform=ax.transAxes, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_frame_on(False)
+    if len(ax.figure.axes) == 1:  # a one-line notice, not a chart-sized blank
+        ax.figure.set_size_inches(7.5, 1.0)
     _title(ax, f"Not measured: {what}")
 
 

@@ -82,6 +82,14 @@ def run_metadata(paths: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def delete_paths(paths: list[str]) -> pd.DataFrame:
+    """Claim C3's fact table from the runs' metadata: one row per delete path x deletion variant."""
+    columns = ["image", "variant", "path", "label", "error", "sessions_left", "orphans"]
+    rows = [{column: entry.get(column) for column in columns}
+            for path in paths for entry in read(path)["sessionbench"].get("delete_paths") or []]
+    return pd.DataFrame(rows, columns=columns)
+
+
 VERDICT_COLOURS = {"confirmed": "#d9f0d3", "refuted": "#f9d5d3", "partly": "#fdf1c7", "not measured": "#eeeeee"}
 
 
@@ -101,8 +109,8 @@ def _kernel():
         spec = Path(folder, "kernels", KERNEL)
         spec.mkdir(parents=True)
         (spec / "kernel.json").write_text(json.dumps({
-            # ERROR only: the kernel's start-up chatter would break the one-line-per-notebook progress.
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--log-level=ERROR"],
+            # CRITICAL only: the kernel's start-up chatter would break the one-line-per-notebook progress.
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--log-level=CRITICAL"],
             "display_name": "sessionbench (this Python)", "language": "python"}))
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [folder, saved["JUPYTER_PATH"]]))
         # The kernel runs in the report folder; bench must import from there too.
@@ -148,7 +156,7 @@ def execute(notebook: Path, target: Path, parameters: dict, kernel: str, cwd: Pa
 
     try:
         papermill.execute_notebook(str(notebook), str(target), parameters=parameters, kernel_name=kernel,
-                                   progress_bar=False, log_output=False, cwd=str(cwd))
+                                   language="python", progress_bar=False, log_output=False, cwd=str(cwd))
     except PapermillExecutionError as exc:
         raise UserError(f"{notebook.name}: {_failed_cell(notebook, exc.source)} raised {exc.ename}: "
                         f"{str(exc.evalue).strip().splitlines()[0] if exc.evalue else ''}",

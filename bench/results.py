@@ -21,7 +21,7 @@ COLUMNS = [
     "run_id", "backend", "server_version", "image", "rtt_ms", "workload", "param", "variant", *AXIS_COLUMNS,
     "sessions", "statements", "server_statements", "rows", "min_s", "median_s", "mean_s", "stddev_s",
     "iqr_s", "q1_s", "q3_s", "p95_s", "p99_s", "rounds", "plan_top", "seq_scan", "generic_plan_top",
-    "generic_seq_scan", "plan_in_use", "plan_changes", "shared_hit", "shared_read", "planning_ms",
+    "generic_seq_scan", "plan_in_use", "plan_changes", "plan_rows", "shared_hit", "shared_read", "planning_ms",
     "execution_ms", "wal_bytes", "table_bytes", "index_bytes", "orphans", "leaks", "label", "commit",
     "datetime",
 ]
@@ -60,7 +60,8 @@ def rows(doc: dict) -> list[dict]:
         info, stats = bench.get("extra_info", {}), bench.get("stats", {})
         row = {column: info.get(column) for column in COLUMNS}
         row.update({f"{name}_s": stats.get(name) for name in ("min", "median", "mean", "stddev", "iqr", "q1", "q3")})
-        row.update(run_id=meta.get("run_id"), rounds=stats.get("rounds"), commit=meta.get("commit"),
+        commit = meta.get("commit") or (doc.get("commit_info") or {}).get("id")
+        row.update(run_id=meta.get("run_id"), rounds=stats.get("rounds"), commit=commit,
                    datetime=doc.get("datetime"), backend=info.get("backend", meta.get("backend")),
                    server_version=info.get("server_version", meta.get("server_version")))
         out.append(row)

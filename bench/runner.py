@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -109,7 +108,9 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     partial = out / f".{run_id}.partial.json"
-    total = len(cases) * len(rtts) * (len(images) if backend == "docker" else 1)
+    delete_path_tables = len({c.variant for c in cases if c.workload.axis == "deletion"})
+    servers = len(images) if backend == "docker" else 1
+    total = (len(cases) * len(rtts) + delete_path_tables) * servers
     print(f"sessionbench: backend {backend} ({why}); {total} cases; run {run_id}", flush=True)
     progress = Progress(total, args.quiet)
     log = out / f"{run_id}.log"
@@ -139,5 +140,5 @@ def run(args) -> int:
     print(f"sessionbench: {len(doc['benchmarks'])} benchmarks written to {path} (pytest's log: {log})")
     if getattr(args, "report", False):
         from bench.report import report
-        report([str(path)], os.path.join(args.out, f"report-{run_id}"))
+        report([str(path)], "report")
     return 1 if progress.failed else 0

@@ -31,6 +31,9 @@ AFFORDABLE_RATIO = 1.5
 MASSIVE_FACTOR = 10.0
 # C3: workloads that delete; "delete_paths" (one case per supported path) is counted when present.
 DELETE_PATHS = ("delete_session", "purge_user", "delete_paths")
+# C3: paths no application runs. Turning FK triggers off needs superuser rights and disables every
+# foreign key; its orphans show what the constraints prevent, not what an app purge leaves.
+UNSUPPORTED_PATHS = {"raw_sql_delete_fk_triggers_off"}
 
 RULES = {
     "C1": f"confirmed if lazy (baseline) issues exactly 1 + min(page_size, sessions) statements at every page "
@@ -41,8 +44,9 @@ RULES = {
           f"(and, with several table sizes, the blob's log-log slope is >= {SCAN_SLOPE}); refuted if the blob's "
           f"plan has no Seq Scan; partly otherwise. Recommended: the variant without a Seq Scan with the least "
           f"active_sync + mark_sync latency.",
-    "C3": "confirmed if any measured delete path leaves orphans > 0; refuted if every measured path leaves 0. "
-          "Recommended: among variants with 0 orphans, the fastest purge_user.",
+    "C3": "confirmed if any supported delete path that completes (raises no error) leaves orphans > 0; refuted "
+          "if every completed path leaves 0. Paths with FK triggers off are not supported and not counted. Source: "
+          "the run's delete-path fact table, else the delete workloads' orphan counts. Recommended: among variants with 0 orphans, the fastest purge_user.",
     "C4": f"refuted if soft delete leaks deleted rows into reads (leaks > 0) or restore returns no row; partly "
           f"if restore is not measured or a soft/hard_orm latency ratio (delete_session, purge_user, list_live at "
           f"the largest deleted fraction) exceeds {AFFORDABLE_RATIO}; confirmed otherwise. Recommended: soft "
@@ -140,7 +144,34 @@ def c2_sync_flag(df: pd.DataFrame) -> tuple[str, str, str]:
     return PARTLY, evidence, recommended
 
 
-def c3_orphans(df: pd.DataFrame) -> tuple[str, str, str]:
+def _c3_from_paths(df: pd.DataFrame, paths: pd.DataFrame) -> tuple[str, str, str]:
+    """C3 on the delete-path fact table: a path that raised deleted nothing, so only completed paths count."""
+    bypass = paths[paths["path"].isin(UNSUPPORTED_PATHS)]
+    paths = paths[~paths["path"].isin(UNSUPPORTED_PATHS)]
+    completed = paths[paths["error"].isna()]
+    failed = paths[paths["error"].notna()]
+    leaving = completed[completed["orphans"] > 0]
+    clean = set(paths["variant"]) - set(leaving["variant"])
+    purges = summary(df[df["variant"].isin(clean)], "purge_user", by=("variant",))
+    recommended = purges.loc[purges["median_s"].idxmin(), "variant"] if not purges.empty else \
+        (sorted(clean)[0] if clean else "")
+    raised = f"; {len(failed)} raised an error and deleted nothing ({', '.join(sorted(set(failed['error'])))})" \
+        if not failed.empty else ""
+    if not bypass.empty:
+        raised += f"; not counted, FK triggers off: {', '.join(f'{o:.0f}' for o in bypass['orphans'])} orphans"
+    if not leaving.empty:
+        listed = ", ".join(f"{p} × {_short(v)} {o:.0f}" for p, v, o in
+                           zip(leaving["path"], leaving["variant"], leaving["orphans"]))
+        return CONFIRMED, f"orphans left by {len(leaving)} of {len(completed)} completed delete paths: {listed}" \
+            + raised, recommended
+    return REFUTED, f"0 orphans after every one of {len(completed)} completed delete paths " \
+                    f"({completed['path'].nunique()} paths × {completed['variant'].nunique()} variants)" + raised, \
+        recommended
+
+
+def c3_orphans(df: pd.DataFrame, paths: pd.DataFrame | None = None) -> tuple[str, str, str]:
+    if paths is not None and not paths.empty:
+        return _c3_from_paths(df, paths)
     measured = df[df["workload"].isin(DELETE_PATHS) & df["orphans"].notna()]
     if measured.empty:
         return NOT_MEASURED, "no delete path recorded orphan counts", ""
@@ -238,11 +269,14 @@ CLAIMS = {"C1": c1_loading, "C2": c2_sync_flag, "C3": c3_orphans, "C4": c4_soft_
           "C6": c6_timestamps}
 
 
-def verdicts(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: claim, statement, verdict, evidence, recommended variant, rule."""
+def verdicts(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per claim: claim, statement, verdict, evidence, recommended variant, rule.
+
+    `delete_paths` is C3's fact table (bench.report.delete_paths); without it C3 falls back to
+    the orphan counts of the delete workloads."""
     rows = []
     for claim, judge in CLAIMS.items():
-        verdict, evidence, recommended = judge(df)
+        verdict, evidence, recommended = judge(df, delete_paths) if claim == "C3" else judge(df)
         rows.append({"claim": claim, "statement": STATEMENTS[claim], "verdict": verdict, "evidence": evidence,
                      "recommended": recommended, "rule": RULES[claim]})
     return pd.DataFrame(rows, columns=COLUMNS)

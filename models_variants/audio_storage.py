@@ -12,10 +12,10 @@ from sqlalchemy import ForeignKey, Integer, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models_variants.axis import AxisValue
+from models_variants.filling import TableFill
 
 if TYPE_CHECKING:
     from models_variants.factory import ModelSet
-    from models_variants.filling import TableFill
 
 # Canonical paths look like '<root>/<session>/<id>.wav'; the root is everything before the
 # last two components.
@@ -86,8 +86,6 @@ class StorageKey(AudioStorage):
         return db.execute(statement, {"root": new_root.rstrip("/")}).rowcount
 
     def fill(self, models: ModelSet, fills: dict[str, TableFill]) -> None:
-        from models_variants.filling import TableFill
-
         root = _ROOT_OF.format(path="audio_path")
         fills["storage_backends"] = TableFill(
             f"(SELECT DISTINCT {root} AS base_url FROM {{src}}.messages "

@@ -129,7 +129,7 @@ class Soft(HardOrm):
     def purge_session(self, db, models: ModelSet, session_id: int) -> int:
         Session = models.Session
         statement = select(Session).where(Session.id == session_id, Session.deleted_at.is_not(None))
-        row = db.scalars(statement, execution_options={"include_deleted": True}).one_or_none()
+        row = db.scalars(statement, execution_options={"include_deleted": True}).unique().one_or_none()
         if row is None:
             return 0
         db.delete(row)  # the ORM cascade of hard_orm removes messages and link rows

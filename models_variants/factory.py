@@ -12,13 +12,15 @@ from datetime import datetime
 from sqlalchemy import (BigInteger, Column, ForeignKey, Index, Integer, MetaData, Select, Table,
                         Text)
 from sqlalchemy import orm
-from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from models_variants import filling
 from models_variants.variant import Variant
 
 # Tables whose rows belong to one session and must go when it goes (besides session_skills).
 _CHILD_TABLES = ("messages", "session_node_sync")
+_PREPARER = postgresql.dialect().identifier_preparer
 
 
 def build_models(variant: Variant, schema: str) -> ModelSet:
@@ -35,13 +37,15 @@ class ModelSet:
         self._define()
         for value in self.parts.values():
             value.add_tables(self)
-        configure_mappers()
+        self.Base.registry.configure()  # this registry only: other variants stay untouched
         for value in self.parts.values():
             value.install(self)
 
     def _define(self) -> None:
         loading, deletion, timestamps = (self.parts[a] for a in ("loading", "deletion", "timestamps"))
-        mixins = lambda attr: tuple(m for m in (getattr(v, attr) for v in self.parts.values()) if m)
+
+        def mixins(attribute: str) -> tuple[type, ...]:
+            return tuple(m for m in (getattr(v, attribute) for v in self.parts.values()) if m)
 
         class Base(DeclarativeBase):
             metadata = MetaData(schema=self.schema)
@@ -108,7 +112,8 @@ class ModelSet:
 
     # --- names -------------------------------------------------------------------------
     def q(self, name: str) -> str:
-        return f'"{name}"' if name != name.lower() or not name.isidentifier() else name
+        """An identifier quoted for SQL text when PostgreSQL needs it."""
+        return _PREPARER.quote(name)
 
     def qualified(self, table: str) -> str:
         return f"{self.q(self.schema)}.{self.q(table)}"

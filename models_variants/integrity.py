@@ -45,33 +45,42 @@ def orphans(conn, schema: str) -> dict[str, int]:
 def leaks(db, models: ModelSet) -> dict[str, int]:
     """Soft-deleted sessions / their messages visible through normal reads (0 = none leak).
 
-    "query": select(Session) and db.get; "relationship": User.sessions, Skill.sessions and
-    Message.session under every loader strategy; "messages": select(Message).
+    query: select(Session) and db.get; relationship: User.sessions, Skill.sessions and
+    Message.session, by default and under every loader option; messages: select(Message).
     """
     if not models.parts["deletion"].soft:
         return {"query": 0, "relationship": 0, "messages": 0}
     db.flush()
     Session, Message, User, Skill = models.Session, models.Message, models.User, models.Skill
-    admin = {"include_deleted": True}
     deleted = set(db.scalars(select(Session.id).where(Session.deleted_at.is_not(None)),
-                             execution_options=admin))
-    connection = db.connection()
-    fresh = models.sessionmaker(connection)  # a new identity map per probe, same transaction
+                             execution_options={"include_deleted": True}))
+    fresh = models.sessionmaker(db.connection())  # a new identity map per probe, same transaction
 
     def probe(read) -> int:
         with fresh() as reader:
             return len(deleted & set(read(reader)))
 
-    query = probe(lambda r: [s.id for s in r.scalars(select(Session))])
+    # Only rows that could reveal a deleted session are read: its owner, skills and messages.
+    links = models.session_skills.c
+    parents = (
+        (select(User).where(User.id.in_(select(Session.user_id).where(Session.id.in_(deleted)))),
+         User.sessions),
+        (select(Skill).where(Skill.id.in_(select(links.skill_id).where(links.session_id.in_(deleted)))),
+         Skill.sessions),
+    )
+    query = probe(lambda r: [s.id for s in r.scalars(select(Session)).unique()])
     query += probe(lambda r: [i for i in deleted if r.get(Session, i) is not None])
     relationship = 0
     for loader in (None, *LOADERS.values()):
-        for parent, attribute in ((User, User.sessions), (Skill, Skill.sessions)):
-            statement = select(parent) if loader is None else select(parent).options(loader(attribute))
+        for statement, attribute in parents:
+            if loader is not None:
+                statement = statement.options(loader(attribute))
             relationship += probe(lambda r: [s.id for p in r.scalars(statement).unique()
                                              for s in getattr(p, attribute.key)])
-        statement = select(Message).options(*([loader(Message.session)] if loader else []))
+        statement = select(Message).where(Message.session_id.in_(deleted))
+        if loader is not None:
+            statement = statement.options(loader(Message.session))
         relationship += probe(lambda r: [m.session.id for m in r.scalars(statement).unique()
                                          if m.session is not None])
-    messages = probe(lambda r: [m.session_id for m in r.scalars(select(Message))])
+    messages = probe(lambda r: [m.session_id for m in r.scalars(select(Message)).unique()])
     return {"query": query, "relationship": relationship, "messages": messages}

@@ -16,11 +16,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models_variants.axis import AxisValue
+from models_variants.filling import TableFill
 from models_variants.timestamps import utc_now_naive
 
 if TYPE_CHECKING:
     from models_variants.factory import ModelSet
-    from models_variants.filling import TableFill
 
 # "Some node of this session is syncing", as SQL/JSON path. jsonb_path_exists with this
 # constant is IMMUTABLE, so it may appear in an index expression or predicate.
@@ -181,8 +181,6 @@ class SyncTable(SyncFlag):
         db.flush()
 
     def fill(self, models: ModelSet, fills: dict[str, TableFill]) -> None:
-        from models_variants.filling import TableFill
-
         fills["session_node_sync"] = TableFill("{src}.session_nodes src", {
             "session_id": "src.session_id", "node_id": "src.node_id",
             "is_syncing": "src.is_syncing",

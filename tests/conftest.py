@@ -24,7 +24,9 @@ def database_url(server) -> str:
 
 @pytest.fixture(scope="session")
 def engine(database_url):
-    engine = create_engine(database_url, connect_args={"application_name": "sessionbench/tests"})
+    # A lock wait fails after 30 s with the lock named, instead of hanging until the test times out.
+    engine = create_engine(database_url, connect_args={"application_name": "sessionbench/tests",
+                                                       "options": "-c lock_timeout=30s"})
     yield engine
     engine.dispose()
 

@@ -280,3 +280,9 @@ def test_real_slowdown_is_caught(database_url, tmp_path):
     assert done.returncode == 1, done.stdout
     verdicts = {row["variant"]: row["verdict"] for row in json.loads(done.stdout)["rows"]}
     assert "regression" in verdicts.values()
+
+
+def test_update_into_a_missing_folder_exits_2(tmp_path, capsys):
+    run = write_run(tmp_path, make_doc())
+    assert cli_main(["check", str(run), "--budgets", str(tmp_path / "no" / "b.toml"), "--update"]) == 2
+    assert "cannot write" in capsys.readouterr().err

@@ -18,7 +18,8 @@ WRITES = [(2, "node-9", True), (5, "node-1", True), (8, "node-1", False), (130, 
 
 
 def source_active(connection) -> set[int]:
-    return set(connection.execute(text(f"SELECT id FROM {SOURCE_SCHEMA}.sessions WHERE any_syncing")).scalars())
+    query = f"SELECT id FROM {SOURCE_SCHEMA}.sessions WHERE any_syncing"
+    return set(connection.execute(text(query)).scalars())
 
 
 def expected_after(connection, writes) -> set[int]:
@@ -80,7 +81,8 @@ def _walk(node):
 
 
 @pytest.mark.db
-def test_gin_default_ops_narrows_any_node_but_jsonb_path_ops_cannot(conn, models_source, fresh_schema):
+def test_gin_default_ops_narrows_any_node_but_jsonb_path_ops_cannot(models_source, fresh_schema, conn):
+    # (fresh_schema before conn: its DROP must run after conn has rolled back)
     # The finding behind jsonb_gin's choice of operator class: jsonb_path_ops hashes whole paths,
     # and "$.*" names no key, so its index scan returns every row for the recheck to filter.
     # A schema of its own: entries of rolled-back rows would stay in a shared index.
@@ -91,7 +93,8 @@ def test_gin_default_ops_narrows_any_node_but_jsonb_path_ops_cannot(conn, models
     active = len(source_active(conn))
     sessions = models.qualified("sessions")
     assert index_scan_rows(conn, models, where, "ix_sessions_node_sync_gin") == active
-    conn.execute(text(f"CREATE INDEX path_ops ON {sessions} USING gin (node_sync_status jsonb_path_ops)"))
+    conn.execute(text(
+        f"CREATE INDEX path_ops ON {sessions} USING gin (node_sync_status jsonb_path_ops)"))
     conn.execute(text(f"DROP INDEX {models.qualified('ix_sessions_node_sync_gin')}"))
     assert index_scan_rows(conn, models, where, "path_ops") == 1200
 

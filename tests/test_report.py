@@ -25,7 +25,7 @@ def test_report_embeds_every_chart_with_contents_and_run_metadata(small_run, tmp
     for notebook in NOTEBOOKS:  # each notebook's title is linked from the contents and lands on an anchor
         anchors = re.findall(rf'href="#({notebook.stem}-[a-z0-9-]+)"', html)
         assert anchors and all(f'id="{anchor}"' in html for anchor in anchors)
-    assert "embedded" in html and ">small<" in html
+    assert ">embedded<" in html and ">200<" in html  # backend and sessions from the run metadata
     assert not re.search(r'<script[^>]*src="https?://', html)  # self-contained
 
 

@@ -156,3 +156,37 @@ def test_c6_rows_per_time_zone(naive, aware, expected):
     assert verdict == expected
     assert evidence.startswith(f"naive_utc: {naive[0]} rows in UTC, {naive[1]} rows in Asia/Tokyo")
     assert recommended == ("timestamps=aware" if aware[0] == aware[1] else "baseline")
+
+
+def test_c3_prefers_the_delete_path_fact_table_and_ignores_paths_that_raised():
+    df = frame(row("purge_user", "baseline", orphans=0, median_s=0.8),
+               row("purge_user", "deletion=hard_db", orphans=0, median_s=0.07))
+    paths = pd.DataFrame([
+        {"variant": "baseline", "path": "orm_delete", "error": None, "sessions_left": 0, "orphans": 0},
+        {"variant": "baseline", "path": "orm_bulk_delete", "error": "IntegrityError", "sessions_left": 1,
+         "orphans": 0},
+        {"variant": "deletion=hard_db", "path": "orm_delete", "error": None, "sessions_left": 0, "orphans": 0},
+        {"variant": "deletion=hard_db", "path": "orm_bulk_delete", "error": None, "sessions_left": 0, "orphans": 0},
+    ])
+    table = verdicts(df, paths).set_index("claim")
+    assert table.loc["C3", "verdict"] == "refuted"
+    assert table.loc["C3", "evidence"] == ("0 orphans after every one of 3 completed delete paths (2 paths × 2 "
+                                           "variants); 1 raised an error and deleted nothing (IntegrityError)")
+    assert table.loc["C3", "recommended"] == "deletion=hard_db"
+    paths.loc[3, "orphans"] = 4
+    table = verdicts(df, paths).set_index("claim")
+    assert table.loc["C3", "verdict"] == "confirmed"
+    assert table.loc["C3", "evidence"].startswith("orphans left by 1 of 3 completed delete paths: "
+                                                  "orm_bulk_delete × hard_db 4")
+    assert table.loc["C3", "recommended"] == "baseline"
+
+
+def test_c3_does_not_count_paths_that_switch_foreign_keys_off():
+    paths = pd.DataFrame([
+        {"variant": "baseline", "path": "orm_delete", "error": None, "sessions_left": 0, "orphans": 0},
+        {"variant": "baseline", "path": "raw_sql_delete_fk_triggers_off", "error": None, "sessions_left": 0,
+         "orphans": 7},
+    ])
+    table = verdicts(frame(row("unrelated", median_s=1.0)), paths).set_index("claim")
+    assert table.loc["C3", "verdict"] == "refuted"
+    assert table.loc["C3", "evidence"].endswith("not counted, FK triggers off: 7 orphans")

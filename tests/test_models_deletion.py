@@ -1,0 +1,137 @@
+"""Review claims C3 (orphans after an application-level purge) and C4 (soft delete hides,
+restores and purges), measured per delete path and per deletion variant."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import selectinload
+
+from models_variants import UnsupportedByVariant, Variant
+from models_variants.delete_paths import PATHS, Target, label, run_path
+from models_variants.integrity import leaks, orphans
+from tests.test_models_source import (SESSIONS, SOURCE_SCHEMA, along, conn,  # noqa: F401 (fixtures)
+                                      filled, models_source, orm)
+
+TARGET = Target(session_id=3, user_id=4)  # session 3: 3 messages, 3 skill links; its user 4: 60 sessions
+OK, FK = None, "IntegrityError"
+# path -> (hard_orm, hard_db, soft): the error raised (None = completed) and the target rows left.
+# What it means for C3: no path leaves an orphaned session_skills row while the FKs exist. Paths
+# that bypass the ORM cascade fail on messages.session_id (no ON DELETE CASCADE) under hard_orm
+# and soft, and roll back whole; under hard_db the database cascade makes every path clean.
+# Only switching FK triggers off (session_replication_role = replica) leaves orphans, in every
+# variant alike, messages as well as links: the link table is no weaker than the rest.
+OUTCOMES = {
+    "orm_delete":                          ((OK, 0), (OK, 0), (OK, 0)),
+    "orm_delete_never_flushed":            ((OK, 1), (OK, 1), (OK, 1)),
+    "orm_delete_then_bulk_unflushed":      ((FK, 1), (OK, 0), (FK, 1)),
+    "orm_bulk_delete":                     ((FK, 1), (OK, 0), (FK, 1)),
+    "core_delete":                         ((FK, 1), (OK, 0), (FK, 1)),
+    "raw_sql_delete":                      ((FK, 1), (OK, 0), (FK, 1)),
+    "raw_sql_delete_fk_triggers_off":      ((OK, 0), (OK, 0), (OK, 0)),
+    "variant_purge":                       ((OK, 0), (OK, 0), (OK, 0)),
+    "user_orm_delete":                     ((OK, 0), (OK, 0), (OK, 0)),
+    "user_orm_delete_then_bulk_unflushed": ((FK, 60), (OK, 0), (FK, 60)),
+    "user_bulk_delete":                    ((FK, 60), (OK, 0), (FK, 60)),
+}
+ORPHANS_WITH_FK_TRIGGERS_OFF = {"messages": 3, "session_skills_session": 3}
+DELETIONS = ("hard_orm", "hard_db", "soft")
+
+
+def test_every_delete_path_has_a_label_and_an_expected_outcome():
+    assert set(OUTCOMES) == set(PATHS)
+    labels = [label(name) for name in PATHS]
+    assert all(labels) and len(set(labels)) == len(labels)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("variant", along("deletion"))
+@pytest.mark.parametrize("path", list(PATHS))
+def test_delete_path_outcome(filled, conn, variant, path):
+    models = filled(variant)
+    error, left = OUTCOMES[path][DELETIONS.index(variant.deletion)]
+    outcome = run_path(models, conn, path, TARGET)
+    assert (outcome.error, outcome.sessions_left) == (error, left)
+    expected = ORPHANS_WITH_FK_TRIGGERS_OFF if path == "raw_sql_delete_fk_triggers_off" else {}
+    assert {name: n for name, n in outcome.orphans.items() if n} == expected
+    # the ORM deletes the row bulk delete already removed: SQLAlchemy only warns about it
+    stale = path == "orm_delete_then_bulk_unflushed" and variant.deletion == "hard_db"
+    assert bool(outcome.warnings) == stale
+    assert orphans(conn, models.schema) == dict.fromkeys(outcome.orphans, 0)  # undone after
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("loading", ["raise", "joined"])
+def test_orm_cascade_still_loads_under_eager_or_raise_loading(filled, conn, loading):
+    # lazy="raise" guards attribute access only; the flush still loads what it must delete.
+    models = filled(Variant(loading=loading))
+    outcome = run_path(models, conn, "orm_delete", TARGET)
+    assert (outcome.error, outcome.sessions_left, outcome.orphan_rows) == (None, 0, 0)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("variant", along("loading", deletion="soft"))
+def test_soft_delete_hides_everywhere_restores_and_purges(filled, conn, variant):
+    models = filled(variant)
+    Session, Message = models.Session, models.Message
+    with orm(models, conn) as db:
+        assert leaks(db, models) == {"query": 0, "relationship": 0, "messages": 0}
+        models.delete_session(db, db.get(Session, 3))
+        db.commit()
+        assert leaks(db, models) == {"query": 0, "relationship": 0, "messages": 0}
+        # commit expired the object held in the identity map, so get() reloads, with criteria
+        assert db.get(Session, 3) is None
+        assert db.scalar(select(func.count()).select_from(Session)) == SESSIONS - 1
+        assert db.scalar(select(func.count(Message.id)).where(Message.session_id == 3)) == 0
+        admin_read = select(Session).where(Session.id == 3).options(selectinload(Session.messages))
+        admin = db.scalars(admin_read, execution_options={"include_deleted": True}).unique().one()
+        assert admin.deleted_at is not None and len(admin.messages) == 3
+        assert orphans(conn, models.schema) == dict.fromkeys(orphans(conn, models.schema), 0)
+
+        assert models.restore_session(db, 3) == 1
+        assert models.restore_session(db, 3) == 0
+        db.expunge_all()
+        assert db.get(Session, 3).deleted_at is None
+
+        assert models.purge_session(db, 3) == 0  # live sessions are not purged
+        models.delete_session(db, db.get(Session, 3))
+        assert models.purge_session(db, 3) == 1
+        db.commit()
+    rows = conn.execute(text(
+        f"SELECT (SELECT count(*) FROM {models.qualified('sessions')} WHERE id = 3), "
+        f"(SELECT count(*) FROM {models.qualified('messages')} WHERE session_id = 3), "
+        f"(SELECT count(*) FROM {models.qualified('session_skills')} WHERE session_id = 3)")).one()
+    assert tuple(rows) == (0, 0, 0)
+
+
+@pytest.mark.db
+def test_soft_deleted_sessions_block_the_orm_user_cascade(filled, conn):
+    # The global criteria also hides soft-deleted sessions from User.sessions while the flush
+    # cascades a user delete, so those rows stay and the user's FK stops the delete.
+    models = filled(Variant(deletion="soft"))
+    with orm(models, conn) as db:
+        models.delete_session(db, db.get(models.Session, TARGET.session_id))
+        db.commit()
+    outcome = run_path(models, conn, "user_orm_delete", TARGET)
+    assert (outcome.error, outcome.sessions_left) == ("IntegrityError", 60)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("variant", along("deletion"))
+def test_soft_delete_fraction_and_live_sessions(filled, conn, variant):
+    models = filled(variant)
+    doomed = conn.execute(text(
+        f"SELECT count(*) FROM {SOURCE_SCHEMA}.sessions WHERE deleted_draw < 0.25")).scalar()
+    assert 250 < doomed < 350
+    assert models.soft_delete_fraction(conn, SOURCE_SCHEMA, 0.25) == doomed
+    with orm(models, conn) as db:
+        live = db.scalars(models.live_sessions_statement()).all()
+    assert len(live) == SESSIONS - doomed
+    assert orphans(conn, models.schema) == dict.fromkeys(orphans(conn, models.schema), 0)
+    if variant.deletion == "soft":
+        assert models.restore_all_sessions(conn) == doomed
+    else:
+        with pytest.raises(UnsupportedByVariant):
+            models.restore_all_sessions(conn)
+        with orm(models, conn) as db, pytest.raises(UnsupportedByVariant):
+            models.restore_session(db, 5)

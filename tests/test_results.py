@@ -1,0 +1,80 @@
+"""The results file: atomic, never overwritten, read back into one tidy table."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from bench import results
+from bench.errors import UserError
+from bench.summary import summary_rows
+
+
+def doc(run_id="r1", medians=(0.010, 0.002)):
+    benchmarks = []
+    for variant, median in zip(("baseline", "loading=selectin"), medians):
+        loading = "lazy" if variant == "baseline" else "selectin"
+        benchmarks.append({
+            "name": f"test_workload[{variant}]", "stats": {"median": median, "min": median, "rounds": 3,
+                                                          "data": [median] * 3},
+            "extra_info": {"workload": "dashboard", "param": "page_size=10", "variant": variant,
+                           "loading": loading, "sync_flag": "json", "deletion": "hard_orm",
+                           "audio_storage": "raw_path", "timestamps": "naive_utc", "image": None,
+                           "rtt_ms": 0.0, "statements": 11 if variant == "baseline" else 3,
+                           "p95_s": median, "p99_s": median}})
+    return {"machine_info": {}, "commit_info": {"id": "abc"}, "datetime": "2026-11-26T00:00:00",
+            "benchmarks": benchmarks, "sessionbench": {"format_version": 1, "run_id": run_id,
+                                                        "backend": "embedded", "server_version": "18.6"}}
+
+
+def test_write_new_is_atomic_and_never_overwrites(tmp_path):
+    path = results.write_new(doc(), tmp_path, "r1")
+    assert path.name == "r1.json" and json.loads(path.read_text())["sessionbench"]["run_id"] == "r1"
+    with pytest.raises(UserError, match="never overwritten"):
+        results.write_new(doc(medians=(1, 1)), tmp_path, "r1")
+    assert json.loads(path.read_text())["benchmarks"][0]["stats"]["median"] == 0.010
+    assert [p.name for p in tmp_path.iterdir()] == ["r1.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such results file"),
+    ("{not json", "not JSON"),
+    ('{"benchmarks": []}', "not a sessionbench results file"),
+    ('{"benchmarks": [], "sessionbench": {"format_version": 99}}', "results format 99"),
+])
+def test_read_refuses_unusable_files_in_one_line(tmp_path, content, message):
+    path = tmp_path / "run.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(UserError, match=message) as refused:
+        results.read(path)
+    assert "\n" not in refused.value.message
+
+
+def test_load_gives_one_tidy_row_per_benchmark_over_several_files(tmp_path):
+    a = results.write_new(doc("r1"), tmp_path, "r1")
+    b = results.write_new(doc("r2"), tmp_path, "r2")
+    table = results.load([a, b])
+    assert list(table.columns) == results.COLUMNS
+    assert len(table) == 4 and set(table["run_id"]) == {"r1", "r2"}
+    row = table[(table.run_id == "r1") & (table.variant == "baseline")].iloc[0]
+    assert (row.statements, row.median_s, row.backend, row.commit) == (11, 0.010, "embedded", "abc")
+
+
+def test_summary_ratio_is_to_the_baseline_of_the_same_case():
+    rows = {r["variant"]: r["ratio"] for r in summary_rows(doc(medians=(0.010, 0.002)))}
+    assert rows == {"baseline": 1.0, "loading=selectin": pytest.approx(0.2)}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_writes_the_same_table_and_refuses_to_overwrite(tmp_path, fmt, capsys):
+    path = results.write_new(doc(), tmp_path, "r1")
+    assert results.export([str(path)], fmt, None) == 0
+    target = path.with_suffix(f".{fmt}")
+    table = pd.read_csv(target) if fmt == "csv" else pd.read_parquet(target)
+    assert list(table.columns) == results.COLUMNS and len(table) == 2
+    assert str(target) in capsys.readouterr().out
+    with pytest.raises(UserError, match="never overwritten"):
+        results.export([str(path)], fmt, None)
