@@ -2,8 +2,9 @@
 
 The client count comes from `before/after_cursor_execute` on the Engine, so it sees every
 statement SQLAlchemy sends, lazy loads included. The server count comes from
-pg_stat_statements where the backend preloads it; transaction control (BEGIN/COMMIT) is left
-out so the two counts agree when nothing hides from the client.
+pg_stat_statements where the backend preloads it. Transaction control (BEGIN/COMMIT) and the
+DEALLOCATE ALL psycopg sends after a rollback are left out, so the two counts agree exactly
+when nothing hides from the client.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ _SERVER_COUNT = text("""
     select coalesce(sum(calls), 0)::bigint from pg_stat_statements
     where dbid = (select oid from pg_database where datname = current_database())
       and toplevel
-      and query !~* '^\\s*(begin|commit|rollback|start transaction|savepoint|release|set |show )'
+      and query !~* '^\\s*(begin|commit|rollback|start transaction|savepoint|release|deallocate|discard|set |show )'
       and query not ilike '%pg_stat_statements%'
       and query not ilike '%pg_current_wal_insert_lsn%'
       and query not ilike '%pg_prepared_statements%'
