@@ -4,10 +4,9 @@ The same workload behaves very differently when every statement costs a network
 round trip (an N+1 across availability zones pays 1–2 ms per query), so every
 measurement can be repeated through this relay at a chosen ``rtt_ms``.
 
-Each direction holds every chunk it receives for ``rtt_ms / 2`` measured from the
-moment it was received, so one request plus its response gains ``rtt_ms`` in total.
-Chunks keep their order but never wait for each other's delay: throughput is not
-limited by the delay, only latency is added.
+Each direction of a relayed connection holds what it receives for ``rtt_ms / 2``
+(see bench.relay_delay), so one request plus its response gains ``rtt_ms`` in total;
+throughput is not limited by the delay, only latency is added.
 
 The relay runs its own asyncio loop in a daemon thread. That loop uses
 ``select()`` rather than the default epoll: epoll_wait() takes a timeout in whole
@@ -19,102 +18,22 @@ sleeps with microsecond resolution. select() only handles file descriptors below
 from __future__ import annotations
 
 import asyncio
-import collections
-import ctypes
 import selectors
-import statistics
-import sys
 import threading
-import time
 
-from sqlalchemy import create_engine
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import NullPool
+from bench.relay_delay import CLOSE, EOF, Direction, tighten_timer_slack
 
 # How long close() waits for the relay thread; the thread is a daemon, so a
 # wedged loop can never keep the process alive.
 _JOIN_TIMEOUT_S = 5.0
 _CONNECT_TIMEOUT_S = 10.0
 _STARTUP_TIMEOUT_S = 10.0
-# Timers fire this much before a chunk is due and the rest is spun out (see
-# _Direction._flush); 200 µs brought a 0.5 ms round trip from +30% to within ~7%
-# on a 2-core VM, for at most 200 µs of spinning per wake-up.
-_WAKE_EARLY_S = 0.0002
-_PR_SET_TIMERSLACK = 29  # from <linux/prctl.h>
-
-# Markers queued behind the data so a half-close or a broken connection reaches
-# the other side only after everything received before it.
-_EOF = object()
-_CLOSE = object()
-
-
-class _Direction:
-    """One way of one relayed connection: delays chunks, then writes them to ``sink``."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, delay_s: float, count_bytes, on_eof_sent):
-        self._loop = loop
-        self._delay_s = delay_s
-        self._count_bytes = count_bytes
-        self._on_eof_sent = on_eof_sent
-        self._pending: collections.deque = collections.deque()
-        self._timer: asyncio.TimerHandle | None = None
-        self.sink: asyncio.Transport | None = None
-        self.eof_sent = False
-
-    def push(self, item) -> None:
-        if self._delay_s <= 0 and not self._pending:
-            # rtt 0 still passes through the relay, just without a timer hop.
-            self._deliver(item)
-            return
-        due = self._loop.time() + self._delay_s
-        self._pending.append((due, item))
-        if self._timer is None:
-            self._timer = self._loop.call_at(due - _WAKE_EARLY_S, self._flush)
-
-    def _flush(self) -> None:
-        self._timer = None
-        clock = self._loop.time
-        # Deliver everything due (several chunks may share one wake-up), then
-        # re-arm for the oldest chunk still held. The timer fires a little early
-        # and the last stretch is waited out here: waking from a sleep on a busy
-        # or virtualised machine is late by tens to hundreds of microseconds,
-        # which would otherwise add 20% to a 0.5 ms round trip.
-        while self._pending:
-            due = self._pending[0][0]
-            remaining = due - clock()
-            if remaining > _WAKE_EARLY_S:
-                self._timer = self._loop.call_at(due - _WAKE_EARLY_S, self._flush)
-                return
-            while clock() < due:
-                pass
-            self._deliver(self._pending.popleft()[1])
-
-    def _deliver(self, item) -> None:
-        sink = self.sink
-        if sink is None or sink.is_closing():
-            return
-        if item is _EOF:
-            self.eof_sent = True
-            if sink.can_write_eof():
-                sink.write_eof()
-            self._on_eof_sent()
-        elif item is _CLOSE:
-            sink.close()
-        else:
-            sink.write(item)
-            self._count_bytes(len(item))
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._pending.clear()
 
 
 class _Side(asyncio.Protocol):
     """One socket of a relayed pair; what it receives goes out through ``outbound``."""
 
-    def __init__(self, pair: _Pair, outbound: _Direction):
+    def __init__(self, pair: _Pair, outbound: Direction):
         self._pair = pair
         self._outbound = outbound
         self.transport: asyncio.Transport | None = None
@@ -129,13 +48,13 @@ class _Side(asyncio.Protocol):
         self._outbound.push(data)
 
     def eof_received(self) -> bool:
-        self._outbound.push(_EOF)
+        self._outbound.push(EOF)
         return True  # keep our write side open: the other direction may still answer
 
     def connection_lost(self, exc) -> None:
         self.lost = True
         # The other side learns of it only after the data already on its way.
-        self._outbound.push(_CLOSE)
+        self._outbound.push(CLOSE)
         self._pair.side_lost()
 
     # Backpressure: while our socket cannot keep up, stop reading from the peer.
@@ -155,8 +74,8 @@ class _Pair:
         self._relay = relay
         loop = relay._loop
         delay_s = relay.rtt_ms / 2000.0
-        self.to_server = _Direction(loop, delay_s, relay._add_bytes_to_server, self._eof_sent)
-        self.to_client = _Direction(loop, delay_s, relay._add_bytes_to_client, self._eof_sent)
+        self.to_server = Direction(loop, delay_s, relay._add_bytes_to_server, self._eof_sent)
+        self.to_client = Direction(loop, delay_s, relay._add_bytes_to_client, self._eof_sent)
         self.client = _Side(self, self.to_server)
         self.server: _Side | None = None
 
@@ -203,7 +122,7 @@ class LatencyRelay:
     """Relay 127.0.0.1:<ephemeral port> to ``target``, adding ``rtt_ms`` per round trip.
 
     ``target`` is ``(host, port)`` or the path of a unix socket file, e.g.
-    ``/tmp/sockdir/.s.PGSQL.5432`` (see :func:`socket_target_from_url`).
+    ``/tmp/sockdir/.s.PGSQL.5432`` (see :func:`bench.relay_urls.socket_target_from_url`).
     """
 
     def __init__(self, target: tuple[str, int] | str, rtt_ms: float = 0.0):
@@ -279,7 +198,7 @@ class LatencyRelay:
 
     # -- relay thread ---------------------------------------------------------------
     def _run(self) -> None:
-        _tighten_timer_slack()
+        tighten_timer_slack()
         loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
         self._loop = loop
         try:
@@ -336,85 +255,8 @@ class LatencyRelay:
         pair.attach_server(server)
 
 
-def _tighten_timer_slack() -> None:
-    """Let this thread's sleeps end on time: Linux lets a sleep overrun by the
-    thread's timer slack (50 µs by default) to batch wake-ups, and a held chunk
-    pays that on every hop. Best effort; elsewhere the default stays."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_TIMERSLACK, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
 async def _cancel_pending() -> None:
     tasks = asyncio.all_tasks() - {asyncio.current_task()}
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-# -- URLs ----------------------------------------------------------------------------
-def _first(value):
-    # A query key given twice parses to a tuple; libpq tries the first host first.
-    if isinstance(value, tuple):
-        return value[0] if value else None
-    return value
-
-
-def socket_target_from_url(url: str | URL) -> tuple[str, int] | str:
-    """What :class:`LatencyRelay` should connect to for this SQLAlchemy URL.
-
-    A unix socket URL (``?host=/dir``) maps to the socket file ``/dir/.s.PGSQL.<port>``;
-    a TCP URL maps to ``(host, port)``. As in libpq, ``?host=``/``?port=`` win over
-    the host and port before the database name.
-    """
-    parsed = make_url(url)
-    host = _first(parsed.query.get("host")) or parsed.host
-    port = int(_first(parsed.query.get("port")) or parsed.port or 5432)
-    if not host:
-        raise ValueError(
-            f"{parsed.render_as_string()}: no host and no ?host=/socket/dir; "
-            "say where PostgreSQL listens so the relay can reach it"
-        )
-    if host.startswith("/"):
-        return f"{host.rstrip('/')}/.s.PGSQL.{port}"
-    return (host, port)
-
-
-def relay_url(url: str | URL, relay: LatencyRelay) -> str:
-    """Rewrite ``url`` so the driver connects through ``relay`` (TCP on 127.0.0.1)."""
-    parsed = make_url(url)
-    query = {k: v for k, v in parsed.query.items() if k not in ("host", "hostaddr", "port")}
-    routed = parsed.set(host=relay.host, port=relay.port, query=query)
-    return routed.render_as_string(hide_password=False)
-
-
-# -- calibration ---------------------------------------------------------------------
-def measure_rtt(url: str | URL, samples: int = 50) -> float:
-    """Median milliseconds of one ``SELECT 1`` round trip over one connection.
-
-    Relay overhead = measure_rtt(through relay) - measure_rtt(direct). Autocommit so
-    each statement is exactly one round trip (no BEGIN); the first few executions
-    are discarded as warm-up (connection caches, statement preparation).
-    """
-    if samples < 1:
-        raise ValueError(f"samples must be >= 1, got {samples}")
-    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()
-            for _ in range(5):
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
-            timings = []
-            for _ in range(samples):
-                start = time.perf_counter_ns()
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
-                timings.append(time.perf_counter_ns() - start)
-            cursor.close()
-    finally:
-        engine.dispose()
-    return statistics.median(timings) / 1e6

@@ -7,7 +7,8 @@ import sys
 
 from sqlalchemy.engine import URL
 
-from bench.relay import LatencyRelay, measure_rtt, relay_url, socket_target_from_url
+from bench.relay import LatencyRelay
+from bench.relay_urls import measure_rtt, relay_url, socket_target_from_url
 
 # A relay whose measured added delay is further than this from the one asked for says so.
 CALIBRATION_TOLERANCE = 0.20

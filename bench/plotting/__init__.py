@@ -1,0 +1,45 @@
+"""Charts for the report: one function per question, each `(df, ax=None) -> Figure`.
+
+Every chart follows the same conventions so a reader learns them once: one fixed colour
+(and marker) per variant everywhere, latency in milliseconds with IQR error bars, log
+scales where values span orders of magnitude, legends outside the data, and a title that
+states the finding computed from the data. Figures are built without pyplot (no global
+state, no display backend needed) and rendered to PNG with Agg. Several results files that
+differ in image, server version or commit are drawn side by side, one panel each.
+
+style: colours, markers, names, number labels, saving · tables: the numbers a chart draws ·
+axes: shared drawing · loading, sync_flag, deletion, storage_time: one module per review area.
+"""
+
+from bench.plotting.axes import LOG_SPAN
+from bench.plotting.deletion import DELETION_WORKLOADS, deletion_latency, list_live_vs_fraction, wal_bytes
+from bench.plotting.loading import (
+    latency_bars, latency_vs_page_size, latency_vs_rtt, row_explosion, statements_vs_page_size,
+)
+from bench.plotting.storage_time import migration_cost, timestamps_rows
+from bench.plotting.style import COLOURS, DPI, MARKERS, MS, colour, ms, name, publish, save, size
+from bench.plotting.sync_flag import active_sync, read_write_tradeoff
+from bench.plotting.tables import param_value, summary
+
+__all__ = [
+    "CHARTS", "COLOURS", "DELETION_WORKLOADS", "DPI", "LOG_SPAN", "MARKERS", "MS", "active_sync", "colour",
+    "deletion_latency", "latency_bars", "latency_vs_page_size", "latency_vs_rtt", "list_live_vs_fraction",
+    "migration_cost", "ms", "name", "param_value", "publish", "read_write_tradeoff", "row_explosion", "save",
+    "size", "statements_vs_page_size", "summary", "timestamps_rows", "wal_bytes",
+]
+
+# Every chart, by the file name the report gives it.
+CHARTS = {
+    "loading_statements": statements_vs_page_size,
+    "loading_latency": latency_vs_page_size,
+    "loading_detail_latency": latency_bars,
+    "loading_row_explosion": row_explosion,
+    "loading_rtt": latency_vs_rtt,
+    "sync_active": active_sync,
+    "sync_read_write": read_write_tradeoff,
+    "deletion_latency": deletion_latency,
+    "deletion_list_live": list_live_vs_fraction,
+    "deletion_wal": wal_bytes,
+    "storage_migration": migration_cost,
+    "time_rows_per_zone": timestamps_rows,
+}

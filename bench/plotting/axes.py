@@ -1,0 +1,121 @@
+"""Drawing helpers the charts share: one panel per results source, finding titles, legends outside
+the data, log scales for wide spreads, IQR error bars, grouped bars and latency lines."""
+
+from __future__ import annotations
+
+import functools
+import math
+import textwrap
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from bench.plotting.style import MS, colour, marker_style, name
+
+# A series is drawn on a log scale when its largest value is this many times its smallest.
+LOG_SPAN = 30.0
+
+
+def _sources(df: pd.DataFrame) -> list[str]:
+    """Columns that tell results files apart for side-by-side panels (not scale: that is an x axis)."""
+    return [column for column in ("image", "server_version", "commit")
+            if column in df and df[column].fillna("-").nunique() > 1]
+
+
+def _source_label(row: pd.Series, columns: list[str]) -> str:
+    return " · ".join(f"{row[column] or 'embedded'}" if column == "image" else str(row[column]) for column in columns)
+
+
+def faceted(draw):
+    """Run `draw` once per results source, side by side, when the frame mixes several."""
+
+    @functools.wraps(draw)
+    def wrapper(df: pd.DataFrame, ax=None, **options) -> Figure:
+        columns = _sources(df)
+        if ax is not None or not columns:
+            if ax is None:
+                fig = Figure(figsize=(7.5, 4.2))
+                ax = fig.add_subplot()
+            draw(df, ax, **options)
+            return ax.figure
+        groups = list(df.groupby(columns, dropna=False, sort=True))
+        fig = Figure(figsize=(6.5 * len(groups), 4.4))
+        for index, (_, part) in enumerate(groups, start=1):
+            panel = fig.add_subplot(1, len(groups), index)
+            draw(part, panel, **options)
+            panel.set_title(f"[{_source_label(part.iloc[0], columns)}]\n{panel.get_title(loc='left')}", fontsize=9,
+                            loc="left")
+        fig.tight_layout()
+        return fig
+
+    return wrapper
+
+
+def finding_title(ax, finding: str) -> None:
+    ax.set_title(textwrap.fill(finding, 64), fontsize=10, loc="left")
+
+
+def legend(ax, title: str | None = None) -> None:
+    # Outside the axes, to the right: a legend never sits on top of data.
+    ax.legend(title=title, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8,
+              frameon=False)
+
+
+def log_if_spread(ax, values, axis: str = "y") -> None:
+    values = np.asarray([v for v in values if v and v > 0 and not math.isnan(v)], dtype=float)
+    if values.size and values.max() / values.min() >= LOG_SPAN:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+
+
+def iqr_errors(part: pd.DataFrame) -> np.ndarray:
+    """Asymmetric error bars from the quartiles, in ms (never negative)."""
+    low = (part["median_s"] - part["q1_s"]).clip(lower=0) * MS
+    high = (part["q3_s"] - part["median_s"]).clip(lower=0) * MS
+    return np.vstack([low.fillna(0).to_numpy(), high.fillna(0).to_numpy()])
+
+
+def not_measured(ax, what: str) -> None:
+    ax.text(0.5, 0.5, f"not measured: {what}", ha="center", va="center", transform=ax.transAxes, fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_frame_on(False)
+    if len(ax.figure.axes) == 1:  # a one-line notice, not a chart-sized blank
+        ax.figure.set_size_inches(7.5, 1.0)
+    finding_title(ax, f"Not measured: {what}")
+
+
+def grouped_bars(ax, table: pd.DataFrame, group: str, value: str, axis: str, *, errors: bool = False,
+                 scale: float = 1.0, labels=None) -> None:
+    """Grouped bars: one cluster per `group` value, one bar per variant in a fixed colour."""
+    groups = list(dict.fromkeys(table[group]))
+    variants = list(dict.fromkeys(table["variant"]))
+    # One bar per cluster when the clusters are the variants themselves.
+    slots = 1 if group == "variant" else len(variants)
+    width = 0.8 / max(slots, 1)
+    for index, variant in enumerate(variants):
+        part = table[table["variant"] == variant].set_index(group).reindex(groups)
+        offset = 0 if slots == 1 else (index - (slots - 1) / 2) * width
+        xs = np.arange(len(groups)) + offset
+        heights = part[value].to_numpy(dtype=float) * scale
+        yerr = iqr_errors(part) if errors else None
+        ax.bar(xs, heights, width * 0.95, yerr=yerr, capsize=3, color=colour(variant), label=name(variant, axis),
+               edgecolor="white", error_kw={"ecolor": "#555555", "elinewidth": 1})
+        if labels is not None:
+            # Above the error bar, so the label never sits on the whisker.
+            tops = np.fmax(heights, part["q3_s"].to_numpy(dtype=float) * scale) if errors else heights
+            for x, top, text in zip(xs, tops, labels(part)):
+                if not math.isnan(top):
+                    ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points", ha="center",
+                                va="bottom", fontsize=7, rotation=90 if slots * len(groups) > 8 else 0)
+    ax.set_xticks(np.arange(len(groups)), [str(g) for g in groups])
+    if slots > 1:  # bars per variant need a legend; variants as clusters are named on the x axis
+        legend(ax, axis)
+
+
+def latency_lines(ax, table: pd.DataFrame, x: str, axis: str, *, errors: bool = True) -> None:
+    """One line per variant of median latency (ms) against `x`, IQR as error bars."""
+    for variant, part in table.groupby("variant", sort=False):
+        part = part.sort_values(x)
+        ax.errorbar(part[x], part["median_s"] * MS, yerr=iqr_errors(part) if errors else None, capsize=3,
+                    label=name(variant, axis), markersize=5, **marker_style(variant))

@@ -1,0 +1,87 @@
+"""The one look every chart shares: a fixed colour and marker per variant, legend names, number
+labels, and figures written out as PNG (Agg, no pyplot)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from models_variants import BASELINE
+
+# Okabe & Ito's colour-blind-safe palette. The reviewed baseline is always black; within an
+# axis the alternatives take the palette in declared order, so no chart shows a colour twice.
+COLOURS = {
+    "baseline": "#000000",
+    "loading=selectin": "#0072B2", "loading=joined": "#E69F00", "loading=subquery": "#009E73",
+    "loading=raise": "#CC79A7",
+    "sync_flag=jsonb_gin": "#0072B2", "sync_flag=jsonb_expr": "#E69F00", "sync_flag=bool_column": "#009E73",
+    "sync_flag=sync_table": "#CC79A7",
+    "deletion=hard_db": "#0072B2", "deletion=soft": "#E69F00",
+    "audio_storage=storage_key": "#0072B2",
+    "timestamps=aware": "#0072B2",
+}
+MARKERS = {"#000000": "o", "#0072B2": "s", "#E69F00": "^", "#009E73": "D", "#CC79A7": "v", "#D55E00": "P"}
+# Variants from a full grid ("loading=joined,deletion=soft") get a colour derived from the label.
+_SPARE = ["#D55E00", "#56B4E9", "#F0E442", "#999999", "#882255", "#44AA99"]
+DPI = 110
+MS = 1000.0  # seconds -> milliseconds
+
+
+def colour(variant: str) -> str:
+    if variant in COLOURS:
+        return COLOURS[variant]
+    digest = int(hashlib.sha1(variant.encode()).hexdigest(), 16)
+    return _SPARE[digest % len(_SPARE)]
+
+
+def name(variant: str, axis: str | None = None) -> str:
+    """Legend text: the axis value ("selectin"), the baseline as "lazy (baseline)"."""
+    if variant == "baseline":
+        return f"{getattr(BASELINE, axis)} (baseline)" if axis else "baseline"
+    if "," not in variant and "=" in variant:
+        return variant.split("=", 1)[1]
+    return variant
+
+
+def marker_style(variant: str) -> dict:
+    shade = colour(variant)
+    return {"color": shade, "marker": MARKERS.get(shade, "o")}
+
+
+def save(fig: Figure, out_dir: str | Path | None, name_: str) -> Path | None:
+    """Write `<out_dir>/<name>.png`; nothing when out_dir is None (interactive use)."""
+    if out_dir is None:
+        return None
+    path = Path(out_dir) / f"{name_}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    return path
+
+
+def publish(fig: Figure, out_dir: str | Path | None, name_: str):
+    """Save the chart and return it as a PNG image, so a notebook cell shows it under any backend."""
+    from IPython.display import Image
+
+    save(fig, out_dir, name_)
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    return Image(data=buffer.getvalue(), format="png")
+
+
+def ms(seconds: float) -> str:
+    value = seconds * MS
+    return f"{value:.3g} ms" if value < 1000 else f"{seconds:.2f} s"
+
+
+def size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(count) < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" or count >= 100 else f"{count:.3g} {unit}"
+        count /= 1024
+    return ""
