@@ -35,6 +35,8 @@ def read(path: str | os.PathLike) -> dict:
         raise UserError(f"{path}: no such results file", "pass a file that `sessionbench run` wrote (results/*.json)")
     try:
         doc = json.loads(path.read_text())
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})", "check the file's permissions") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: not JSON ({exc.__class__.__name__})", "pass a results file from `sessionbench run`")\
             from None

@@ -216,6 +216,12 @@ def test_update_refuses_counts_that_differ_between_servers(tmp_path, capsys):
     assert not (tmp_path / "b.toml").exists()
 
 
+def test_update_into_a_missing_folder_exits_2(tmp_path, capsys):
+    run = write_run(tmp_path, make_doc())
+    assert cli_main(["check", str(run), "--budgets", str(tmp_path / "no" / "b.toml"), "--update"]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
 def test_committed_budgets_cover_the_default_run():
     budgets = gate.read_budgets(gate.DEFAULT_BUDGETS)
     (block,) = [b for b in budgets["statements"] if (b["sessions"], b["seed"]) == (1000, 42)]
@@ -280,9 +286,3 @@ def test_real_slowdown_is_caught(database_url, tmp_path):
     assert done.returncode == 1, done.stdout
     verdicts = {row["variant"]: row["verdict"] for row in json.loads(done.stdout)["rows"]}
     assert "regression" in verdicts.values()
-
-
-def test_update_into_a_missing_folder_exits_2(tmp_path, capsys):
-    run = write_run(tmp_path, make_doc())
-    assert cli_main(["check", str(run), "--budgets", str(tmp_path / "no" / "b.toml"), "--update"]) == 2
-    assert "cannot write" in capsys.readouterr().err
