@@ -81,16 +81,16 @@ class _Pair:
 
     def side_made(self, side: _Side) -> None:
         if side is self.client:
-            # Leave the client's bytes in the kernel until the upstream socket exists.
-            side.transport.pause_reading()
+            # What the client sends before the upstream socket exists waits in Direction.
+            # (Pausing the transport inside connection_made is lost on Python < 3.11.3: the
+            # reader the transport adds right after this call would then never come back.)
             self._relay._loop.create_task(self._relay._connect_upstream(self))
 
     def attach_server(self, server: _Side) -> None:
         self.server = server
         server.peer, self.client.peer = self.client, server
-        self.to_server.sink = server.transport
-        self.to_client.sink = self.client.transport
-        self.client.transport.resume_reading()
+        self.to_client.attach(self.client.transport)
+        self.to_server.attach(server.transport)
 
     def _eof_sent(self) -> None:
         # Both ways half-closed and drained: nothing more can flow.

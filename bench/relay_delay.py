@@ -37,7 +37,15 @@ class Direction:
         self._pending: collections.deque = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self.sink: asyncio.Transport | None = None
+        self._early: list = []  # received before the sink existed: written once it does
         self.eof_sent = False
+
+    def attach(self, sink: asyncio.Transport) -> None:
+        """Start writing to ``sink``, first whatever arrived while it was being connected."""
+        self.sink = sink
+        early, self._early = self._early, []
+        for item in early:
+            self._deliver(item)
 
     def push(self, item) -> None:
         if self._delay_s <= 0 and not self._pending:
@@ -69,7 +77,10 @@ class Direction:
 
     def _deliver(self, item) -> None:
         sink = self.sink
-        if sink is None or sink.is_closing():
+        if sink is None:
+            self._early.append(item)
+            return
+        if sink.is_closing():
             return
         if item is EOF:
             self.eof_sent = True
@@ -87,6 +98,7 @@ class Direction:
             self._timer.cancel()
             self._timer = None
         self._pending.clear()
+        self._early.clear()
 
 
 def tighten_timer_slack() -> None:
