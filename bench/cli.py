@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import traceback
 
+from bench import interrupts
 from bench.errors import UserError
 
 
@@ -131,14 +131,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise UserError(f"unknown command {args.command!r}")
 
 
-def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
-    # SIGTERM unwinds like Ctrl-C, so every backend's cleanup runs.
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    interrupts.install()  # SIGTERM unwinds like Ctrl-C, so every backend's cleanup runs
     try:
         return _dispatch(args)
     except UserError as exc:

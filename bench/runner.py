@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import backends
+from bench import backends, interrupts
 from bench.benchmarks.conftest import new_run_id
 from bench.cases import all_cases, apply_only, parse_only
 from bench.data import SCALES
@@ -44,6 +44,15 @@ class Progress:
     def fatal(self) -> UserError | None:
         """A UserError raised while starting a server or loading data stops the whole run."""
         return self.config._sessionbench.get("fatal") if self.config is not None else None
+
+    def pytest_sessionstart(self, session):
+        self.session = session
+
+    def pytest_runtest_logfinish(self, nodeid, location):  # noqa: ARG002 - hook signature
+        if interrupts.received():
+            # The signal's exception may have been swallowed inside a finaliser: stop here anyway.
+            self.interrupted = True
+            self.session.shouldstop = "interrupted"
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or (report.when == "setup" and not report.passed):
@@ -120,12 +129,12 @@ def run(args) -> int:
             try:
                 code = pytest.main(pytest_args(args, backend, images, run_id, partial), plugins=[progress])
             except Exception:
-                if progress.interrupted:
+                if progress.interrupted or interrupts.received():
                     raise KeyboardInterrupt from None
                 raise
         if progress.fatal is not None:
             raise progress.fatal
-        if code == pytest.ExitCode.INTERRUPTED or progress.interrupted:
+        if code == pytest.ExitCode.INTERRUPTED or progress.interrupted or interrupts.received():
             raise KeyboardInterrupt
         if code == pytest.ExitCode.USAGE_ERROR or not partial.exists():
             raise UserError(f"the benchmarks did not run; pytest's report is in {log}", "read it, or re-run with --debug")
