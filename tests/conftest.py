@@ -43,3 +43,16 @@ def fresh_schema(engine):
 
 def docker_required() -> bool:
     return os.environ.get("SESSIONBENCH_REQUIRE_DOCKER", "") not in ("", "0", "false")
+
+
+def docker_image_or_skip() -> str:
+    """The image the docker tests use; skip where no engine or image exists, fail instead in CI."""
+    from bench import backends
+
+    image = backends.resolve_image(None)[0]
+    engine_up, present, reason = backends.docker_status(image)
+    if not (engine_up and present):
+        if docker_required():
+            pytest.fail(f"SESSIONBENCH_REQUIRE_DOCKER is set but: {reason}")
+        pytest.skip(reason)
+    return image

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from bench import backends
 from bench.errors import UserError
-from tests.conftest import docker_required
+from tests.conftest import docker_image_or_skip
 
 
 def _postmasters(data_dir: str) -> set[int]:
@@ -114,21 +114,11 @@ def test_docker_asked_for_without_an_engine_says_so(monkeypatch):
     assert chosen == "embedded" and "embedded" in why
 
 
-def _engine_or_skip(image: str) -> None:
-    engine_up, present, reason = backends.docker_status(image)
-    if engine_up and present:
-        return
-    if docker_required():
-        pytest.fail(f"SESSIONBENCH_REQUIRE_DOCKER is set but: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.mark.docker
 def test_docker_backend_runs_sql_on_loopback_and_removes_its_container():
     import docker
 
-    image = backends.resolve_image(None)[0]
-    _engine_or_skip(image)
+    image = docker_image_or_skip()
     client = docker.from_env()
     with backends.open_server("docker", image=image, run_id="test-docker") as server:
         assert server.url.host == "127.0.0.1"
@@ -144,7 +134,7 @@ def test_docker_backend_runs_sql_on_loopback_and_removes_its_container():
 
 @pytest.mark.docker
 def test_docker_image_that_cannot_be_pulled_is_one_line():
-    _engine_or_skip(backends.resolve_image(None)[0])
+    docker_image_or_skip()
     with pytest.raises(UserError) as refused:
         with backends.docker_server("sessionbench/no-such-image:0", run_id="test-missing"):
             pass

@@ -12,19 +12,13 @@ import pytest
 
 from bench import backends
 from bench.results import load
-from tests.conftest import docker_required
+from tests.conftest import docker_image_or_skip
 from tests.test_cli import sessionbench
 
 
 @pytest.fixture(scope="module")
 def image() -> str:
-    name = backends.resolve_image(None)[0]
-    engine_up, present, reason = backends.docker_status(name)
-    if not (engine_up and present):
-        if docker_required():
-            pytest.fail(f"SESSIONBENCH_REQUIRE_DOCKER is set but: {reason}")
-        pytest.skip(reason)
-    return name
+    return docker_image_or_skip()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 
 from bench.plotting.axes import faceted, finding_title, grouped_bars, latency_lines, legend, log_if_spread, not_measured
 from bench.plotting.style import MS, marker_style, ms, name
-from bench.plotting.tables import fastest, param_value, summary
+from bench.plotting.tables import by_param, fastest, param_value, summary
 
 
 def _statement_shape(part: pd.DataFrame) -> str:
@@ -20,10 +20,9 @@ def _statement_shape(part: pd.DataFrame) -> str:
 @faceted
 def statements_vs_page_size(df: pd.DataFrame, ax) -> None:
     """Dashboard: SQL statements per page load against page size, per loading strategy."""
-    table = summary(df, "dashboard")
+    table = by_param(df, "dashboard", "page_size")
     if table.empty:
         return not_measured(ax, "dashboard workload")
-    table["page_size"] = table["param"].map(param_value)
     for variant, part in table.groupby("variant", sort=False):
         part = part.sort_values("page_size")
         ax.plot(part["page_size"], part["statements"], label=name(variant, "loading"), **marker_style(variant))
@@ -39,10 +38,9 @@ def statements_vs_page_size(df: pd.DataFrame, ax) -> None:
 @faceted
 def latency_vs_page_size(df: pd.DataFrame, ax) -> None:
     """Dashboard: median latency (IQR bars) against page size, per loading strategy."""
-    table = summary(df, "dashboard")
+    table = by_param(df, "dashboard", "page_size")
     if table.empty:
         return not_measured(ax, "dashboard workload")
-    table["page_size"] = table["param"].map(param_value)
     latency_lines(ax, table, "page_size", "loading")
     ax.set(xscale="log", yscale="log", xlabel="page size (sessions per page)", ylabel="latency per page load (ms)")
     top = table[table["page_size"] == table["page_size"].max()]
@@ -83,10 +81,9 @@ def row_explosion(df: pd.DataFrame, ax) -> None:
 
     A JOIN of two collections returns their product; without plan_rows in the results, rows per
     statement is drawn instead (one fat statement against many thin ones)."""
-    table = summary(df, "dashboard")
+    table = by_param(df, "dashboard", "page_size")
     if table.empty:
         return not_measured(ax, "dashboard workload")
-    table["page_size"] = table["param"].map(param_value)
     wire = "plan_rows" in table and table["plan_rows"].notna().any()
     table["y"] = table["plan_rows"] if wire else table["rows"] / table["statements"]
     for variant, part in table.groupby("variant", sort=False):

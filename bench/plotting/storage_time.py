@@ -6,7 +6,7 @@ import pandas as pd
 
 from bench.plotting.axes import faceted, finding_title, grouped_bars, log_if_spread, not_measured
 from bench.plotting.style import ms, name, size
-from bench.plotting.tables import param_value, summary
+from bench.plotting.tables import by_param, summary
 
 
 @faceted
@@ -29,10 +29,9 @@ def migration_cost(df: pd.DataFrame, ax) -> None:
 @faceted
 def timestamps_rows(df: pd.DataFrame, ax) -> None:
     """Rows 'updated in the last 30 days' per server time zone and timestamp variant (same data)."""
-    table = summary(df, "recent_activity")
+    table = by_param(df, "recent_activity", "zone")
     if table.empty:
         return not_measured(ax, "recent_activity workload")
-    table["zone"] = table["param"].map(param_value)
     grouped_bars(ax, table, "zone", "rows", "timestamps", labels=lambda p: [f"{v:.0f}" for v in p["rows"]])
     ax.set(xlabel="session TimeZone of the database connection", ylabel="rows returned (same data, same instant)")
     ax.set_ylim(0, table["rows"].max() * 1.25)

@@ -36,5 +36,13 @@ def param_value(param: str) -> float | str:
         return value
 
 
+def by_param(df: pd.DataFrame, workload: str, column: str) -> pd.DataFrame:
+    """`summary` of one workload with its parameter's value in `column` (empty if not measured)."""
+    table = summary(df, workload)
+    if not table.empty:
+        table[column] = table["param"].map(param_value)
+    return table
+
+
 def fastest(table: pd.DataFrame) -> pd.Series:
     return table.loc[table["median_s"].idxmin()]
