@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,6 +149,17 @@ def _trend_text(group: pd.DataFrame) -> str:
     return table.to_string(index=False)
 
 
+def _check_out(folder: Path) -> None:
+    """Refuse an --out the chart cannot be written to, before reading any results (nothing is created)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        why = "a file is in the way" if not existing.is_dir() else "not writable"
+        raise UserError(f"cannot write the history chart to {folder}: {existing} is {why}",
+                        "pass a writable folder as --out")
+
+
 def main_history(paths: Sequence[str | Path], out_dir: str | Path, out: TextIO = sys.stdout,
                  err: TextIO = sys.stderr) -> int:
     """Print one trend table per benchmark and write history.png (one panel per workload)."""
@@ -157,6 +169,7 @@ def main_history(paths: Sequence[str | Path], out_dir: str | Path, out: TextIO =
     import matplotlib.pyplot as plt
 
     try:
+        _check_out(Path(out_dir))
         if not paths:
             raise UserError("no results files given", "pass the results JSON files of the runs to chart")
         df = mark_steps(history_table([results.read(path) for path in paths]))

@@ -37,16 +37,130 @@ def read(path: str | os.PathLike) -> dict:
         doc = json.loads(path.read_text())
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})", "check the file's permissions") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise UserError(f"{path}: nested too deeply to be a results file", "pass a results file from "
+                        "`sessionbench run`") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, or an integer of thousands of digits
         raise UserError(f"{path}: not JSON ({exc.__class__.__name__})", "pass a results file from `sessionbench run`")\
             from None
-    if not isinstance(doc, dict) or "sessionbench" not in doc or not isinstance(doc.get("benchmarks"), list):
+    if not isinstance(doc, dict) or not isinstance(doc.get("sessionbench"), dict) \
+            or not isinstance(doc.get("benchmarks"), list):
         raise UserError(f"{path}: not a sessionbench results file", "pass a results file from `sessionbench run`")
     version = doc["sessionbench"].get("format_version")
-    if version != FORMAT_VERSION:
-        raise UserError(f"{path}: results format {version}, this sessionbench reads {FORMAT_VERSION}",
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise UserError(f"{path}: results format {_shown(version)}, this sessionbench reads {FORMAT_VERSION}",
                         "re-run the benchmarks with this version")
+    problem = _malformed(doc)
+    if problem:
+        raise UserError(f"{path}: malformed results: {problem}",
+                        "pass the file exactly as `sessionbench run` wrote it (re-download it, or re-run)")
     return doc
+
+
+# A results file is often downloaded or sent by someone else: read() checks every value the rest of
+# sessionbench reads from it, so a hostile or damaged file is refused in one line, never half-read.
+_LARGEST = 2.0**63  # numbers must fit the 64-bit columns pandas computes with
+_NUMERIC_SUFFIXES = ("_s", "_ms", "_bytes")
+_COUNTS = {"rtt_ms", "sessions", "statements", "server_statements", "rows", "rounds", "orphans", "leaks",
+           "plan_rows", "shared_hit", "shared_read"}
+_STATS = ("min", "max", "median", "mean", "stddev", "iqr", "q1", "q3", "rounds")
+_RUN_TEXT = ("run_id", "backend", "server_version", "scale", "commit", "python", "grid")
+_RUN_NUMBERS = ("sessions", "seed")
+
+
+def _shown(value) -> str:
+    """A value for an error line: repr (control characters escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number_problem(value, where: str, *, optional: bool = True) -> str | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{where} is {_shown(value)}, not a number"
+    if not (abs(value) < _LARGEST):  # also false for NaN and infinity
+        return f"{where} is {_shown(value)}, not a finite number in range"
+    return None
+
+
+def _text_problem(value, where: str) -> str | None:
+    return None if value is None or isinstance(value, str) else f"{where} is {_shown(value)}, not text"
+
+
+def _column_problem(name: str, value, where: str) -> str | None:
+    """A results column from extra_info: a number where the column is numeric, else a plain value."""
+    if name in _COUNTS or name.endswith(_NUMERIC_SUFFIXES):
+        return _number_problem(value, where)
+    if name in KEY:
+        return _text_problem(value, where)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _number_problem(value, where)
+    if value is not None and not isinstance(value, (str, bool)):
+        return f"{where} is {type(value).__name__}, not a single value"
+    return None
+
+
+def _benchmark_problem(bench, where: str) -> str | None:
+    if not isinstance(bench, dict):
+        return f"{where} is {type(bench).__name__}, not an object"
+    stats, info = bench.get("stats", {}), bench.get("extra_info", {})
+    if not isinstance(stats, dict):
+        return f"{where}.stats is {type(stats).__name__}, not an object"
+    if not isinstance(info, dict):
+        return f"{where}.extra_info is {type(info).__name__}, not an object"
+    problems = [_number_problem(stats.get(name), f"{where}.stats.{name}") for name in _STATS]
+    data = stats.get("data", [])
+    if not isinstance(data, list):
+        problems.append(f"{where}.stats.data is {type(data).__name__}, not a list")
+    else:
+        problems += [_number_problem(value, f"{where}.stats.data[{i}]", optional=False) for i, value in enumerate(data)]
+    problems += [_column_problem(name, info.get(name), f"{where}.extra_info.{name}") for name in COLUMNS]
+    problems.append(_text_problem(bench.get("name"), f"{where}.name"))
+    return next((problem for problem in problems if problem), None)
+
+
+def _run_problem(doc: dict) -> str | None:
+    meta = doc["sessionbench"]
+    problems = [_text_problem(meta.get(name), f"sessionbench.{name}") for name in _RUN_TEXT]
+    problems += [_number_problem(meta.get(name), f"sessionbench.{name}") for name in _RUN_NUMBERS]
+    for name, kind in (("packages", dict), ("delete_paths", list), ("failed", list), ("only", list)):
+        if meta.get(name) is not None and not isinstance(meta[name], kind):
+            problems.append(f"sessionbench.{name} is {type(meta[name]).__name__}, not a {kind.__name__}")
+    problems += [_text_problem(version, f"sessionbench.packages.{package}")
+                 for package, version in (meta.get("packages") or {}).items()]
+    for index, entry in enumerate(meta.get("delete_paths") or []):
+        if not isinstance(entry, dict):
+            problems.append(f"sessionbench.delete_paths[{index}] is {type(entry).__name__}, not an object")
+            continue
+        problems += [_column_problem(name, value, f"sessionbench.delete_paths[{index}].{name}")
+                     for name, value in entry.items() if name not in ("orphans_detail", "warnings")]
+    commit = doc.get("commit_info")
+    if commit is not None and not isinstance(commit, dict):
+        problems.append(f"commit_info is {type(commit).__name__}, not an object")
+    elif commit:
+        problems.append(_text_problem(commit.get("id"), "commit_info.id"))
+    problems.append(_datetime_problem(doc.get("datetime")))
+    return next((problem for problem in problems if problem), None)
+
+
+def _datetime_problem(value) -> str | None:
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return f"datetime is {_shown(value)}, not an ISO 8601 time"
+    return None
+
+
+def _malformed(doc: dict) -> str | None:
+    """The first value the rest of sessionbench could not use, named by where it sits; None if all are fine."""
+    return _run_problem(doc) or next(
+        (problem for index, bench in enumerate(doc["benchmarks"])
+         if (problem := _benchmark_problem(bench, f"benchmarks[{index}]"))), None)
 
 
 def key_of(benchmark: dict) -> tuple:
@@ -102,21 +216,3 @@ def write_new(doc: dict, out_dir: str | os.PathLike, run_id: str) -> Path:
     finally:
         Path(temp).unlink(missing_ok=True)
     return final
-
-
-def export(paths: list[str], fmt: str, out: str | None) -> int:
-    table = load(paths)
-    target = Path(out) if out else Path(paths[0]).with_suffix(f".{fmt}")
-    if target.exists():
-        raise UserError(f"{target} already exists; exports are never overwritten", "pass --out NEWFILE")
-    temp = target.with_name(f".{target.name}.tmp")
-    if fmt == "csv":
-        table.to_csv(temp, index=False)
-    else:
-        try:
-            table.to_parquet(temp, index=False)
-        except ImportError:
-            raise UserError("Parquet export needs pyarrow", "pip install pyarrow") from None
-    os.replace(temp, target)
-    print(f"wrote {len(table)} rows to {target}")
-    return 0
