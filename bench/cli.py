@@ -13,6 +13,17 @@ import traceback
 
 from bench import interrupts
 from bench.errors import UserError
+from bench.export import FORMATS as EXPORT_FORMATS
+
+
+def _version() -> str:
+    """The installed distribution's version (package metadata), as `pip show sessionbench` reports it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sessionbench")
+    except PackageNotFoundError:
+        return "(not installed: run pip install .)"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -44,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sessionbench", description=(
         "Benchmark design variants of an AI hub's session models on real PostgreSQL."))
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the benchmarks and write a results file")
@@ -73,10 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="show which PostgreSQL backends work on this machine")
     doctor.add_argument("--image", action="append", default=None)
 
-    export = sub.add_parser("export", help="write a results file as a CSV or Parquet table")
-    export.add_argument("run", nargs="+")
-    export.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    export.add_argument("--out", default=None, help="output file (default: next to the results file)")
+    export = sub.add_parser("export", help="write a results file as a table (CSV, Parquet) or a tracker's JSON")
+    export.add_argument("run", nargs="+", help="results file(s) from `sessionbench run` (trackers: exactly one)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="csv",
+                        help="csv | parquet: one row per benchmark; bencher: Bencher Metric Format; "
+                             "github-action-benchmark: its customSmallerIsBetter JSON (default csv)")
+    export.add_argument("--out", default=None,
+                        help="new output file, or an existing folder (default: tables next to the results file, "
+                             "tracker JSON in the current folder)")
+
+    notebooks = sub.add_parser("notebooks", help="copy the shipped notebooks into a new folder to open in Jupyter")
+    notebooks.add_argument("folder", help="new or empty folder; existing files are never overwritten")
 
     report = sub.add_parser("report", help="execute the notebooks on results files and write an HTML report")
     report.add_argument("runs", nargs="+")
@@ -114,8 +133,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bench.doctor import doctor
         return doctor(args.image)
     if args.command == "export":
-        from bench.results import export
+        from bench.export import export
         return export(args.run, args.format, args.out)
+    if args.command == "notebooks":
+        from bench.notebook_files import copy_notebooks
+        return copy_notebooks(args.folder)
     if args.command == "report":
         from bench.report import report
         return report(args.runs, args.out)

@@ -66,15 +66,3 @@ def test_load_gives_one_tidy_row_per_benchmark_over_several_files(tmp_path):
 def test_summary_ratio_is_to_the_baseline_of_the_same_case():
     rows = {r["variant"]: r["ratio"] for r in summary_rows(doc(medians=(0.010, 0.002)))}
     assert rows == {"baseline": 1.0, "loading=selectin": pytest.approx(0.2)}
-
-
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_export_writes_the_same_table_and_refuses_to_overwrite(tmp_path, fmt, capsys):
-    path = results.write_new(doc(), tmp_path, "r1")
-    assert results.export([str(path)], fmt, None) == 0
-    target = path.with_suffix(f".{fmt}")
-    table = pd.read_csv(target) if fmt == "csv" else pd.read_parquet(target)
-    assert list(table.columns) == results.COLUMNS and len(table) == 2
-    assert str(target) in capsys.readouterr().out
-    with pytest.raises(UserError, match="never overwritten"):
-        results.export([str(path)], fmt, None)
