@@ -14,6 +14,8 @@ import pandas as pd
 from bench import results
 from bench.compare import benchmark_identity, identity_label, report_user_error
 from bench.errors import UserError
+from bench.plotting.axes import legend
+from bench.plotting.style import plain
 from bench.stats import detect_steps
 
 COLUMNS = ["key", "workload", "param", "variant", "image", "rtt_ms", "run_id", "commit", "datetime",
@@ -116,8 +118,9 @@ def plot_history(df: pd.DataFrame, key: str | Sequence[str], ax) -> None:
             continue
         x = series["datetime"].map(position).to_numpy()
         y = series["median_s"].to_numpy() * 1000
-        color = f"C{number % 10}"  # explicit, so the rings below do not use up cycle colours
-        ax.plot(x, y, marker="o", markersize=4, color=color, label=label)
+        style = series_style(number)
+        color = style["color"]
+        ax.plot(x, y, markersize=5, label=plain(label), **style)
         steps = series["step"].to_numpy(dtype=bool)
         ax.plot(x[steps], y[steps], linestyle="none", marker="o", markersize=13,
                 markerfacecolor="none", markeredgecolor=color, markeredgewidth=2)
@@ -133,8 +136,19 @@ def plot_history(df: pd.DataFrame, key: str | Sequence[str], ax) -> None:
     ax.set_ylabel("median latency (ms)")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    ax.set_title(finding(shown), fontsize=10)
+    legend(ax)  # outside the plot, to the right: it never covers a line
+    ax.set_title(plain(finding(shown)), fontsize=10, loc="left")
+
+
+# Okabe & Ito's colour-blind-safe palette; after eight series the line style and marker change, so
+# every series on a panel has its own colour x marker x line style.
+_PALETTE = ["#000000", "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#999999"]
+_LINES = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D")]
+
+
+def series_style(number: int) -> dict:
+    linestyle, marker = _LINES[number // len(_PALETTE) % len(_LINES)]
+    return {"color": _PALETTE[number % len(_PALETTE)], "linestyle": linestyle, "marker": marker}
 
 
 def _trend_text(group: pd.DataFrame) -> str:
@@ -179,13 +193,13 @@ def main_history(paths: Sequence[str | Path], out_dir: str | Path, out: TextIO =
         print(f"{key}\n{_trend_text(group)}\n", file=out)
 
     workloads = list(dict.fromkeys(df["workload"]))
-    fig, axes = plt.subplots(len(workloads), 1, figsize=(10, 4.5 * len(workloads)), squeeze=False)
+    fig, axes = plt.subplots(len(workloads), 1, figsize=(12, 4.5 * len(workloads)), squeeze=False)
     for ax, workload in zip(axes[:, 0], workloads):
         plot_history(df, sorted(df.loc[df["workload"] == workload, "key"].unique()), ax)
     fig.tight_layout()
     out_path = Path(out_dir) / "history.png"
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110)
+    fig.savefig(out_path, dpi=110, bbox_inches="tight")  # the outside legend included
     plt.close(fig)
     print(f"chart: {out_path}", file=out)
     return 0

@@ -3,9 +3,14 @@
 `sessionbench report RUN.json [...] --out DIR` writes a NEW folder under DIR (an earlier report
 is never touched) holding the executed notebooks, the charts as PNG files and one
 self-contained `report.html` (charts embedded, a table of contents, the run metadata), then
-prints the HTML's path. Notebooks run headlessly with papermill on a kernel spec written for
-the running interpreter, so a fresh `pip install .` is enough. A failing cell raises
-UserError naming the notebook and the cell: the CLI prints it and exits 2.
+prints where the HTML and the charts are. The folder is built under a hidden temporary name and
+renamed when complete, so an interrupted or failed report leaves no half-built folder. Notebooks
+run headlessly with papermill on a kernel spec written for the running interpreter, so a fresh
+`pip install .` is enough. A failing cell raises UserError naming the notebook and the cell: the
+CLI prints it and exits 2.
+
+Results files are untrusted (often downloaded from CI or sent by a colleague): every string from
+one that reaches the page is escaped, and no path is built from their contents.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import UserError
-from bench.results import read
+from bench.results import load, read
 
 KERNEL = "sessionbench-python"
 # Small and quick: a notebook run without results measures only its own workloads.
@@ -51,8 +57,12 @@ def fresh_results(axes: list[str] | None = None, sessions: int | None = None) ->
     """Run a small embedded benchmark of the workloads over `axes` (all when None); return the results path."""
     from bench.workloads import load_all
 
+    import atexit
+
     workloads = [w.name for w in load_all().values() if axes is None or w.axis in axes]
     out = tempfile.mkdtemp(prefix="sessionbench-fresh-")
+    # The notebook reads the file until its kernel exits; nothing of the run stays behind after that.
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     argv = [sys.executable, "-m", "bench.cli", "run", *FRESH_OPTIONS, "--out", out, "--quiet",
             "--only", "workload=" + ",".join(workloads)]
     if sessions:
@@ -78,7 +88,7 @@ def run_metadata(paths: list[str]) -> pd.DataFrame:
                      "server_version": meta.get("server_version"), "scale": meta.get("scale"),
                      "sessions": meta.get("sessions"), "seed": meta.get("seed"), "commit": meta.get("commit"),
                      "datetime": doc.get("datetime"), "benchmarks": len(doc["benchmarks"]),
-                     "sqlalchemy": (meta.get("packages") or {}).get("sqlalchemy"), "file": str(path)})
+                     "sqlalchemy": (meta.get("packages") or {}).get("sqlalchemy"), "file": Path(path).name})
     return pd.DataFrame(rows)
 
 
@@ -91,14 +101,26 @@ def delete_paths(paths: list[str]) -> pd.DataFrame:
 
 
 VERDICT_COLOURS = {"confirmed": "#d9f0d3", "refuted": "#f9d5d3", "partly": "#fdf1c7", "not measured": "#eeeeee"}
+MISSING = "n/a"
 
 
-def verdict_table(table: pd.DataFrame):
-    """The verdict table as a styled HTML table (full text, wrapped, verdicts shaded)."""
-    return (table.style.hide(axis="index")
-            .map(lambda v: f"background-color: {VERDICT_COLOURS.get(v, 'transparent')}; font-weight: bold",
-                 subset=["verdict"])
+def table(frame: pd.DataFrame):
+    """A table for the report: no pandas index, "n/a" for a missing value, every cell HTML-escaped
+    (results strings are untrusted), text wrapped."""
+    return (frame.style.hide(axis="index").format(na_rep=MISSING, escape="html", precision=3)
+            .format_index(escape="html", axis="columns")
             .set_properties(**{"text-align": "left", "white-space": "normal", "vertical-align": "top"}))
+
+
+def verdict_table(verdicts: pd.DataFrame):
+    """The verdict table as a styled HTML table (full text, wrapped, verdicts shaded)."""
+    return table(verdicts).map(
+        lambda v: f"background-color: {VERDICT_COLOURS.get(v, 'transparent')}; font-weight: bold", subset=["verdict"])
+
+
+def runs_table(paths: list[str]):
+    """What produced the numbers, one row per results file (the report shows it once, at the top)."""
+    return table(run_metadata(paths))
 
 
 @contextlib.contextmanager
@@ -125,18 +147,39 @@ def _kernel():
                     os.environ[name] = value
 
 
-def _new_folder(out_dir: str | Path, run_ids: list[str]) -> Path:
+def _folder_name(run_ids: list[str]) -> str:
+    """`report-<UTC stamp>-<id>...`: the ids cut to letters and digits, so no results file names a path."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    base = Path(out_dir) / "-".join([f"report-{stamp}", *[r.split("-")[-1] for r in run_ids[:3]]])
+    tails = [re.sub(r"[^A-Za-z0-9]", "", str(run_id).split("-")[-1])[:12] for run_id in run_ids[:3]]
+    return "-".join([f"report-{stamp}", *filter(None, tails)])
+
+
+def _new_folder(out_dir: str | Path, run_ids: list[str]) -> Path:
+    """A hidden temporary folder under `out_dir` to build the report in (see `_publish`)."""
+    out = Path(out_dir).resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=out, prefix=f".{_folder_name(run_ids)}.", suffix=".partial"))
+        umask = os.umask(0)
+        os.umask(umask)
+        folder.chmod(0o777 & ~umask)  # mkdtemp's 0700 is for the build; the report is shared like any folder
+        return folder
+    except OSError as exc:
+        raise UserError(f"cannot create a report folder in {out}: {exc.strerror}", "pass a writable --out") from None
+
+
+def _publish(building: Path) -> Path:
+    """Rename the finished report to its final name (never replacing an earlier report)."""
+    base = building.parent / building.name[1:].split(".", 1)[0]
     for attempt in range(1, 100):
-        folder = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
-        try:
-            folder.mkdir(parents=True, exist_ok=False)
-            return folder
-        except FileExistsError:
+        final = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
+        if final.exists():
             continue
-        except OSError as exc:
-            raise UserError(f"cannot create report folder {folder}: {exc.strerror}", "pass a writable --out") from None
+        try:
+            building.rename(final)
+            return final
+        except OSError:  # taken since the check: try the next name
+            continue
     raise UserError(f"too many reports named {base}", "pass another --out")
 
 
@@ -167,16 +210,40 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _bind(executed: list[Path], metadata: pd.DataFrame):
-    """One notebook of every executed notebook's markdown and outputs, a contents list and run metadata first."""
+# Wide tables scroll inside their own box instead of widening the page; long text wraps.
+PAGE_STYLE = """<style>
+.jp-OutputArea-output table { display: block; max-width: 100%; overflow-x: auto; }
+.jp-OutputArea-output td, .jp-OutputArea-output th { white-space: normal; overflow-wrap: anywhere; max-width: 40em; }
+.jp-RenderedImage img { max-width: 100%; height: auto; }
+</style>"""
+
+
+def _skipped(cell) -> bool:
+    """Cells the bound report leaves out: parameters, and each notebook's own Runs table (shown once, on top)."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return bool({"parameters", "injected-parameters", "runs"} & set(tags))
+
+
+def _image_as_html(output) -> None:
+    """A PNG output as our own <img> with the chart's description as its alt text (escaped)."""
+    data = output.get("data", {})
+    if "image/png" not in data:
+        return
+    alt = (output.get("metadata", {}).get("image/png") or {}).get("alt") or "chart"
+    encoded = "".join(data["image/png"].split())
+    output["data"] = {"text/html": f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}">'}
+    output.get("metadata", {}).pop("image/png", None)
+
+
+def _bind(executed: list[Path], paths: list[str], title: str):
+    """One notebook of every executed notebook's markdown and outputs, with the runs and contents first."""
     import nbformat
 
     combined, contents = nbformat.v4.new_notebook(), []
     for path in executed:
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
-            tags = cell.get("metadata", {}).get("tags", [])
-            if "parameters" in tags or "injected-parameters" in tags:
+            if _skipped(cell):
                 continue
             if cell.cell_type == "markdown":
                 lines = []
@@ -189,19 +256,50 @@ def _bind(executed: list[Path], metadata: pd.DataFrame):
                         line = f"#{line}"  # one level down: the report's own title is the only h1
                     lines.append(line)
                 cell.source = "\n".join(lines)
+            for output in cell.get("outputs", []):
+                _image_as_html(output)
             combined.cells.append(cell)
     toc = "\n".join(f"{'  ' * (level - 1)}- [{html.escape(text)}](#{anchor})" for level, text, anchor in contents)
-    head = ["# sessionbench report", "", "## Runs", "", _markdown_table(metadata.drop(columns=["file"])), "",
-            "## Contents", "", toc]
-    combined.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(head)))
-    combined.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python", "language": "python"}
+    head = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "display_data", {"text/html": runs_section(paths)})])
+    combined.cells[:0] = [nbformat.v4.new_markdown_cell(f"# {html.escape(title)}"), head,
+                          nbformat.v4.new_markdown_cell("## Contents\n\n" + toc)]
+    combined.metadata.update(title=title, kernelspec={"name": KERNEL, "display_name": "Python",
+                                                      "language": "python"})
     return combined
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    cells = [[str(v) for v in frame.columns]] + [["" if pd.isna(v) else str(v) for v in row] for row in frame.values]
-    return "\n".join(["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(frame.columns),
-                      *["| " + " | ".join(row) + " |" for row in cells[1:]]])
+def runs_section(paths: list[str]) -> str:
+    """The Runs table (escaped) and a sentence on how several results files are combined."""
+    metadata = run_metadata(paths)
+    return (f"<h2>Runs</h2>\n{runs_table(paths).to_html()}\n<p>{html.escape(combining(load(paths)))}</p>"
+            if len(metadata) else "")
+
+
+def combining(df: pd.DataFrame) -> str:
+    """How the charts and verdicts combine the runs given, in one or two sentences."""
+    runs = df["run_id"].nunique()
+    if runs <= 1:
+        return "One results file: every chart and verdict is from this run."
+    said = [f"{runs} results files."]
+    apart = [column for column in ("image", "server_version", "commit") if df[column].fillna("-").nunique() > 1]
+    if apart:
+        said.append(f"Runs that differ in {', '.join(apart)} are drawn side by side, one panel each; verdicts "
+                    f"pool them.")
+    if df["sessions"].nunique() > 1:
+        said.append(f"Charts and verdicts use the largest data size ({df['sessions'].max():,.0f} sessions) unless "
+                    f"a chart draws size on an axis.")
+    repeated = df.groupby(["workload", "param", "variant", "image", "rtt_ms", "sessions"], dropna=False)["run_id"]
+    pooled = int((repeated.nunique() > 1).sum())
+    if pooled:
+        said.append(f"{pooled} benchmarks measured in more than one run are pooled: each chart and verdict uses "
+                    f"the median of their medians, so a headline can differ from any single run's.")
+    return " ".join(said)
+
+
+def report_title(paths: list[str]) -> str:
+    ids = [Path(p).stem for p in paths]
+    return f"sessionbench report: claims C1–C6 measured ({', '.join(ids[:3])}{', …' if len(ids) > 3 else ''})"
 
 
 def render(run_paths: list[str], out_dir: str | Path, notebooks: str | Path | None = None) -> Path:
@@ -215,8 +313,28 @@ def render(run_paths: list[str], out_dir: str | Path, notebooks: str | Path | No
         where = notebooks or os.environ.get("SESSIONBENCH_NOTEBOOKS") or notebooks_dir()
         raise UserError(f"no numbered notebooks (NN_name.ipynb) in {where}",
                         "check SESSIONBENCH_NOTEBOOKS, or reinstall sessionbench")
-    folder = _new_folder(out_dir, list(metadata["run_id"].astype(str)))
-    charts, executed = folder / "charts", []
+    building = _new_folder(out_dir, list(metadata["run_id"].astype(str)))
+    try:
+        _build(building, paths, sources)
+        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        executed = [building / "notebooks" / source.name for source in sources]
+        body, _ = exporter.from_notebook_node(_bind(executed, paths, report_title(paths)))
+        # Self-contained: the report needs neither MathJax nor require.js (charts are PNG, no widgets),
+        # and a page that loads scripts from a CDN breaks offline and in strict mail/wiki viewers.
+        body = re.sub(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
+        body = body.replace("</head>", f"{PAGE_STYLE}\n</head>", 1)
+        (building / "report.html").write_text(body, encoding="utf-8")
+        folder = _publish(building)
+    finally:  # interrupted or failed: no half-built report stays behind
+        shutil.rmtree(building, ignore_errors=True)
+    return folder / "report.html"
+
+
+def _build(folder: Path, paths: list[str], sources: list[Path]) -> None:
+    """Execute every notebook into `folder`/notebooks, charts into `folder`/charts (absolute: the
+    kernel runs in another working directory)."""
+    charts = folder / "charts"
+    charts.mkdir()
     (folder / "notebooks").mkdir()
     with _kernel() as kernel:
         for index, source in enumerate(sources, start=1):
@@ -225,23 +343,18 @@ def render(run_paths: list[str], out_dir: str | Path, notebooks: str | Path | No
             target = folder / "notebooks" / source.name
             try:
                 execute(source, target, {"results": paths, "out_dir": str(charts)}, kernel, folder)
-            except UserError:
+            except UserError as exc:
                 print("failed", flush=True)
-                raise
+                kept = folder.parent / f"{source.stem}-failed-{folder.name[1:].split('.', 1)[0]}.ipynb"
+                if target.exists():  # kept beside the reports: the folder being built is removed
+                    shutil.copyfile(target, kept)
+                raise UserError(exc.message, f"the executed notebook with the traceback: {kept}") from None
             print(f"{time.monotonic() - started:.1f} s", flush=True)
-            executed.append(target)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(_bind(executed, metadata))
-    # Self-contained: the report needs neither MathJax nor require.js (charts are PNG, no widgets),
-    # and a page that loads scripts from a CDN breaks offline and in strict mail/wiki viewers.
-    body = re.sub(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
-    page = folder / "report.html"
-    page.write_text(body, encoding="utf-8")
-    return page
 
 
 def report(run_paths: list[str], out_dir: str) -> int:
-    """The `sessionbench report` command: render, then print the HTML's path. Exit 0."""
+    """The `sessionbench report` command: render, then print where the HTML and the charts are. Exit 0."""
     page = render(run_paths, out_dir)
     print(f"report: {page}")
+    print(f"charts: {page.parent / 'charts'} ({len(list((page.parent / 'charts').glob('*.png')))} PNG files)")
     return 0

@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
+from bench.results import FORMAT_VERSION  # noqa: E402
 from bench.history import finding, history_table, main_history, mark_steps, plot_history, step_changes  # noqa: E402
 
 # Median seconds of two benchmarks over eight daily runs: "lazy" gets 50% slower from run 4 on.
@@ -27,7 +28,7 @@ def make_doc(day, lazy, selectin):
     return {
         "commit_info": {"id": f"c{day:06d}abcdef"},
         "datetime": f"2026-02-{day + 1:02d}T09:00:00+00:00",
-        "sessionbench": {"format_version": 1, "run_id": f"run-{day}"},
+        "sessionbench": {"format_version": FORMAT_VERSION, "run_id": f"run-{day}"},
         "benchmarks": [make_bench("loading=lazy", lazy, statements=101), make_bench("loading=selectin", selectin)],
     }
 
@@ -75,10 +76,29 @@ def test_plot_history_labels(docs):
     plot_history(df, sorted(df["key"].unique()), ax)
     assert ax.get_ylabel() == "median latency (ms)"
     assert ax.get_xlabel() == "run (date, commit)"
-    assert ax.get_title().startswith("dashboard page_size=100 [loading=lazy]: 50% slower")
+    assert ax.get_title(loc="left").startswith("dashboard page_size=100 [loading=lazy]: 50% slower")
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend == ["dashboard page_size=100 [loading=lazy]", "dashboard page_size=100 [loading=selectin]",
                       "step change"]
+    plt.close(fig)
+
+
+def test_fifteen_series_each_get_their_own_style_and_the_legend_sits_outside_the_plot():
+    from bench.history import series_style
+
+    styles = [tuple(sorted(series_style(number).items())) for number in range(15)]
+    assert len(set(styles)) == 15
+    docs = [{"commit_info": {"id": f"c{day}"}, "datetime": f"2026-02-0{day + 1}T09:00:00+00:00",
+             "sessionbench": {"format_version": FORMAT_VERSION, "run_id": f"run-{day}"},
+             "benchmarks": [make_bench(f"v{series}", 0.01 + series / 1000) for series in range(15)]} for day in range(3)]
+    df = mark_steps(history_table(docs))
+    fig, ax = plt.subplots()
+    plot_history(df, sorted(df["key"].unique()), ax)
+    drawn = [(line.get_color(), line.get_marker(), line.get_linestyle()) for line in ax.get_lines()
+             if not line.get_label().startswith("_")]
+    assert len(drawn) == 15 and len(set(drawn)) == 15
+    anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert anchor.x0 > 1.0  # right of the axes: the legend never covers a line
     plt.close(fig)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import read
+from bench.results import FORMAT_VERSION, read
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,7 @@ def valid_doc() -> dict:
              "iqr": 0.0003, "q1": 0.0047, "q3": 0.0050, "outliers": "2;0", "data": [0.0046, 0.0049, 0.0054]}
     return {"machine_info": {"node": "ci"}, "commit_info": {"id": "8dab3c86eb2d"}, "datetime": "2026-11-27T04:46:44+00:00",
             "version": "5.1.0",
-            "sessionbench": {"format_version": 1, "run_id": "20261127T044644-a5655f", "backend": "embedded",
+            "sessionbench": {"format_version": FORMAT_VERSION, "run_id": "20261127T044644-a5655f", "backend": "embedded",
                              "server_version": "18.6", "scale": "small", "sessions": 200, "seed": 42,
                              "packages": {"sqlalchemy": "2.0.44"}, "failed": [], "only": [],
                              "delete_paths": [{"image": None, "variant": "baseline", "path": "orm_delete",

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.plotting.style import MS, colour, marker_style, name
+from bench.plotting.style import MS, colour, marker_style, name, plain
 
 # A series is drawn on a log scale when its largest value is this many times its smallest.
 LOG_SPAN = 30.0
@@ -24,7 +24,8 @@ def _sources(df: pd.DataFrame) -> list[str]:
 
 
 def _source_label(row: pd.Series, columns: list[str]) -> str:
-    return " · ".join(f"{row[column] or 'embedded'}" if column == "image" else str(row[column]) for column in columns)
+    return plain(" · ".join(f"{row[column] or 'embedded'}" if column == "image" else str(row[column])
+                            for column in columns))
 
 
 def faceted(draw):
@@ -85,32 +86,84 @@ def not_measured(ax, what: str) -> None:
     finding_title(ax, f"Not measured: {what}")
 
 
-def grouped_bars(ax, table: pd.DataFrame, group: str, value: str, axis: str, *, errors: bool = False,
-                 scale: float = 1.0, labels=None) -> None:
-    """Grouped bars: one cluster per `group` value, one bar per variant in a fixed colour."""
+def _slots(table: pd.DataFrame, group: str):
+    """Cluster positions: (groups, variants, one x offset per variant, slot width)."""
     groups = list(dict.fromkeys(table[group]))
     variants = list(dict.fromkeys(table["variant"]))
-    # One bar per cluster when the clusters are the variants themselves.
+    # One mark per cluster when the clusters are the variants themselves.
     slots = 1 if group == "variant" else len(variants)
     width = 0.8 / max(slots, 1)
-    for index, variant in enumerate(variants):
-        part = table[table["variant"] == variant].set_index(group).reindex(groups)
-        offset = 0 if slots == 1 else (index - (slots - 1) / 2) * width
-        xs = np.arange(len(groups)) + offset
-        heights = part[value].to_numpy(dtype=float) * scale
-        yerr = iqr_errors(part) if errors else None
-        ax.bar(xs, heights, width * 0.95, yerr=yerr, capsize=3, color=colour(variant), label=name(variant, axis),
-               edgecolor="white", error_kw={"ecolor": "#555555", "elinewidth": 1})
-        if labels is not None:
-            # Above the error bar, so the label never sits on the whisker.
-            tops = np.fmax(heights, part["q3_s"].to_numpy(dtype=float) * scale) if errors else heights
-            for x, top, text in zip(xs, tops, labels(part)):
-                if not math.isnan(top):
-                    ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points", ha="center",
-                                va="bottom", fontsize=7, rotation=90 if slots * len(groups) > 8 else 0)
-    ax.set_xticks(np.arange(len(groups)), [str(g) for g in groups])
-    if slots > 1:  # bars per variant need a legend; variants as clusters are named on the x axis
+    offsets = [0 if slots == 1 else (index - (slots - 1) / 2) * width for index in range(len(variants))]
+    return groups, variants, offsets, width
+
+
+def _placed(table: pd.DataFrame, group: str, groups: list, variant: str, offset: float):
+    """One variant's rows in cluster order (NaN where it has none) and their x positions."""
+    own = [variant] if group == "variant" else groups  # variants as clusters: each only in its own
+    part = table[table["variant"] == variant].set_index(group).reindex(own)
+    return part, np.array([groups.index(g) for g in own], dtype=float) + offset
+
+
+def _not_applicable(ax, x: float) -> None:
+    """An explicit "n/a" where a variant has no value, instead of a gap a reader takes for zero."""
+    ax.annotate("n/a", (x, 0.02), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=7,
+                color="#777777")
+
+
+def _cluster_ticks(ax, groups: list, axis: str, variants: list) -> None:
+    ax.set_xticks(np.arange(len(groups)), [plain(g) for g in groups])
+    if groups != variants:  # variants as clusters are named on the x axis; otherwise a legend names them
         legend(ax, axis)
+
+
+def grouped_bars(ax, table: pd.DataFrame, group: str, value: str, axis: str, *, labels=None) -> None:
+    """Grouped bars on a linear axis from 0 (bar lengths are the values): one cluster per `group`
+    value, one bar per variant in a fixed colour, "n/a" where a variant has no value."""
+    groups, variants, offsets, width = _slots(table, group)
+    for variant, offset in zip(variants, offsets):
+        part, xs = _placed(table, group, groups, variant, offset)
+        heights = part[value].to_numpy(dtype=float)
+        ax.bar(xs, heights, width * 0.95, color=colour(variant), label=name(variant, axis), edgecolor="white")
+        texts = labels(part) if labels is not None else [""] * len(xs)
+        for x, top, text in zip(xs, heights, texts):
+            if math.isnan(top):
+                _not_applicable(ax, x)
+            else:
+                ax.annotate(plain(text), (x, top), xytext=(0, 3), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=7)
+    ax.set_ylim(bottom=0)
+    _cluster_ticks(ax, groups, axis, variants)
+
+
+def grouped_points(ax, table: pd.DataFrame, group: str, value: str, axis: str, *, label, errors: bool = False,
+                   scale: float = 1.0) -> None:
+    """A dot plot: one cluster per `group` value, one point per variant (fixed colour and marker), its
+    value written beside it, IQR whiskers when `errors`, "n/a" where a variant has no value. Points
+    stay honest on a log axis, where bar lengths would not be proportional to the values."""
+    groups, variants, offsets, _ = _slots(table, group)
+    for variant, offset in zip(variants, offsets):
+        part, xs = _placed(table, group, groups, variant, offset)
+        ys = part[value].to_numpy(dtype=float) * scale
+        ax.errorbar(xs, ys, yerr=iqr_errors(part) if errors else None, capsize=3, linestyle="none", markersize=7,
+                    label=name(variant, axis), elinewidth=1, **marker_style(variant))
+        tops = np.fmax(ys, part["q3_s"].to_numpy(dtype=float) * scale) if errors else ys  # above the whisker
+        for x, y, top, row in zip(xs, ys, tops, (row for _, row in part.iterrows())):
+            if math.isnan(y):
+                _not_applicable(ax, x)
+            else:
+                ax.annotate(plain(label(row)), (x, top), xytext=(0, 5), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=7)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.margins(y=0.15)
+    _cluster_ticks(ax, groups, axis, variants)
+
+
+def scale_from_zero_or_log(ax, values) -> None:
+    """Log when the values span LOG_SPAN or more (said in the axis label by the caller), else a linear
+    axis starting at 0 so that distances compare."""
+    log_if_spread(ax, values)
+    if ax.get_yscale() != "log":
+        ax.set_ylim(bottom=0)
 
 
 def latency_lines(ax, table: pd.DataFrame, x: str, axis: str, *, errors: bool = True) -> None:

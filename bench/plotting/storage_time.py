@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.plotting.axes import faceted, finding_title, grouped_bars, log_if_spread, not_measured
-from bench.plotting.style import ms, name, size
+from bench.plotting.axes import faceted, finding_title, grouped_bars, grouped_points, not_measured, scale_from_zero_or_log
+from bench.plotting.style import ms, name, plain, size
 from bench.plotting.tables import by_param, summary
 
 
@@ -15,12 +15,13 @@ def migration_cost(df: pd.DataFrame, ax) -> None:
     table = summary(df, "migrate_audio_storage", by=("variant",))
     if table.empty:
         return not_measured(ax, "migrate_audio_storage workload")
-    grouped_bars(ax, table, "variant", "rows", "audio_storage",
-          labels=lambda p: [f"{r:,.0f} row{'s' if r != 1 else ''}\n{ms(t)}, {size(w)} WAL" for r, t, w in zip(p["rows"], p["median_s"], p["wal_bytes"])])
+    grouped_points(ax, table, "variant", "rows", "audio_storage",
+                   label=lambda r: f"{r['rows']:,.0f} row{'s' if r['rows'] != 1 else ''}: {ms(r['median_s'])}, "
+                                   f"{size(r['wal_bytes'])} WAL")
     ax.set_xticks(range(len(table)), [name(v, "audio_storage") for v in table["variant"]])
-    ax.set(xlabel="audio_storage variant", ylabel="rows rewritten by the migration")
-    log_if_spread(ax, table["rows"])
-    ax.set_ylim(top=ax.get_ylim()[1] * (8 if ax.get_yscale() == "log" else 1.3))
+    scale_from_zero_or_log(ax, table["rows"])
+    ax.set(xlabel="audio_storage variant", ylabel="rows rewritten by the migration"
+           + (" (log scale)" if ax.get_yscale() == "log" else ""))
     parts = [f"{name(r['variant'], 'audio_storage')} rewrites {r['rows']:,.0f} row{'s' if r['rows'] != 1 else ''} "
              f"({ms(r['median_s'])}, {size(r['wal_bytes'])} WAL)" for _, r in table.iterrows()]
     finding_title(ax, "Moving audio storage: " + "; ".join(parts))
@@ -34,10 +35,10 @@ def timestamps_rows(df: pd.DataFrame, ax) -> None:
         return not_measured(ax, "recent_activity workload")
     grouped_bars(ax, table, "zone", "rows", "timestamps", labels=lambda p: [f"{v:.0f}" for v in p["rows"]])
     ax.set(xlabel="session TimeZone of the database connection", ylabel="rows returned (same data, same instant)")
-    ax.set_ylim(0, table["rows"].max() * 1.25)
+    ax.set_ylim(0, table["rows"].max() * 1.25)  # linear from 0: bar lengths are the counts
     parts = []
     for variant, part in table.groupby("variant", sort=False):
-        counts = ", ".join(f"{r:.0f} in {z}" for z, r in zip(part["zone"], part["rows"]))
+        counts = ", ".join(f"{r:.0f} in {plain(z)}" for z, r in zip(part["zone"], part["rows"]))
         same = "same everywhere" if part["rows"].nunique() == 1 else "differs by zone"
         parts.append(f"{name(variant, 'timestamps')}: {counts} ({same})")
     finding_title(ax, "; ".join(parts))

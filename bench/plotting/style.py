@@ -43,8 +43,8 @@ def name(variant: str, axis: str | None = None) -> str:
     if variant == "baseline":
         return f"{getattr(BASELINE, axis)} (baseline)" if axis else "baseline"
     if "," not in variant and "=" in variant:
-        return variant.split("=", 1)[1]
-    return variant
+        return plain(variant.split("=", 1)[1])
+    return plain(variant)
 
 
 def marker_style(variant: str) -> dict:
@@ -57,7 +57,8 @@ def save(fig: Figure, out_dir: str | Path | None, name_: str) -> Path | None:
     if out_dir is None:
         return None
     path = Path(out_dir) / f"{name_}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # One level only: a report removed while its kernel still draws must not be re-created.
+    path.parent.mkdir(exist_ok=True)
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     return path
@@ -71,7 +72,24 @@ def publish(fig: Figure, out_dir: str | Path | None, name_: str):
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    return Image(data=buffer.getvalue(), format="png")
+    return Image(data=buffer.getvalue(), format="png", alt=describe(fig))
+
+
+def describe(fig: Figure) -> str:
+    """Alt text for a chart: each panel's title (its finding) and what its axes measure."""
+    parts = []
+    for ax in fig.axes:
+        title = " ".join(ax.get_title(loc=where) for where in ("left", "center")).split()
+        axes = [label for label in (ax.get_xlabel(), ax.get_ylabel()) if label]
+        if title or axes:
+            parts.append(" ".join(title) + (f" (chart of {' against '.join(reversed(axes))})" if axes else ""))
+    text = "; ".join(parts).replace("$", "").replace("\\", "")
+    return text or "chart"
+
+
+def plain(text) -> str:
+    """A results string made safe for chart text: `$` would start mathtext (and can fail to draw)."""
+    return str(text).replace("$", r"\$")
 
 
 def ms(seconds: float) -> str:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from bench.plotting.axes import faceted, finding_title, grouped_bars, iqr_errors, legend, log_if_spread, not_measured
-from bench.plotting.style import MS, marker_style, ms, name, size
+from bench.plotting.axes import (
+    faceted, finding_title, grouped_points, iqr_errors, legend, log_if_spread, not_measured, scale_from_zero_or_log,
+)
+from bench.plotting.style import MS, marker_style, ms, name, plain, size
 from bench.plotting.tables import fastest, summary
 from bench.stats import fit_loglog_slope
 
 
 def _plan(row: pd.Series) -> str:
     top = row.get("plan_top")
-    return "?" if not isinstance(top, str) else top + ("\n(+ Seq Scan)" if row.get("seq_scan") is True
-                                                        and top != "Seq Scan" else "")
+    return "?" if not isinstance(top, str) else plain(top) + (" (+ Seq Scan)" if row.get("seq_scan") is True
+                                                               and top != "Seq Scan" else "")
 
 
 @faceted
@@ -42,15 +44,16 @@ def active_sync(df: pd.DataFrame, ax) -> None:
         finding = "Latency grows " + ", ".join(grows) + f" (log-log slope, {part['sessions'].min():,.0f}–" \
                   f"{part['sessions'].max():,.0f} sessions; 1 = linear scan, 0 = constant)"
         finding_title(ax, finding)
-        legend(ax, "sync_flag")
+        legend(ax, "sync_flag: schema's index size")
         return
     table = summary(part, "active_sync", by=("variant",))
     table["case"] = "active_sync"
-    grouped_bars(ax, table, "variant", "median_s", "sync_flag", errors=True, scale=MS, labels=lambda p: [_plan(r) for _, r in p.iterrows()])
+    grouped_points(ax, table, "variant", "median_s", "sync_flag", errors=True, scale=MS,
+                   label=lambda r: f"{ms(r['median_s'])}\n{_plan(r)}")
     ax.set_xticks(range(len(table)), [name(v, "sync_flag") for v in table["variant"]], rotation=20)
-    ax.set(xlabel="sync_flag variant (bar label: top plan node)", ylabel="active_sync latency (ms)")
-    log_if_spread(ax, table["median_s"])
-    ax.set_ylim(top=ax.get_ylim()[1] * (3 if ax.get_yscale() == "log" else 1.35))
+    scale_from_zero_or_log(ax, table["median_s"])
+    ax.set(xlabel="sync_flag variant (label: median, top plan node)",
+           ylabel="active_sync latency (ms" + (", log scale)" if ax.get_yscale() == "log" else ")"))
     finding = []
     for variant in ("baseline", "sync_flag=bool_column"):
         rows = table[table["variant"] == variant]
@@ -64,23 +67,27 @@ def active_sync(df: pd.DataFrame, ax) -> None:
 
 @faceted
 def read_write_tradeoff(df: pd.DataFrame, ax) -> None:
-    """active_sync (read) against mark_sync (write) latency; marker area shows the schema's index bytes."""
+    """active_sync (read) against mark_sync (write) latency per variant, each point labelled with its
+    schema's index size; both axes from 0 (or log, said on the axis, when values span orders of magnitude)."""
     reads, writes = summary(df, "active_sync", by=("variant",)), summary(df, "mark_sync", by=("variant",))
     if reads.empty or writes.empty:
         return not_measured(ax, "active_sync and mark_sync workloads")
     table = reads.merge(writes, on="variant", suffixes=("_read", "_write"))
-    largest = table["index_bytes_read"].max()
     for _, row in table.iterrows():
-        style = marker_style(row["variant"])
-        ax.errorbar(row["median_s_read"] * MS, row["median_s_write"] * MS,
-                    xerr=[[max(row["median_s_read"] - row["q1_s_read"], 0) * MS], [max(row["q3_s_read"] - row["median_s_read"], 0) * MS]],
-                    yerr=[[max(row["median_s_write"] - row["q1_s_write"], 0) * MS], [max(row["q3_s_write"] - row["median_s_write"], 0) * MS]],
-                    color=style["color"], capsize=2, elinewidth=0.8, zorder=1)
-        ax.scatter(row["median_s_read"] * MS, row["median_s_write"] * MS, s=60 + 400 * row["index_bytes_read"] / largest,
-                   label=f"{name(row['variant'], 'sync_flag')} (indexes {size(row['index_bytes_read'])})", zorder=2,
-                   **style, edgecolor="white")
-    ax.set(xlabel="active_sync latency, read (ms)", ylabel="mark_sync latency, write (ms)")
+        x, y = row["median_s_read"] * MS, row["median_s_write"] * MS
+        ax.errorbar(x, y, xerr=[[max(row["median_s_read"] - row["q1_s_read"], 0) * MS],
+                                [max(row["q3_s_read"] - row["median_s_read"], 0) * MS]],
+                    yerr=[[max(row["median_s_write"] - row["q1_s_write"], 0) * MS],
+                          [max(row["q3_s_write"] - row["median_s_write"], 0) * MS]],
+                    capsize=2, elinewidth=0.8, markersize=7, linestyle="none",
+                    label=f"{name(row['variant'], 'sync_flag')}: indexes {size(row['index_bytes_read'])}",
+                    **marker_style(row["variant"]))
     log_if_spread(ax, table["median_s_read"], "x")
+    if ax.get_xscale() != "log":
+        ax.set_xlim(left=0, right=table["median_s_read"].max() * MS * 1.3)
+    ax.set_ylim(bottom=0, top=table["median_s_write"].max() * MS * 1.2)
+    ax.set(xlabel="active_sync latency, read (ms" + (", log scale)" if ax.get_xscale() == "log" else ")"),
+           ylabel="mark_sync latency, write (ms)")
     table["total"] = table["median_s_read"] + table["median_s_write"]
     best, base = table.loc[table["total"].idxmin()], table[table["variant"] == "baseline"]
     finding = f"Cheapest read + write: {name(best['variant'], 'sync_flag')} ({ms(best['median_s_read'])} read, " \
@@ -89,6 +96,4 @@ def read_write_tradeoff(df: pd.DataFrame, ax) -> None:
         b = base.iloc[0]
         finding += f"; JSON blob {ms(b['median_s_read'])} read, {ms(b['median_s_write'])} write"
     finding_title(ax, finding)
-    legend(ax, "sync_flag (marker area: index bytes)")
-    for handle in ax.get_legend().legend_handles:  # same size in the legend, whatever the index size
-        handle.set_sizes([50])
+    legend(ax, "sync_flag: schema's index size")

@@ -21,7 +21,7 @@ def summary(df: pd.DataFrame, workload: str, by: tuple[str, ...] = ("param", "va
     if "sessions" not in by:
         part = _largest_scale(part)
     numbers = ["statements", "rows", "median_s", "q1_s", "q3_s", "wal_bytes", "index_bytes", "table_bytes",
-               "orphans", "leaks", *([c for c in ("plan_rows",) if c in part])]
+               "orphans", "leaks", *([c for c in ("plan_rows", "wire_rows", "wire_bytes") if c in part])]
     table = part.groupby(list(by), dropna=False, sort=False)[numbers].median(numeric_only=True)
     text = part.groupby(list(by), dropna=False, sort=False)[["plan_top", "seq_scan"]].first()
     return table.join(text).reset_index()
