@@ -116,6 +116,8 @@ def target_path(paths: list[str], fmt: str, out: str | None) -> Path:
     if target.exists():
         raise UserError(f"{target} already exists; exports are never overwritten", "pass --out NEWFILE")
     folder = target.parent
+    if out is None and not folder.exists():
+        return target  # the results file's own folder is missing: reading it says so first
     if not folder.is_dir():
         raise UserError(f"cannot write {target}: no folder {folder}", "create the folder or pass another --out")
     if not os.access(folder, os.W_OK | os.X_OK):

@@ -1,0 +1,100 @@
+"""The GitHub workflow: valid YAML and a valid workflow by GitHub's schema, actions pinned to commit
+hashes on Node 24 majors, no step output spliced into shell text, the pinned install, the matrix."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+# yamllint's defaults, with the repository's line length; `on:` is GitHub's key, not a boolean.
+YAMLLINT_CONFIG = "{extends: default, rules: {line-length: {max: 120}, truthy: {check-keys: false}, " \
+                  "document-start: disable}}"
+# The majors that run on Node 24 (each action's action.yml at that tag says `using: node24`).
+CURRENT_MAJORS = {"actions/checkout": 7, "actions/setup-python": 7, "actions/upload-artifact": 7,
+                  "dawidd6/action-download-artifact": 21}
+
+
+def _tool(name: str) -> str:
+    """A validator installed with the test extras; skip only where it is missing locally."""
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        pytest.skip(f"{name} is not installed (pip install '.[test]')")
+    return found
+
+
+def _steps():
+    for path in WORKFLOWS:
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            yield from job["steps"]
+
+
+def test_there_is_a_workflow():
+    assert [path.name for path in WORKFLOWS] == ["benchmarks.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_yamllint_passes(path):
+    done = subprocess.run([_tool("yamllint"), "--strict", "-d", YAMLLINT_CONFIG, str(path)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_githubs_workflow_schema_accepts_it(path):
+    done = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_action_is_pinned_to_a_commit_of_its_current_major():
+    lines = [line for path in WORKFLOWS for line in path.read_text().splitlines() if "uses:" in line]
+    assert lines
+    for line in lines:
+        match = re.fullmatch(r"\s*(?:- )?uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})\s+# v(\d+)(\.\d+)*", line)
+        assert match, f"not pinned to a full commit hash with its version in a comment: {line.strip()}"
+        assert int(match.group(3)) == CURRENT_MAJORS[match.group(1)], line.strip()
+
+
+def test_no_expression_is_spliced_into_shell_text():
+    """Outputs and contexts reach scripts as environment variables: `${{ }}` inside `run:` would let
+    a value (a file name, a branch name) become shell code."""
+    runs = [step["run"] for step in _steps() if "run" in step]
+    assert runs and not [run for run in runs if "${{" in run]
+
+
+def test_checkouts_keep_no_credentials():
+    checkouts = [step for step in _steps() if step.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts and all(step.get("with", {}).get("persist-credentials") is False for step in checkouts)
+
+
+def test_every_install_uses_the_constraints_ci_pins():
+    installs = [step["run"] for step in _steps() if "pip install" in step.get("run", "")]
+    assert installs and all("-c constraints.txt" in run for run in installs)
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
+          if line.lstrip().startswith("python -m pip install") and "'.[" in line]
+    assert ci and all("-c constraints.txt" in line for line in ci)
+
+
+def test_the_baseline_is_stored_when_a_case_failed_but_only_with_a_results_file():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "benchmarks.yml").read_text())
+    steps = {step.get("name"): step for step in workflow["jobs"]["benchmarks"]["steps"]}
+    condition = steps["Store the baseline (main only)"]["if"]
+    # Without a status function GitHub adds success(): a failed run step would skip the upload.
+    assert "!cancelled()" in condition or "always()" in condition
+    assert "steps.run.outputs.file != ''" in condition and "github.event_name != 'pull_request'" in condition
+
+
+def test_the_tests_run_on_every_supported_python():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "benchmarks.yml").read_text())
+    job = workflow["jobs"]["tests"]
+    assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
+    assert any(step.get("run") == "python -m pytest" for step in job["steps"])
