@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from bench.errors import UserError
-from bench.measure import Case
-from bench.workloads import load_all
+from bench.workloads import Workload, load_all, param_label
 from models_variants import AXES, Variant
 
 # Columns --only can filter on, beyond the axis columns.
 RUN_COLUMNS = ("workload", "param", "variant", "image", "rtt_ms")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One workload on one variant with one set of parameters."""
+
+    workload: Workload
+    variant: Variant
+    params: dict = field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        return hash((self.workload.name, self.variant, self.param))
+
+    @property
+    def param(self) -> str:
+        return param_label(self.params)
+
+    @property
+    def id(self) -> str:
+        return f"{self.workload.name}[{self.param or '-'}]-{self.variant.label}"
+
+    @property
+    def group(self) -> tuple[str, str]:
+        """Cases of one group are compared with each other: measured side by side, trial by trial."""
+        return (self.workload.name, self.param)
+
+    def columns(self) -> dict:
+        return {"workload": self.workload.name, "param": self.param, "variant": self.variant.label,
+                **self.variant.as_dict()}
 
 
 def all_cases(grid: str = "axis") -> list[Case]:
@@ -16,7 +46,7 @@ def all_cases(grid: str = "axis") -> list[Case]:
     for workload in load_all().values():
         variants = Variant.full_grid() if grid == "full" else Variant.along(workload.axis)
         for variant in variants:
-            if workload.supports(variant):
+            if workload.skip_reason(variant):
                 continue
             for params in workload.param_grid():
                 cases.append(Case(workload, variant, params))

@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 
-from bench import interrupts
+from bench import interrupts, redact, settings
 from bench.errors import UserError
 from bench.export import FORMATS as EXPORT_FORMATS
 
@@ -26,29 +26,9 @@ def _version() -> str:
         return "(not installed: run pip install .)"
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"SESSIONBENCH_{name}") or default
-
-
-def _add_server_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("PostgreSQL server")
-    group.add_argument("--backend", default=_env("BACKEND", "auto"),
-                       help="auto | embedded | docker | url (env SESSIONBENCH_BACKEND; default auto)")
-    group.add_argument("--image", action="append", default=None,
-                       help="container image for --backend docker; repeat for a version matrix "
-                            "(env SESSIONBENCH_PG_IMAGE; default postgres:18-alpine)")
-    group.add_argument("--database-url", default=_env("DATABASE_URL"),
-                       help="server for --backend url (env SESSIONBENCH_DATABASE_URL)")
-
-
-def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("data")
-    group.add_argument("--scale", default=_env("SCALE", "small"),
-                       help="small (1,000 sessions) | medium (100,000) | large (1,000,000)")
-    group.add_argument("--sessions", type=int, default=None, help="exact number of sessions (overrides --scale)")
-    group.add_argument("--seed", type=int, default=int(_env("SEED", "42")), help="data seed (default 42)")
-    group.add_argument("--rtt-ms", default=_env("RTT_MS", "0"),
-                       help="added network round-trip times in ms, comma separated, e.g. 0,0.5,2")
+SERVER = ("backend", "image", "database_url")
+DATA = ("scale", "sessions", "seed", "rtt_ms")
+MEASURING = ("only", "grid", "max_time", "min_rounds", "trials")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,27 +39,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the benchmarks and write a results file")
-    _add_server_options(run)
-    _add_data_options(run)
-    run.add_argument("--only", action="append", default=[], metavar="COLUMN=V1,V2",
-                     help="keep only cases whose results column has one of these values (repeatable)")
-    run.add_argument("--grid", choices=("axis", "full"), default="axis",
-                     help="axis: each workload over the axis it exercises (default); full: every combination")
-    run.add_argument("--out", default=_env("RESULTS_DIR", "results"), help="results folder (default results/)")
-    run.add_argument("--max-time", type=float, default=float(_env("MAX_TIME", "0.5")),
-                     help="seconds of timed rounds per benchmark after calibration (default 0.5)")
-    run.add_argument("--min-rounds", type=int, default=int(_env("MIN_ROUNDS", "5")),
-                     help="least timed rounds per benchmark (default 5)")
+    settings.add_to_argparse(run, SERVER, "PostgreSQL server")
+    settings.add_to_argparse(run, DATA, "data")
+    settings.add_to_argparse(run, MEASURING, "what to measure and how long")
+    run.add_argument("--out", default=os.environ.get("SESSIONBENCH_RESULTS_DIR") or "results",
+                     help="results folder (env SESSIONBENCH_RESULTS_DIR; default results/)")
     run.add_argument("--report", action="store_true", help="render the HTML report (under report/) after the run")
     run.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    run.add_argument("--print-path", action="store_true",
+                     help="print only the results file's path on standard output (for scripts)")
 
     trace = sub.add_parser("trace", help="run one workload once and print every SQL statement it sent")
-    trace.add_argument("workload")
+    trace.add_argument("workload", help="a workload name (`sessionbench list` shows them)")
     trace.add_argument("--variant", default="", help="AXIS=VALUE[,AXIS=VALUE...]; other axes stay at baseline")
-    trace.add_argument("--param", action="append", default=[], metavar="K=V")
+    trace.add_argument("--param", action="append", default=[], metavar="K=V",
+                       help="a workload parameter, e.g. page_size=100 (default: the middle value of each)")
     trace.add_argument("--json", action="store_true", help="print the statements as a JSON list")
-    _add_server_options(trace)
-    _add_data_options(trace)
+    settings.add_to_argparse(trace, SERVER, "PostgreSQL server")
+    settings.add_to_argparse(trace, DATA, "data")
 
     sub.add_parser("list", help="show every axis, its values, and every workload")
     doctor = sub.add_parser("doctor", help="show which PostgreSQL backends work on this machine")
@@ -107,10 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--budgets", default=None, help="budget file (default: the committed bench/budgets.toml)")
     check.add_argument("--update", action="store_true", help="rewrite the budgets from this run")
 
-    compare = sub.add_parser("compare", help="noise-aware latency comparison of two runs (exit 1 on a regression)")
-    compare.add_argument("base")
-    compare.add_argument("new")
-    compare.add_argument("--threshold", default="10%")
+    compare = sub.add_parser("compare", help="noise-aware latency comparison of runs (exit 1 on a regression)")
+    compare.add_argument("files", nargs="*", metavar="BASE.json NEW.json",
+                         help="one results file per side; for several per side use --base and --new")
+    compare.add_argument("--base", nargs="+", default=[], metavar="RUN.json",
+                         help="base side: two or more runs make the run the unit of the interval")
+    compare.add_argument("--new", nargs="+", default=[], metavar="RUN.json", help="new side, as --base")
+    compare.add_argument("--threshold", default="10%",
+                         help="smallest change that counts as a regression or improvement (default 10%%)")
     compare.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
     history = sub.add_parser("history", help="trend table and step-change chart over many runs")
@@ -146,7 +127,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return check(args.run, budgets=args.budgets, update=args.update)
     if args.command == "compare":
         from bench.compare import main_compare
-        return main_compare(args.base, args.new, args.threshold, args.format)
+        base, new = args.base, args.new
+        if args.files:
+            if len(args.files) != 2 or base or new:
+                raise UserError("compare takes BASE.json NEW.json, or --base RUN... --new RUN...",
+                                "e.g. sessionbench compare --base a1.json a2.json --new b1.json b2.json")
+            base, new = [args.files[0]], [args.files[1]]
+        return main_compare(base, new, args.threshold, args.format)
     if args.command == "history":
         from bench.history import main_history
         return main_history(args.runs, args.out)
@@ -154,8 +141,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with redact.redacted_output():  # no password reaches the terminal, whatever fails
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     interrupts.install()  # SIGTERM unwinds like Ctrl-C, so every backend's cleanup runs
+    redact.register_url(getattr(args, "database_url", None))
     try:
         return _dispatch(args)
     except UserError as exc:
@@ -166,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  try: {exc.hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("sessionbench: interrupted; servers and containers of this run were stopped", file=sys.stderr)
-        return 130
+        from bench.backends.leftovers import interrupted_message
+        print(interrupted_message(), file=sys.stderr)  # says "stopped" only for what was verified gone
+        return interrupts.exit_code()  # 130 for SIGINT, 143 for SIGTERM
 
 
 if __name__ == "__main__":

@@ -1,27 +1,46 @@
-"""Compare two results files benchmark by benchmark: ratio of medians, bootstrap CI, verdict.
+"""Compare runs benchmark by benchmark: ratio of geometric means, a family-wise interval, a verdict.
 
-Exit codes of main_compare: 0 no regression, 1 at least one regression (slower
-beyond the threshold with confidence, or more SQL statements than before),
-2 unusable input (reported as a UserError).
+What the comparison can see depends on what it is given:
+- one results file per side: the unit is the trial. Each file holds several trials per case,
+  run interleaved with the other variants, so their spread covers the slow and fast phases of
+  the machine during that run. It cannot show how two runs differ as a whole (another server
+  start, another data load), so RUN_SPREAD, measured between runs of the same commit
+  (docs/error-rates.md), is added to the variance.
+- two or more files per side: the unit is the run (each run's geometric mean of its trials),
+  and the spread between runs is measured, not assumed.
+
+Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
+of each benchmark is therefore widened so the chance that *any* benchmark of the comparison shows
+a change where there is none stays at FAMILY_ALPHA (Bonferroni over the benchmarks compared). A
+benchmark is a regression when that interval lies wholly above 1 (the change is real) and the
+estimate is beyond 1 + threshold (the change matters), as asv's `compare` decides. Each row also
+states the smallest slowdown it would have flagged 95% of the time.
+
+Exit codes of main_compare: 0 no regression, 1 at least one regression (slower beyond the
+threshold with confidence, or more SQL statements than before), 2 unusable input (a UserError).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import statistics
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from bench import results
+from bench import results, stats
 from bench.errors import UserError
-from bench.stats import bootstrap_ratio_ci, classify
+from bench.results import key_of as benchmark_identity
+from bench.results import label_of as identity_label
 
-CONFIDENCE = 0.95
+__all__ = ["benchmark_identity", "compare_runs", "identity_label", "main_compare", "parse_threshold", "render"]
+
+FAMILY_ALPHA = 0.05
+# Spread (standard deviation of log time) between separate runs of the same commit that trials
+# within one run do not show. Measured on the development machine, idle and busy (docs/error-rates.md).
+RUN_SPREAD = 0.04
 FORMATS = ("text", "markdown", "json")
-IDENTITY_FIELDS = ("workload", "param", "variant", "image", "rtt_ms")
 # Regressions first (worst first), then improvements, then the rest.
 _VERDICT_ORDER = {"regression": 0, "improvement": 1, "no change": 2}
 
@@ -30,7 +49,7 @@ Identity = tuple  # (workload, param, variant, image, rtt_ms)
 
 @dataclass(frozen=True)
 class Row:
-    """One benchmark present in both runs. Times in seconds; ratio = new / base."""
+    """One benchmark present on both sides. Times in seconds; ratio = new / base."""
 
     workload: str
     param: str | None
@@ -46,6 +65,8 @@ class Row:
     base_statements: int | None
     new_statements: int | None
     statements_verdict: str  # "same" | "more" | "fewer" | "unknown"
+    detectable: float | None = None  # smallest slowdown flagged 95% of the time (0.2 = 20%)
+    unit: str = "trial"  # what the interval's samples are: "trial" or "run"
     note: str = ""
 
     @property
@@ -69,30 +90,9 @@ def parse_threshold(text: str | float) -> float:
                 value /= 100
     except ValueError:
         raise ValueError(f"threshold {text!r} is not a number; use e.g. 10%, 0.1 or 10") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"threshold {text!r} must be a non-negative percentage, e.g. 10%")
+    if not math.isfinite(value) or value < 0 or value >= 10:
+        raise ValueError(f"threshold {text!r} must be a percentage from 0 to 1000, e.g. 10%")
     return value
-
-
-def benchmark_identity(bench: dict) -> Identity:
-    """Identity across files: (workload, param, variant, image, rtt_ms) from extra_info."""
-    extra = bench.get("extra_info") or {}
-    workload = extra.get("workload") or bench.get("name")
-    return (workload, *(extra.get(field) for field in IDENTITY_FIELDS[1:]))
-
-
-def identity_label(identity: Identity) -> str:
-    """Short human label: "dashboard page_size=100 [loading=selectin] image=pg16 rtt=5ms"."""
-    workload, param, variant, image, rtt_ms = identity
-    parts = [str(workload)]
-    if param:
-        parts.append(str(param))
-    parts.append(f"[{variant or 'baseline'}]")
-    if image:
-        parts.append(f"image={image}")
-    if rtt_ms:
-        parts.append(f"rtt={rtt_ms:g}ms")
-    return " ".join(parts)
 
 
 def _index(doc: dict, side: str) -> dict[Identity, dict]:
@@ -114,52 +114,66 @@ def _statements_verdict(base: int | None, new: int | None) -> str:
     return "same" if new == base else ("more" if new > base else "fewer")
 
 
-def _median(stats: dict, identity: Identity) -> float:
-    if stats.get("median") is not None:
-        return float(stats["median"])
-    if stats.get("data"):
-        return float(statistics.median(stats["data"]))
-    raise UserError(f"{identity_label(identity)} has neither a median nor raw timings", "re-run the benchmark")
+def _geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def _compare_one(identity: Identity, base: dict, new: dict, threshold: float, seed: int) -> Row:
-    base_stats, new_stats = base.get("stats") or {}, new.get("stats") or {}
-    base_data, new_data = base_stats.get("data"), new_stats.get("data")
-    base_median, new_median = _median(base_stats, identity), _median(new_stats, identity)
-    note = ""
-    if base_data and new_data:
-        ratio, low, high = bootstrap_ratio_ci(base_data, new_data, confidence=CONFIDENCE, seed=seed)
+def _samples(benches: list[dict]) -> tuple[list[float], str]:
+    """The values the interval is built from: one per run when there are several runs, else trials."""
+    per_run = [results.trial_medians(b) for b in benches]
+    per_run = [values for values in per_run if values]
+    if len(per_run) >= 2:
+        return [_geomean(values) for values in per_run], "run"
+    return (per_run[0] if per_run else []), "trial"
+
+
+def _compare_one(identity: Identity, base: list[dict], new: list[dict], threshold: float, alpha: float) -> Row:
+    base_values, base_unit = _samples(base)
+    new_values, new_unit = _samples(new)
+    if not base_values or not new_values:
+        raise UserError(f"{identity_label(identity)} has no timings on one side", "re-run the benchmark")
+    unit = "run" if base_unit == new_unit == "run" else "trial"
+    base_median, new_median = _geomean(base_values), _geomean(new_values)
+    ratio = new_median / base_median
+    note, detectable = "", None
+    if len(base_values) >= 2 and len(new_values) >= 2:
+        extra = 0.0 if unit == "run" else 2 * RUN_SPREAD ** 2
+        log_ratio, se, df = stats.log_ratio(base_values, new_values, extra_variance=extra)
+        half = stats.t_quantile(1 - alpha, df) * se
+        low, high = math.exp(log_ratio - half), math.exp(log_ratio + half)
+        detectable = stats.detectable_change(se, df, threshold=threshold, alpha=alpha)
     else:
-        # No raw rounds on one side: the interval collapses onto the point ratio.
-        ratio = low = high = new_median / base_median
-        note = "no raw timings: medians only, no CI"
-    base_count = (base.get("extra_info") or {}).get("statements")
-    new_count = (new.get("extra_info") or {}).get("statements")
+        low = high = ratio
+        note = "one value per side: no interval"
+    base_count = results.metric(base[0], "statements")
+    new_count = results.metric(new[0], "statements")
+    # Without an interval nothing shows the change is more than noise: no verdict either way.
+    verdict = "no change" if note else stats.classify((ratio, low, high), threshold)
     return Row(
-        *identity,
-        base_median_s=base_median,
-        new_median_s=new_median,
-        ratio=ratio,
-        ci_low=low,
-        ci_high=high,
-        verdict=classify((ratio, low, high), threshold),
-        base_statements=base_count,
-        new_statements=new_count,
-        statements_verdict=_statements_verdict(base_count, new_count),
-        note=note,
+        *identity, base_median_s=base_median, new_median_s=new_median, ratio=ratio, ci_low=low, ci_high=high,
+        verdict=verdict, base_statements=base_count,
+        new_statements=new_count, statements_verdict=_statements_verdict(base_count, new_count),
+        detectable=detectable, unit=unit, note=note,
     )
 
 
-def compare_runs(base_doc: dict, new_doc: dict, *, threshold: float = 0.10, seed: int = 0) -> list[Row]:
-    """One Row per benchmark present in both documents, regressions first."""
-    base_index, new_index = _index(base_doc, "base"), _index(new_doc, "new")
-    common = [identity for identity in base_index if identity in new_index]
+def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: float = FAMILY_ALPHA) -> list[Row]:
+    """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs."""
+    base_docs = [base_docs] if isinstance(base_docs, dict) else list(base_docs)
+    new_docs = [new_docs] if isinstance(new_docs, dict) else list(new_docs)
+    base_index = [_index(doc, "base") for doc in base_docs]
+    new_index = [_index(doc, "new") for doc in new_docs]
+    common = [i for i in dict.fromkeys(k for idx in base_index for k in idx) if any(i in idx for idx in new_index)]
     if not common:
         raise UserError(
-            "the two results files have no benchmark in common",
+            "the two sides have no benchmark in common",
             "compare runs of the same workloads/variants (identity: workload, param, variant, image, rtt_ms)",
         )
-    rows = [_compare_one(i, base_index[i], new_index[i], threshold, seed) for i in common]
+    # Bonferroni: each benchmark's one-sided test at family_alpha / m keeps the chance that any of the m
+    # is flagged by noise at family_alpha.
+    alpha = family_alpha / len(common)
+    rows = [_compare_one(i, [idx[i] for idx in base_index if i in idx], [idx[i] for idx in new_index if i in idx],
+                         threshold, alpha) for i in common]
     return sort_rows(rows)
 
 
@@ -172,14 +186,33 @@ def sort_rows(rows: list[Row]) -> list[Row]:
     return sorted(rows, key=key)
 
 
-def unmatched(base_doc: dict, new_doc: dict) -> tuple[list[str], list[str]]:
+def unmatched(base_docs: list[dict], new_docs: list[dict]) -> tuple[list[str], list[str]]:
     """Labels of benchmarks only in base and only in new (not compared)."""
-    base_ids = {benchmark_identity(b) for b in base_doc["benchmarks"]}
-    new_ids = {benchmark_identity(b) for b in new_doc["benchmarks"]}
+    base_ids = {benchmark_identity(b) for doc in base_docs for b in doc["benchmarks"]}
+    new_ids = {benchmark_identity(b) for doc in new_docs for b in doc["benchmarks"]}
     return (
         sorted(identity_label(i) for i in base_ids - new_ids),
         sorted(identity_label(i) for i in new_ids - base_ids),
     )
+
+
+def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
+    """One line when the two sides were made differently (naming the fields), one when same commit."""
+    notes = []
+    differing = []
+    for name in results.SETUP_FIELDS:
+        base_values = {json.dumps(results.setup_of(d)[name], default=str) for d in base_docs}
+        new_values = {json.dumps(results.setup_of(d)[name], default=str) for d in new_docs}
+        if base_values != new_values:
+            differing.append(name)
+    if differing:
+        notes.append(f"warning: the two sides differ in set-up ({', '.join(differing)}); "
+                     "a difference in time may come from that, not from the code")
+    base_commits = {results.commit_of(d) for d in base_docs}
+    new_commits = {results.commit_of(d) for d in new_docs}
+    if base_commits == new_commits and None not in base_commits:
+        notes.append("both sides are the same commit: any change flagged here is noise (verdicts are not altered)")
+    return notes
 
 
 def has_regression(rows: list[Row]) -> bool:
@@ -187,15 +220,17 @@ def has_regression(rows: list[Row]) -> bool:
     return any(row.verdict == "regression" or row.statements_verdict == "more" for row in rows)
 
 
-def summary_line(rows: list[Row], threshold: float) -> str:
+def summary_line(rows: list[Row], threshold: float, family_alpha: float = FAMILY_ALPHA) -> str:
     counts = {verdict: sum(row.verdict == verdict for row in rows) for verdict in _VERDICT_ORDER}
 
     def plural(count: int, word: str) -> str:
         return f"{count} {word}{'' if count == 1 else 's'}"
 
+    units = {row.unit for row in rows}
     line = (
         f"{plural(counts['regression'], 'regression')}, {plural(counts['improvement'], 'improvement')}, "
-        f"{counts['no change']} unchanged (threshold {threshold * 100:g}%, {CONFIDENCE * 100:g}% CI)"
+        f"{counts['no change']} unchanged (threshold {threshold * 100:g}%; intervals cover all "
+        f"{len(rows)} benchmarks together at {(1 - family_alpha) * 100:g}%; unit: {'/'.join(sorted(units))})"
     )
     more = sum(row.statements_verdict == "more" for row in rows)
     if more:
@@ -216,19 +251,22 @@ def _statements_cell(row: Row) -> str:
 
 
 def _cells(row: Row) -> list[str]:
-    ci = "medians only" if row.note else f"[{_pct(row.ci_low)}, {_pct(row.ci_high)}]"
+    ci = "no interval" if row.note else f"[{_pct(row.ci_low)}, {_pct(row.ci_high)}]"
+    detectable = "-" if row.detectable is None else f"{row.detectable * 100:.0f}%"
     return [
         row.label,
         f"{row.base_median_s * 1000:.3f}",
         f"{row.new_median_s * 1000:.3f}",
         _pct(row.ratio),
         ci,
+        detectable,
         row.verdict,
         _statements_cell(row),
     ]
 
 
-_HEADER = ["benchmark", "base median (ms)", "new median (ms)", "change", "95% CI", "verdict", "statements"]
+_HEADER = ["benchmark", "base ms", "new ms", "change", "interval", "detects", "verdict", "statements"]
+_NUMERIC = range(1, 4)
 
 
 def render(rows: list[Row], fmt: str = "text", *, threshold: float = 0.10, notes: tuple[str, ...] = ()) -> str:
@@ -236,30 +274,33 @@ def render(rows: list[Row], fmt: str = "text", *, threshold: float = 0.10, notes
     rows = sort_rows(rows)
     summary = summary_line(rows, threshold)
     if fmt == "json":
-        payload = {"summary": summary, "threshold": threshold, "confidence": CONFIDENCE,
-                   "notes": list(notes), "rows": [asdict(row) for row in rows]}
+        payload = {"summary": summary, "threshold": threshold, "family_alpha": FAMILY_ALPHA,
+                   "run_spread": RUN_SPREAD, "notes": list(notes), "rows": [asdict(row) for row in rows]}
         return json.dumps(payload, indent=2)
     table = [_cells(row) for row in rows]
+    legend = ("interval: new/base, all benchmarks together at 95%; detects: the smallest slowdown this "
+              "benchmark flags 95% of the time")
     if fmt == "markdown":
         lines = [f"**{summary}**", ""]
+        lines.extend(f"> {note}" for note in notes)
         lines.append("| " + " | ".join(_HEADER) + " |")
-        lines.append("|" + "|".join(["---"] + ["---:"] * 4 + ["---"] * 2) + "|")
+        lines.append("|" + "|".join(["---"] + ["---:"] * 5 + ["---"] * 2) + "|")
         for row, cells in zip(rows, table):
             if row.verdict != "no change":
-                cells[5] = f"**{cells[5]}**"
-            if row.statements_verdict == "more":
                 cells[6] = f"**{cells[6]}**"
+            if row.statements_verdict == "more":
+                cells[7] = f"**{cells[7]}**"
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-        lines.extend(f"\n_{note}_" for note in notes)
+        lines.append(f"\n_{legend}_")
         return "\n".join(lines) + "\n"
     if fmt == "text":
         widths = [max(len(r[c]) for r in [_HEADER, *table]) for c in range(len(_HEADER))]
-        lines = [summary, ""]
+        lines = [summary, *notes, ""]
         for cells in [_HEADER, *table]:
-            aligned = [cell.rjust(width) if 1 <= column <= 3 else cell.ljust(width)
+            aligned = [cell.rjust(width) if column in _NUMERIC else cell.ljust(width)
                        for column, (cell, width) in enumerate(zip(cells, widths))]
             lines.append("  ".join(aligned).rstrip())
-        lines.extend(notes)
+        lines.append(legend)
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}; use text, markdown or json")
 
@@ -273,14 +314,16 @@ def report_user_error(exc: UserError, err: TextIO) -> int:
 
 
 def main_compare(
-    base_path: str | Path,
-    new_path: str | Path,
+    base_paths: str | Path | list,
+    new_paths: str | Path | list,
     threshold: float | str,
     fmt: str,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
     """Print the comparison; 1 if anything regressed, 0 if not, 2 on unusable input."""
+    base_paths = [base_paths] if isinstance(base_paths, (str, Path)) else list(base_paths)
+    new_paths = [new_paths] if isinstance(new_paths, (str, Path)) else list(new_paths)
     try:
         if fmt not in FORMATS:
             raise UserError(f"unknown format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
@@ -288,12 +331,15 @@ def main_compare(
             threshold_value = parse_threshold(threshold)
         except ValueError as exc:
             raise UserError(str(exc), "e.g. --threshold 10%") from None
-        base_doc, new_doc = results.read(base_path), results.read(new_path)
-        rows = compare_runs(base_doc, new_doc, threshold=threshold_value)
+        if not base_paths or not new_paths:
+            raise UserError("compare needs results files on both sides", "e.g. sessionbench compare BASE.json NEW.json")
+        base_docs = [results.read(p) for p in base_paths]
+        new_docs = [results.read(p) for p in new_paths]
+        rows = compare_runs(base_docs, new_docs, threshold=threshold_value)
     except UserError as exc:
         return report_user_error(exc, err)
-    only_base, only_new = unmatched(base_doc, new_doc)
-    notes = []
+    only_base, only_new = unmatched(base_docs, new_docs)
+    notes = setup_notes(base_docs, new_docs)
     if only_base:
         notes.append(f"{len(only_base)} only in base, not compared: {', '.join(only_base)}")
     if only_new:

@@ -8,6 +8,7 @@ reused by every workload (write workloads undo their changes).
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -21,6 +22,11 @@ from bench.data import DataSpec, load_source
 from models_variants import Variant, build_models
 
 
+def new_run_id() -> str:
+    """A run's id: its UTC start time and a random suffix (which also names its schemas)."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
 def schema_prefix(run_id: str) -> str:
     return "sb_" + run_id.rsplit("-", 1)[-1].lower()
 
@@ -31,6 +37,7 @@ class RunState:
     run_id: str
     spec: DataSpec
     progress: bool = False
+    trial_log: dict = field(default_factory=lambda: {"disturbed": 0, "kept": 0, "max_dead_tuples": 0})
     loads: dict = field(default_factory=dict)
     sizes: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)
@@ -70,6 +77,7 @@ class RunState:
             total = sum(rows.values())
             self.loads[variant.label] = {"schema": schema, "rows": rows, "seconds": round(seconds, 3),
                                          "rows_per_second": round(total / seconds) if seconds else None}
+            self.settle(models)
             with self.setup_engine.connect() as conn:
                 self.sizes[variant.label] = plans.relation_sizes(conn, schema)
             self._models[variant] = models
@@ -82,12 +90,36 @@ class RunState:
             conn.execute(text(f'drop schema "{models.metadata.schema}" cascade'))
             models.create_schema(conn)
             models.fill_from_source(conn, self.source_schema)
+        self.settle(models)
+
+    def note_trial(self, *, dead_tuples: int, disturbed: bool) -> None:
+        """Count a trial, and the dead tuples the run's tables held at its end, for the run's metadata."""
+        self.trial_log["disturbed" if disturbed else "kept"] += 1
+        self.trial_log["max_dead_tuples"] = max(self.trial_log["max_dead_tuples"], dead_tuples)
+
+    def settle(self, models) -> None:
+        """Every table of the variant vacuumed, frozen and analyzed, with autovacuum off.
+
+        Freshly filled or changed tables otherwise differ from run to run: the first readers set
+        hint bits, the visibility map is empty (no index-only scans), dead tuples from set-ups
+        linger and autovacuum can start in the middle of a timed trial. Only the run's own tables
+        are touched (per-table storage parameters, never a server setting).
+        """
+        tables = [models.qualified(name) for name in models.tables()]
+        with self.setup_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false, "
+                                  "toast.autovacuum_enabled = false)"))
+            conn.execute(text(f"VACUUM (FREEZE, ANALYZE) {', '.join(tables)}"))
 
     def drop_run_schemas(self) -> list[str]:
         with self.setup_engine.begin() as conn:
+            # An exact prefix, not LIKE: there `_` matches any character, so other schemas would match.
+            # A lock held by a cut-off workload fails the drop in time instead of hanging the cleanup.
+            conn.execute(text("set local lock_timeout = '10s'"))
             names = conn.execute(text(
-                "select nspname from pg_namespace where nspname like :pattern"),
-                {"pattern": f"{self.prefix}\\_%"}).scalars().all()
+                "select nspname from pg_namespace where left(nspname, length(:prefix)) = :prefix"),
+                {"prefix": f"{self.prefix}_"}).scalars().all()
             for name in names:
                 conn.execute(text(f'drop schema "{name}" cascade'))
         return list(names)

@@ -77,21 +77,45 @@ class StatementCounter:
         return next((s for s in self.statements if s.sql.lstrip().upper().startswith("SELECT")), None)
 
 
-_SERVER_COUNT = text("""
-    select coalesce(sum(calls), 0)::bigint from pg_stat_statements
+# The run's statements on a server the run started itself: the database is the run's alone, so
+# every statement in it is the run's, except the suite's own bookkeeping (left out below).
+# pg_stat_statements is never reset (on a shared server that wipes every database's statistics);
+# a count is the difference of two snapshots. It cannot be narrowed further by schema: since
+# PostgreSQL 18 it groups statements by table name, so the same query on two variant schemas
+# shares one entry. On a server the run did not start, other clients of the same database would
+# be counted too, so no server count is reported there (SERVER_COUNT_UNAVAILABLE says why).
+_SERVER_TOTALS = text("""
+    select coalesce(sum(calls), 0)::bigint, coalesce(sum(total_exec_time), 0)::float8
+    from pg_stat_statements
     where dbid = (select oid from pg_database where datname = current_database())
       and toplevel
-      and query !~* '^\\s*(begin|commit|rollback|start transaction|savepoint|release|deallocate|discard|set |show )'
-      and query not ilike '%pg_stat_statements%'
+      and query !~* '^\\s*(begin|commit|rollback|start transaction|savepoint|release|deallocate|discard|set |show |vacuum|analyze|alter table)'
+      and query not ilike '%pg_stat_%'
       and query not ilike '%pg_current_wal_insert_lsn%'
       and query not ilike '%pg_prepared_statements%'
+      and query not ilike '%generate_series%'
 """)
+SERVER_COUNT_UNAVAILABLE = ("not counted on a server the run did not start: other clients of the same database "
+                            "cannot be told apart from the run")
 
 
-def reset_server_count(conn: Connection) -> None:
-    conn.execute(text("select pg_stat_statements_reset()"))
+@dataclass(frozen=True)
+class ServerTotals:
+    """Calls and execution time the server has recorded for the database's statements so far."""
+
+    calls: int
+    exec_s: float
+
+    def since(self, earlier: ServerTotals) -> ServerTotals:
+        return ServerTotals(self.calls - earlier.calls, self.exec_s - earlier.exec_s)
+
+
+def server_totals(conn: Connection) -> ServerTotals:
+    calls, exec_ms = conn.execute(_SERVER_TOTALS).one()
     conn.commit()
+    return ServerTotals(int(calls), float(exec_ms) / 1000)
 
 
-def server_count(conn: Connection) -> int:
-    return int(conn.execute(_SERVER_COUNT).scalar_one())
+def server_counts_usable(server) -> bool:
+    """Server-side counts and times are the run's own only on a server it started, with pg_stat_statements."""
+    return bool(server.pg_stat_statements) and server.backend in ("embedded", "docker")

@@ -23,6 +23,7 @@ from bench.datagen import (
     BLOCK_SESSIONS, GENERATOR_VERSION, MAX_SKILLS, REFERENCE_INSTANT, SKILL_NAMES, TABLES, SessionPlan,
     messages_table, session_nodes_table, session_plan, sessions_table, skills_table, table_batches,
 )
+from bench.settings import SCALES
 
 __all__ = [
     "BLOCK_SESSIONS", "REFERENCE_INSTANT", "SCALES", "SKILL_NAMES", "TABLES", "DataSpec", "LoadReport",
@@ -30,7 +31,6 @@ __all__ = [
     "table_batches",
 ]
 
-SCALES = {"small": 1_000, "medium": 100_000, "large": 1_000_000}
 _DDL = {
     "users": "id int NOT NULL, name text NOT NULL, created_at timestamp NOT NULL",
     "skills": "id int NOT NULL, name text NOT NULL, description text NOT NULL",

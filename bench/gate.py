@@ -276,8 +276,14 @@ def check(run_path, budgets=None, update: bool = False) -> int:
     over, missing, under, absent = check_statements(doc, _find_block(budget_doc, sessions, seed, path))
     broken, applied = check_plans(doc, budget_doc["plan"])
     checked = len(doc["benchmarks"]) - len(missing)
-    verdict = "FAILED" if over or broken else "ok"
-    print(f"sessionbench check {verdict}: {len(over)} over statement budget, {len(broken)} plan expectation(s) broken; "
+    failed = results.load_failed(doc)
+    empty = not doc["benchmarks"]
+    verdict = "FAILED" if over or broken or failed or empty else "ok"
+    if empty:
+        print(f"sessionbench check FAILED: {run_path} holds no benchmark; a run that measured nothing passes no gate")
+        return 1
+    print(f"sessionbench check {verdict}: {len(over)} over statement budget, {len(broken)} plan expectation(s) broken, "
+          f"{len(failed)} case(s) failed to run; "
           f"{checked} benchmarks checked, {applied} plan expectations applied ({path.name}, {sessions} sessions, "
           f"seed {seed})")
     for title, header, breaches in (("statement budgets broken:", ["benchmark", "budget", "measured", "change"], over),
@@ -297,4 +303,7 @@ def check(run_path, budgets=None, update: bool = False) -> int:
         # A full run should measure every budgeted benchmark: one missing failed, or was removed.
         print(f"\nnote: {len(absent)} budgeted benchmark(s) are not in this run (failed, or removed from the suite): "
               f"{', '.join(absent)}")
-    return 1 if over or broken else 0
+    if failed:
+        print(f"\ncases that failed to run (they were not measured, so they cannot pass): {', '.join(failed)}\n"
+              "  see the run's log next to its results file")
+    return 1 if over or broken or failed else 0

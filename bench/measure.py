@@ -1,49 +1,30 @@
-"""Measure one case (workload x variant x params): exact counts first, then calibrated timing.
+"""One case (workload x variant x params) made ready to measure: exact counts first, then warm-up.
 
-Order matters. The counting pass runs once, untimed, with the statement listener attached, so
-the listener never weighs on the timed rounds. Warm-up rounds then carry the main statement
-past psycopg's prepare threshold (5) and PostgreSQL's five custom plans, so the timed rounds
-see the steady state the hub would see. Round count is calibrated from the warm-up timings.
+Order matters. `prepare` runs the workload's untimed set-up, then one counting round with the
+statement listener attached (so the listener never weighs on timed rounds), then warm-up rounds
+that carry the main statement past psycopg's prepare threshold (5) and PostgreSQL's five custom
+plans, so timed rounds see the steady state the hub would see. Timing itself is bench.trials',
+which runs the prepared cases of one comparison side by side. `sessionbench trace` uses the same
+`prepare`, so what it prints is what the benchmark counted.
 """
 
 from __future__ import annotations
 
-import math
-import os
 import statistics
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from bench import counting, plans
-from bench.workloads import Workload, param_label
+from bench import counting, injected, plans
+from bench.cases import Case
 from models_variants import Variant
 
 # Executions needed before a prepared statement's plan settles: 5 before psycopg prepares it,
 # then 5 custom plans before PostgreSQL considers the generic one.
 STEADY_STATE_EXECUTIONS = 12
-WARMUP_BUDGET_S = 1.0
-
-
-@dataclass(frozen=True)
-class Case:
-    workload: Workload
-    variant: Variant
-    params: dict = field(default_factory=dict)
-
-    @property
-    def param(self) -> str:
-        return param_label(self.params)
-
-    @property
-    def id(self) -> str:
-        return f"{self.workload.name}[{self.param or '-'}]-{self.variant.label}"
-
-    def columns(self) -> dict:
-        return {"workload": self.workload.name, "param": self.param, "variant": self.variant.label,
-                **self.variant.as_dict()}
+WARMUP_BUDGET_S = 0.3
 
 
 @dataclass
@@ -64,27 +45,16 @@ class CaseContext:
     def sessionmaker(self):
         return self.models.sessionmaker(self.engine)
 
+    @property
+    def schema(self) -> str:
+        return self.models.metadata.schema
 
-def workload_engine(url, case: Case, extra_options: str = "") -> Engine:
+
+def workload_engine(url, case: Case) -> Engine:
     """One pooled connection, named so a DBA sees what runs (`sessionbench/<workload>/<variant>`)."""
     connect_args = {"application_name": f"sessionbench/{case.workload.name}/{case.variant.label}"[:63]}
     connect_args.update(case.workload.connect_options(case.params))
     return create_engine(url, pool_size=1, max_overflow=0, connect_args=connect_args)
-
-
-def injected_regressions(workload: str) -> tuple[float, bool]:
-    """Test-only hooks that prove the CI gates catch what they should.
-
-    SESSIONBENCH_TEST_SLOWDOWN="dashboard=0.25" makes each dashboard round 25% slower;
-    SESSIONBENCH_TEST_EXTRA_STATEMENT="dashboard" adds one statement to each dashboard round.
-    """
-    slowdown = 0.0
-    for item in os.environ.get("SESSIONBENCH_TEST_SLOWDOWN", "").split(","):
-        name, _, fraction = item.partition("=")
-        if name.strip() == workload and fraction:
-            slowdown = float(fraction)
-    extra = workload in {n.strip() for n in os.environ.get("SESSIONBENCH_TEST_EXTRA_STATEMENT", "").split(",")}
-    return slowdown, extra
 
 
 def case_context(state, case: Case, url) -> CaseContext:
@@ -93,7 +63,7 @@ def case_context(state, case: Case, url) -> CaseContext:
                        state.setup_engine, state.facts, state.source_schema, state.restore_variant)
 
 
-def make_round(case: Case, ctx: CaseContext, kwargs: dict):
+def make_round(case: Case, ctx: CaseContext, kwargs: dict, work: injected.Work | None = None):
     """The timed body: one ORM session, the workload, then rollback (if the workload asks) and close.
 
     `inspect(db)`, when given, runs after the workload and before the session ends: psycopg
@@ -101,16 +71,13 @@ def make_round(case: Case, ctx: CaseContext, kwargs: dict):
     """
     run, rollback, params = case.workload.run, case.workload.rollback, case.params
     sessionmaker = ctx.sessionmaker()
-    slowdown, extra_statement = injected_regressions(case.workload.name)
 
     def one_round(inspect=None):
         with sessionmaker() as db:
             started = time.perf_counter()
             rows = run(db, ctx, **params, **kwargs)
-            if slowdown:
-                time.sleep(slowdown * (time.perf_counter() - started))
-            if extra_statement:
-                db.execute(text("select 1"))
+            if work is not None:
+                work.apply(db, time.perf_counter() - started)
             if inspect is not None:
                 inspect(db)
             if rollback:
@@ -133,15 +100,14 @@ def count_pass(ctx: CaseContext, one_round, server_counts: bool) -> dict:
     with ctx.setup_engine.connect() as setup:
         wal_start = plans.wal_position(setup)
         setup.commit()
-        if server_counts:
-            counting.reset_server_count(setup)
+        before = counting.server_totals(setup) if server_counts else None
         counter.__enter__()
         try:
             rows = one_round(inspect)
         finally:
             if counter.listening:
                 counter.__exit__()
-        server = counting.server_count(setup) if server_counts else None
+        server = counting.server_totals(setup).since(before).calls if server_counts else None
         facts = {"statements": counter.count, "rows": rows, "server_statements": server,
                  "wal_bytes": plans.wal_since(setup, wal_start)}
     main = counter.first_select()
@@ -151,7 +117,8 @@ def count_pass(ctx: CaseContext, one_round, server_counts: bool) -> dict:
     return facts
 
 
-def warm_and_calibrate(one_round, max_time: float, min_rounds: int) -> dict:
+def warm_up(one_round) -> dict:
+    """Rounds until the steady state (or the warm-up budget); the typical round time they show."""
     timings = []
     deadline = time.perf_counter() + WARMUP_BUDGET_S
     # A round that alone takes a quarter of the budget has already run its repeated statements
@@ -161,10 +128,53 @@ def warm_and_calibrate(one_round, max_time: float, min_rounds: int) -> dict:
         started = time.perf_counter()
         one_round()
         timings.append(time.perf_counter() - started)
-    typical = statistics.median(timings)
-    rounds = max(min_rounds, min(10_000, math.ceil(max_time / typical))) if typical > 0 else min_rounds
-    return {"warmup_rounds": len(timings), "rounds_planned": rounds,
+    return {"warmup_rounds": len(timings), "typical_s": statistics.median(timings),
             "steady_state": len(timings) >= STEADY_STATE_EXECUTIONS}
+
+
+@dataclass
+class Prepared:
+    """A case ready for timed rounds; `close()` undoes its set-up."""
+
+    case: Case
+    ctx: CaseContext
+    kwargs: dict
+    one_round: object
+    counts: dict = field(default_factory=dict)
+    warmup: dict = field(default_factory=dict)
+    work: injected.Work | None = None
+
+    def close(self) -> None:
+        try:
+            if self.work is not None:
+                self.work.close()
+            if self.case.workload.teardown:
+                self.case.workload.teardown(self.ctx, **self.case.params, **self.kwargs)
+        finally:
+            self.ctx.engine.dispose()
+
+
+def prepare(state, case: Case, url, *, warm: bool = True) -> Prepared:
+    """Set up, count and warm one case. The set-up is undone by `Prepared.close()`, also on error."""
+    ctx = case_context(state, case, url)
+    try:
+        kwargs = case.workload.setup(ctx, **case.params) if case.workload.setup else {}
+    except BaseException:
+        ctx.engine.dispose()
+        raise
+    prepared = Prepared(case, ctx, kwargs, None)
+    try:
+        state.settle(ctx.models)  # vacuumed and analyzed after the set-up's changes: same state each run
+        ctx.engine.connect().close()  # the dialect's first-connect queries stay out of the counts
+        prepared.work = injected.Work.for_workload(case.workload.name, state.setup_engine)
+        prepared.one_round = make_round(case, ctx, kwargs, prepared.work)
+        prepared.counts = count_pass(ctx, prepared.one_round, counting.server_counts_usable(state.server))
+        if warm:
+            prepared.warmup = warm_up(prepared.one_round)
+    except BaseException:
+        prepared.close()
+        raise
+    return prepared
 
 
 def plan_facts(ctx: CaseContext, main, version_num: int, in_use: str = "custom") -> dict:
@@ -198,3 +208,14 @@ def integrity_facts(ctx: CaseContext, case: Case, kwargs: dict) -> dict:
         db.rollback()
     return {"orphans": sum(orphans.values()), "leaks": sum(leaks.values()),
             "orphans_detail": orphans, "leaks_detail": leaks}
+
+
+def case_facts(prepared: Prepared, version_num: int) -> dict:
+    """Plan facts of the main statement and, for deletions, orphans and leaks."""
+    case, ctx, counts = prepared.case, prepared.ctx, prepared.counts
+    workload = case.workload
+    plan = plan_facts(ctx, counts.get("_main"), version_num, counts["plan_in_use"]) \
+        if workload.main_statement == "first" else {"plan_top": None, "seq_scan": None}
+    integrity = integrity_facts(ctx, case, prepared.kwargs) if workload.axis == "deletion" and workload.rollback \
+        else {"orphans": None, "leaks": None}
+    return {**plan, **integrity}

@@ -14,17 +14,26 @@ import tempfile
 from pathlib import Path
 
 from bench.errors import UserError
+from models_variants import AXES
 
-FORMAT_VERSION = 1
-AXIS_COLUMNS = ["loading", "sync_flag", "deletion", "audio_storage", "timestamps"]
+FORMAT_VERSION = 2
+AXIS_COLUMNS = list(AXES)
 COLUMNS = [
     "run_id", "backend", "server_version", "image", "rtt_ms", "workload", "param", "variant", *AXIS_COLUMNS,
     "sessions", "statements", "server_statements", "rows", "min_s", "median_s", "mean_s", "stddev_s",
-    "iqr_s", "q1_s", "q3_s", "p95_s", "p99_s", "rounds", "plan_top", "seq_scan", "generic_plan_top",
+    "iqr_s", "q1_s", "q3_s", "p95_s", "p99_s", "rounds",
+    # measured side by side (bench.trials): the ratio to the group's baseline and its interval
+    "trials", "rounds_per_trial", "trials_discarded", "ratio", "ratio_low", "ratio_high",
+    "client_cpu_s", "server_exec_s",
+    "plan_top", "seq_scan", "generic_plan_top",
     "generic_seq_scan", "plan_in_use", "plan_changes", "plan_rows", "shared_hit", "shared_read", "planning_ms",
     "execution_ms", "wal_bytes", "table_bytes", "index_bytes", "orphans", "leaks", "label", "commit",
     "datetime",
 ]
+# Lists of numbers, kept in extra_info beside the columns.
+LIST_COLUMNS = ("trial_medians_s",)
+# Bulky detail kept in the file, not in the table.
+DETAIL = ("first_statements", "orphans_detail", "leaks_detail", "trial_medians_s")
 KEY = ["workload", "param", "variant", "image", "rtt_ms"]
 
 
@@ -90,6 +99,13 @@ def _text_problem(value, where: str) -> str | None:
 
 def _column_problem(name: str, value, where: str) -> str | None:
     """A results column from extra_info: a number where the column is numeric, else a plain value."""
+    if name in LIST_COLUMNS:
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            return f"{where} is {type(value).__name__}, not a list"
+        return next((p for i, v in enumerate(value) if (p := _number_problem(v, f"{where}[{i}]", optional=False))),
+                    None)
     if name in _COUNTS or name.endswith(_NUMERIC_SUFFIXES):
         return _number_problem(value, where)
     if name in KEY:
@@ -115,7 +131,8 @@ def _benchmark_problem(bench, where: str) -> str | None:
         problems.append(f"{where}.stats.data is {type(data).__name__}, not a list")
     else:
         problems += [_number_problem(value, f"{where}.stats.data[{i}]", optional=False) for i, value in enumerate(data)]
-    problems += [_column_problem(name, info.get(name), f"{where}.extra_info.{name}") for name in COLUMNS]
+    problems += [_column_problem(name, info.get(name), f"{where}.extra_info.{name}")
+                 for name in (*COLUMNS, *LIST_COLUMNS)]
     problems.append(_text_problem(bench.get("name"), f"{where}.name"))
     return next((problem for problem in problems if problem), None)
 
@@ -164,20 +181,85 @@ def _malformed(doc: dict) -> str | None:
 
 
 def key_of(benchmark: dict) -> tuple:
+    """A benchmark's identity across files: (workload, param, variant, image, rtt_ms)."""
     info = benchmark.get("extra_info", {})
-    return tuple(info.get(column) for column in KEY)
+    workload = info.get("workload") or benchmark.get("name")
+    return (workload, *(info.get(column) for column in KEY[1:]))
+
+
+def label_of(key: tuple) -> str:
+    """Short human label: "dashboard page_size=100 [loading=selectin] image=pg16 rtt=5ms"."""
+    workload, param, variant, image, rtt_ms = key
+    parts = [str(workload)]
+    if param:
+        parts.append(str(param))
+    parts.append(f"[{variant or 'baseline'}]")
+    if image:
+        parts.append(f"image={image}")
+    if rtt_ms:
+        parts.append(f"rtt={rtt_ms:g}ms")
+    return " ".join(parts)
+
+
+def metric(benchmark: dict, name: str):
+    """One metric of a benchmark by its column name: timing statistics (`median_s`, ...) or extra_info."""
+    stats = benchmark.get("stats", {})
+    if name.endswith("_s") and name[:-2] in stats and name not in ("p95_s", "p99_s"):
+        return stats.get(name[:-2])
+    if name == "rounds":
+        return stats.get("rounds")
+    return benchmark.get("extra_info", {}).get(name)
+
+
+def trial_medians(benchmark: dict) -> list[float]:
+    """The medians of each trial (side-by-side measurement); a file without them has one, its median."""
+    values = benchmark.get("extra_info", {}).get("trial_medians_s")
+    if values:
+        return [float(v) for v in values]
+    median = benchmark.get("stats", {}).get("median")
+    return [float(median)] if median else []
+
+
+def commit_of(doc: dict) -> str | None:
+    return doc["sessionbench"].get("commit") or (doc.get("commit_info") or {}).get("id")
+
+
+# What must match for two runs' latencies to be comparable, and where it sits in the run's block.
+SETUP_FIELDS = {
+    "backend": ("backend",), "server_version": ("server_version",), "sessions": ("sessions",),
+    "seed": ("seed",), "grid": ("grid",), "max_time": ("settings", "max_time"),
+    "min_rounds": ("settings", "min_rounds"), "trials": ("settings", "trials"),
+    "cpu_model": ("machine", "cpu_model"), "cpus": ("machine", "cpus"), "kernel": ("machine", "kernel"),
+    "packages": ("machine", "packages_hash"), "python": ("python",),
+}
+
+
+def setup_of(doc: dict) -> dict:
+    """The run's set-up fields (SETUP_FIELDS), for telling whether two runs were made alike."""
+    out = {}
+    for name, path in SETUP_FIELDS.items():
+        value = doc["sessionbench"]
+        for step in path:
+            value = value.get(step) if isinstance(value, dict) else None
+        out[name] = value
+    return out
+
+
+def load_failed(doc: dict) -> list[str]:
+    """Cases the run tried and could not measure."""
+    return [str(name) for name in doc["sessionbench"].get("failed") or []]
 
 
 def rows(doc: dict) -> list[dict]:
-    """One flat row per benchmark, under COLUMNS (extra metrics kept after them)."""
+    """One flat row per benchmark: COLUMNS first, then every other metric the benchmark carries."""
     meta = doc["sessionbench"]
     out = []
     for bench in doc["benchmarks"]:
         info, stats = bench.get("extra_info", {}), bench.get("stats", {})
         row = {column: info.get(column) for column in COLUMNS}
+        row.update({name: value for name, value in info.items() if name not in row and name not in DETAIL})
         row.update({f"{name}_s": stats.get(name) for name in ("min", "median", "mean", "stddev", "iqr", "q1", "q3")})
-        commit = meta.get("commit") or (doc.get("commit_info") or {}).get("id")
-        row.update(run_id=meta.get("run_id"), rounds=stats.get("rounds"), commit=commit,
+        row.update(run_id=meta.get("run_id"), rounds=stats.get("rounds"), commit=commit_of(doc),
                    datetime=doc.get("datetime"), backend=info.get("backend", meta.get("backend")),
                    server_version=info.get("server_version", meta.get("server_version")))
         out.append(row)
@@ -190,7 +272,11 @@ def load(paths) -> "pandas.DataFrame":  # noqa: F821 - pandas is imported lazily
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    frames = [pd.DataFrame(rows(read(path)), columns=COLUMNS) for path in paths]
+    frames = []
+    for path in paths:
+        table = rows(read(path))
+        extra = [name for name in dict.fromkeys(k for row in table for k in row) if name not in COLUMNS]
+        frames.append(pd.DataFrame(table, columns=COLUMNS + extra))
     if not frames:
         raise UserError("no results files given", "pass one or more results/*.json")
     return pd.concat(frames, ignore_index=True)
@@ -206,6 +292,8 @@ def write_new(doc: dict, out_dir: str | os.PathLike, run_id: str) -> Path:
     final = out / f"{run_id}.json"
     handle, temp = tempfile.mkstemp(dir=out, prefix=f".{run_id}.", suffix=".tmp")
     try:
+        # Readable by the owner's group like the logs: no secret can reach a results file.
+        os.fchmod(handle, 0o640)
         with os.fdopen(handle, "w") as stream:
             json.dump(doc, stream, indent=1, default=str)
             stream.flush()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from bench import backends, interrupts
-from bench.benchmarks.conftest import new_run_id
+from bench import backends, interrupts, redact, settings
+from bench.context import new_run_id
 from bench.cases import all_cases, apply_only, parse_only
-from bench.data import SCALES
 from bench.errors import UserError
 from bench.results import write_new
 from bench.summary import print_summary
@@ -48,6 +48,9 @@ class Progress:
     def pytest_sessionstart(self, session):
         self.session = session
 
+    def pytest_collection_finish(self, session):
+        self.total = len(session.items)  # what will really run, so the counter never passes its total
+
     def pytest_runtest_logfinish(self, nodeid, location):  # noqa: ARG002 - hook signature
         if interrupts.received():
             # The signal's exception may have been swallowed inside a finaliser: stop here anyway.
@@ -66,68 +69,69 @@ class Progress:
                       file=sys.stderr, flush=True)
 
 
-def parse_rtts(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or any(v < 0 for v in values):
-        raise UserError(f"--rtt-ms {text!r}: expected non-negative numbers in ms", "e.g. --rtt-ms 0,0.5,2")
-    return values
-
-
-def pytest_args(args, backend: str, images: list[str], run_id: str, partial: Path) -> list[str]:
-    argv = [str(BENCHMARKS / "test_workloads.py"), "-c", str(BENCHMARKS / "pytest.ini"), "--rootdir", str(BENCHMARKS), "-q",
-            f"--benchmark-json={partial}", f"--benchmark-max-time={args.max_time}",
-            f"--benchmark-min-rounds={args.min_rounds}", "--benchmark-columns=median,iqr,rounds",
-            "--benchmark-sort=fullname", "--sb-backend", backend, "--sb-scale", args.scale,
-            "--sb-seed", str(args.seed), "--sb-rtt-ms", args.rtt_ms, "--sb-grid", args.grid,
-            "--sb-run-id", run_id]
-    if not args.quiet:
+def pytest_args(chosen: settings.RunSettings, run_id: str, partial: Path, quiet: bool) -> list[str]:
+    argv = [str(BENCHMARKS / "test_workloads.py"), "-c", str(BENCHMARKS / "pytest.ini"), "--rootdir", str(BENCHMARKS),
+            "-q", f"--benchmark-json={partial}", "--benchmark-quiet", "--benchmark-sort=fullname",
+            "--sb-run-id", run_id, *settings.as_flags(chosen)]
+    if not quiet:
         argv.append("--sb-progress")
-    if args.sessions:
-        argv += ["--sb-sessions", str(args.sessions)]
-    for image in images if backend == "docker" else []:
-        argv += ["--sb-image", image]
-    if backend == "url":
-        argv += ["--sb-database-url", args.database_url]
-    for item in args.only:
-        argv += ["--sb-only", item]
     return argv
+
+
+def check_out_folder(out: Path) -> None:
+    """Refuse an unusable results folder before any server starts."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".sessionbench-write-check-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write results to {out}: {exc.strerror or exc}",
+                        "pass a writable folder with --out") from None
+
+
+def keep_somewhere(doc: dict, run_id: str, failure: UserError) -> Path:
+    """The measurements survive a results folder that failed at the end: written to the temp folder."""
+    fallback = Path(tempfile.gettempdir())
+    try:
+        path = write_new(doc, fallback, f"sessionbench-{run_id}")
+    except UserError:
+        raise failure from None
+    print(f"sessionbench: {failure.message}; the results were kept in {path}", file=sys.stderr)
+    return path
 
 
 def run(args) -> int:
     import pytest
 
-    if args.sessions is None and args.scale not in SCALES:
-        raise UserError(f"unknown scale {args.scale!r}", f"use one of: {', '.join(SCALES)}, or --sessions N")
-    if args.sessions is not None and args.sessions < 50:
-        raise UserError(f"--sessions {args.sessions}: too few to measure anything", "use at least 50")
-    rtts = parse_rtts(args.rtt_ms)
-    images = backends.resolve_image(args.image)
-    only = parse_only(args.only)
-    cases = apply_only(all_cases(args.grid), only, images=images, rtts=rtts)
-    backend, why = backends.choose(args.backend, images=images, database_url=args.database_url)
-    if backend == "url" and not args.database_url:
+    chosen = settings.resolve(vars(args))
+    images = backends.resolve_image(chosen.image)
+    only = parse_only(chosen.only)
+    cases = apply_only(all_cases(chosen.grid), only, images=images, rtts=chosen.rtt_ms)
+    out = Path(args.out)
+    check_out_folder(out)
+    backend, why = backends.choose(chosen.backend, images=images, database_url=chosen.database_url)
+    if backend == "url" and not chosen.database_url:
         raise UserError("--backend url needs a database URL", "pass --database-url or set SESSIONBENCH_DATABASE_URL")
     if backend == "url":
-        with backends.url_server(args.database_url):
+        with backends.url_server(chosen.database_url):
             pass  # refuse an unreachable or read-only server before anything starts
+    chosen = settings.RunSettings({**chosen.values, "backend": backend})
     run_id = new_run_id()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     partial = out / f".{run_id}.partial.json"
     delete_path_tables = len({c.variant for c in cases if c.workload.axis == "deletion"})
     servers = len(images) if backend == "docker" else 1
-    total = (len(cases) * len(rtts) + delete_path_tables) * servers
-    print(f"sessionbench: backend {backend} ({why}); {total} cases; run {run_id}", flush=True)
+    total = (len(cases) * len(chosen.rtt_ms) + delete_path_tables) * servers
+    info = sys.stderr if args.print_path else sys.stdout
+    print(f"sessionbench: backend {backend} ({why}); {total} cases, {chosen.trials} trials each; run {run_id}",
+          file=info, flush=True)
     progress = Progress(total, args.quiet)
     log = out / f"{run_id}.log"
     try:
         # pytest's own report goes to a log next to the results; progress and summary stay on screen.
-        with open(log, "w") as stream, contextlib.redirect_stdout(stream):
+        # Owner-only and redacted: a traceback there can show the connection string.
+        with redact.open_private_log(log) as stream, contextlib.redirect_stdout(stream):
             try:
-                code = pytest.main(pytest_args(args, backend, images, run_id, partial), plugins=[progress])
+                code = pytest.main(pytest_args(chosen, run_id, partial, args.quiet), plugins=[progress])
             except Exception:
                 if progress.interrupted or interrupts.received():
                     raise KeyboardInterrupt from None
@@ -142,11 +146,17 @@ def run(args) -> int:
     finally:
         partial.unlink(missing_ok=True)
     doc["sessionbench"]["failed"] = [name for name, _ in progress.failed]
-    path = write_new(doc, out, run_id)
-    print_summary(doc)
+    try:
+        path = write_new(doc, out, run_id)
+    except UserError as exc:
+        path = keep_somewhere(doc, run_id, exc)
+    with contextlib.redirect_stdout(info):
+        print_summary(doc)
     for name, last in progress.failed:
         print(f"sessionbench: FAILED {name}: {' '.join(last)}", file=sys.stderr)
-    print(f"sessionbench: {len(doc['benchmarks'])} benchmarks written to {path} (pytest's log: {log})")
+    print(f"sessionbench: {len(doc['benchmarks'])} benchmarks written to {path} (pytest's log: {log})", file=info)
+    if args.print_path:
+        print(path)
     if getattr(args, "report", False):
         from bench.report import report
         report([str(path)], "report")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench import results
-from bench.benchmarks.conftest import new_run_id
+from bench.context import new_run_id
 
 BENCHMARKS = Path(__file__).parent / "benchmarks"
 

@@ -1,4 +1,9 @@
-"""The table `sessionbench run` ends with: counts, medians and the ratio to baseline, side by side."""
+"""The table `sessionbench run` ends with: counts, medians and the ratio to baseline with its interval.
+
+The ratio comes from the run's trials: each variant measured beside the baseline in the same
+trial, so load that came and went fell on both (bench.trials). A ratio whose interval includes 1
+is marked "~": the run cannot tell it from no difference.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,30 @@ from bench.results import rows
 
 
 def summary_rows(doc: dict) -> list[dict]:
-    table = rows(doc)
-    baseline = {(r["workload"], r["param"], r["image"], r["rtt_ms"]): r["median_s"]
-                for r in table if r["variant"] == "baseline"}
-    for row in table:
-        base = baseline.get((row["workload"], row["param"], row["image"], row["rtt_ms"]))
-        row["ratio"] = row["median_s"] / base if base and row["median_s"] is not None else None
-    return sorted(table, key=lambda r: (str(r["image"]), r["rtt_ms"] or 0, r["workload"], r["param"], r["variant"]))
+    return sorted(rows(doc), key=lambda r: (str(r["image"]), r["rtt_ms"] or 0, r["workload"], r["param"],
+                                            r["variant"] != "baseline", r["variant"]))
 
 
 def _ms(seconds) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.3f}"
 
 
+def ratio_cell(row: dict) -> str:
+    ratio, low, high = row.get("ratio"), row.get("ratio_low"), row.get("ratio_high")
+    if ratio is None:
+        return "-"
+    if row["variant"] == "baseline":
+        return "1"
+    unclear = "~" if low is not None and low <= 1 <= high else " "
+    return f"{ratio:.2f} [{low:.2f}-{high:.2f}]{unclear}"
+
+
 def print_summary(doc: dict) -> None:
     table = summary_rows(doc)
     multi_image = len({r["image"] for r in table}) > 1
     multi_rtt = len({r["rtt_ms"] for r in table}) > 1
-    header = ["workload", "param", "variant", "statements", "median ms", "p95 ms", "x baseline"]
+    header = ["workload", "param", "variant", "statements", "median ms", "server ms", "client cpu ms",
+              "x baseline [95% interval]"]
     if multi_rtt:
         header.insert(0, "rtt ms")
     if multi_image:
@@ -31,17 +42,26 @@ def print_summary(doc: dict) -> None:
     lines = []
     for r in table:
         cells = [r["workload"], r["param"] or "-", r["variant"], str(r["statements"]), _ms(r["median_s"]),
-                 _ms(r["p95_s"]), "-" if r["ratio"] is None else f"{r['ratio']:.2f}"]
+                 _ms(r.get("server_exec_s")), _ms(r.get("client_cpu_s")), ratio_cell(r)]
         if multi_rtt:
             cells.insert(0, f"{r['rtt_ms']:g}")
         if multi_image:
             cells.insert(0, str(r["image"]))
         lines.append(cells)
     widths = [max(len(h), *(len(c[i]) for c in lines)) if lines else len(h) for i, h in enumerate(header)]
-    numeric = {"statements", "median ms", "p95 ms", "x baseline", "rtt ms"}
+    numeric = {"statements", "median ms", "server ms", "client cpu ms", "x baseline [95% interval]", "rtt ms"}
+
     def fmt(cells):
         return "  ".join(c.rjust(w) if h in numeric else c.ljust(w) for c, w, h in zip(cells, widths, header))
     print(fmt(header))
     print("  ".join("-" * w for w in widths))
     for cells in lines:
         print(fmt(cells))
+    print("~ : the interval includes 1, so this run cannot tell the variant from the baseline")
+    meta = doc["sessionbench"]
+    load, trials = meta.get("load") or {}, meta.get("trials") or {}
+    if load.get("noisy"):
+        print(f"note: the machine was busy during this run (other processes used {load.get('other_cpu_share', 0):.0%} "
+              f"of its CPU, steal {load.get('steal_share', 0):.1%}): small differences may not repeat")
+    if trials.get("disturbed"):
+        print(f"note: {trials['disturbed']} trial(s) were discarded because autovacuum or a checkpoint ran inside them")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-from bench import backends, measure
-from bench.benchmarks.conftest import new_run_id
-from bench.context import RunState
-from bench.data import SCALES, DataSpec
+from bench import backends, measure, settings
+from bench.cases import Case
+from bench.context import RunState, new_run_id
+from bench.data import DataSpec
 from bench.errors import UserError
 from bench.rtt import open_endpoint
-from bench.runner import parse_rtts
 from bench.workloads import load_all
 from models_variants import Variant
 
@@ -22,18 +21,28 @@ def _params(workload, items: list[str]) -> dict:
         if not sep or key not in workload.params:
             raise UserError(f"--param {item!r}: {workload.name} takes "
                             f"{', '.join(workload.params) or 'no parameters'}", "e.g. --param page_size=100")
-        choices = {str(v): v for v in workload.params[key]}
-        given[key] = choices.get(value, _number(value))
+        given[key] = _value(key, value.strip(), workload.params[key])
     return {key: given.get(key, values[len(values) // 2]) for key, values in workload.params.items()}
 
 
-def _number(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+def _value(key: str, text: str, declared: list):
+    """A parameter value of the declared kind: a listed word, a whole number 1..100,000, or a fraction 0..<1."""
+    listed = ", ".join(str(v) for v in declared)
+    kind = float if any(isinstance(v, float) for v in declared) else type(declared[0])
+    try:
+        if kind is int:
+            value = int(text)
+            if 1 <= value <= 100_000:
+                return value
+        elif kind is float:
+            value = float(text)
+            if 0 <= value < 1:
+                return value
+        elif text in {str(v) for v in declared}:
+            return text
+    except ValueError:
+        pass
+    raise UserError(f"--param {key}={text}: not a valid {key}", f"e.g. one of {listed}")
 
 
 def trace(args) -> int:
@@ -45,31 +54,25 @@ def trace(args) -> int:
         variant = Variant.parse(args.variant)
     except ValueError as exc:
         raise UserError(f"--variant: {exc}", "e.g. --variant loading=selectin") from None
-    if reason := workload.supports(variant):
+    if reason := workload.skip_reason(variant):
         raise UserError(f"{workload.name} does not run on {variant.label}: {reason}", "pick another --variant")
-    case = measure.Case(workload, variant, _params(workload, args.param))
-    if args.sessions is None and args.scale not in SCALES:
-        raise UserError(f"unknown scale {args.scale!r}", f"use one of: {', '.join(SCALES)}")
-    spec = DataSpec(sessions=args.sessions, seed=args.seed) if args.sessions else \
-        DataSpec.from_scale(args.scale, seed=args.seed)
-    images = backends.resolve_image(args.image)
-    backend, _why = backends.choose(args.backend, images=images, database_url=args.database_url)
+    case = Case(workload, variant, _params(workload, args.param))
+    chosen = settings.resolve(vars(args))
+    spec = DataSpec(sessions=chosen.sessions, seed=chosen.seed) if chosen.sessions else \
+        DataSpec.from_scale(chosen.scale, seed=chosen.seed)
+    images = backends.resolve_image(chosen.image)
+    backend, _why = backends.choose(chosen.backend, images=images, database_url=chosen.database_url)
     run_id = new_run_id()
-    with backends.open_server(backend, image=images[0], database_url=args.database_url, run_id=run_id) as server:
+    with backends.open_server(backend, image=images[0], database_url=chosen.database_url, run_id=run_id) as server:
         state = RunState(server, run_id, spec)
         try:
             state.load_source()
-            rtt = parse_rtts(args.rtt_ms)[0]
+            rtt = chosen.rtt_ms[0]
             with open_endpoint(server.url, rtt, relayed=rtt > 0) as (url, _calibration):
-                ctx = measure.case_context(state, case, url)
-                kwargs = case.workload.setup(ctx, **case.params) if case.workload.setup else {}
-                try:
-                    ctx.engine.connect().close()
-                    facts = measure.count_pass(ctx, measure.make_round(case, ctx, kwargs), server.pg_stat_statements)
-                finally:
-                    if case.workload.teardown:
-                        case.workload.teardown(ctx, **case.params, **kwargs)
-                    ctx.engine.dispose()
+                # The benchmark's own preparation: the same set-up and counting round it records.
+                prepared = measure.prepare(state, case, url, warm=False)
+                prepared.close()
+                facts = prepared.counts
         finally:
             if server.backend == "url":
                 state.drop_run_schemas()

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.results import load
+from bench.results import FORMAT_VERSION, load
 
 SMALL = ["--backend", "embedded", "--sessions", "200", "--max-time", "0.05", "--min-rounds", "3"]
 
@@ -55,7 +55,7 @@ def test_run_writes_a_results_file_with_exact_statement_counts(dashboard_run):
 def test_results_file_is_pytest_benchmark_json_with_raw_rounds(dashboard_run):
     out, _ = dashboard_run
     doc = json.loads(next(out.glob("*.json")).read_text())
-    assert doc["sessionbench"]["format_version"] == 1
+    assert doc["sessionbench"]["format_version"] == FORMAT_VERSION
     assert doc["sessionbench"]["sessions"] == 200
     assert "machine_info" in doc and "commit_info" in doc
     for bench in doc["benchmarks"]:

@@ -4,32 +4,32 @@ import json
 import numpy as np
 import pytest
 
+from bench import compare
 from bench.compare import compare_runs, identity_label, main_compare, parse_threshold, render
 from bench.errors import UserError
 
 
-def make_bench(workload="dashboard", *, median=0.010, noise=0.0002, rounds=40, seed=0, statements=2,
-               variant="baseline", param="page_size=100", raw=True):
-    data = list(np.random.default_rng(seed).normal(median, noise, rounds))
-    stats = {"median": float(np.median(data)), "min": min(data), "max": max(data), "rounds": rounds}
-    if raw:
-        stats["data"] = data
-    return {
-        "name": f"test_{workload}[{param}]",
-        "group": workload,
-        "stats": stats,
-        "extra_info": {"workload": workload, "param": param, "variant": variant, "image": None,
-                       "rtt_ms": 0.0, "statements": statements},
-    }
+def make_bench(workload="dashboard", *, median=0.010, noise=0.01, trials=6, seed=0, statements=2,
+               variant="baseline", param="page_size=100", trial_medians=True):
+    """A benchmark whose trial medians spread by `noise` (log scale) around `median`."""
+    medians = [float(median * np.exp(x)) for x in np.random.default_rng(seed).normal(0, noise, trials)]
+    info = {"workload": workload, "param": param, "variant": variant, "image": None, "rtt_ms": 0.0,
+            "statements": statements}
+    if trial_medians:
+        info["trial_medians_s"] = medians
+    return {"name": f"test_{workload}[{param}]", "group": workload,
+            "stats": {"median": float(np.median(medians)), "min": min(medians), "max": max(medians),
+                      "rounds": trials, "data": medians},
+            "extra_info": info}
 
 
-def make_doc(*benchmarks, run_id="run-1"):
+def make_doc(*benchmarks, run_id="run-1", commit="abc1234def", **meta):
     return {
         "machine_info": {},
-        "commit_info": {"id": "abc1234def"},
+        "commit_info": {"id": commit},
         "datetime": "2026-01-01T12:00:00+00:00",
         "version": "5.3.0",
-        "sessionbench": {"format_version": 1, "run_id": run_id},
+        "sessionbench": {"format_version": 2, "run_id": run_id, **meta},
         "benchmarks": list(benchmarks),
     }
 
@@ -68,15 +68,53 @@ def test_statement_counts_are_compared():
     assert row.verdict == "no change"
 
 
-def test_missing_raw_data_falls_back_to_medians():
-    base = make_doc(make_bench(raw=False, median=0.010, noise=0))
-    new = make_doc(make_bench(median=0.015, noise=0))
+def test_one_value_per_side_has_no_interval():
+    base = make_doc(make_bench(trial_medians=False, trials=1, median=0.010))
+    new = make_doc(make_bench(trial_medians=False, trials=1, median=0.015))
     (row,) = compare_runs(base, new)
     assert row.ratio == pytest.approx(1.5)
     assert row.ci_low == row.ci_high == row.ratio
+    assert row.verdict == "no change"  # a single value cannot show a change is real
+    assert "no interval" in render([row], "markdown")
+
+
+def test_one_run_per_side_adds_the_run_spread():
+    # Trials agree to 1%, but one run per side cannot show how runs differ: RUN_SPREAD widens it.
+    base, new = make_doc(make_bench(seed=1, noise=0.01)), make_doc(make_bench(seed=2, noise=0.01, median=0.0105))
+    (row,) = compare_runs(base, new)
+    assert row.unit == "trial"
+    # at least the run spread of both sides at the one-sided 95% normal quantile, on each side
+    assert row.ci_high / row.ci_low > np.exp(2 * 1.645 * np.sqrt(2) * compare.RUN_SPREAD)
+    assert row.verdict == "no change"
+
+
+def test_several_runs_per_side_make_the_run_the_unit():
+    base = [make_doc(make_bench(seed=s, median=0.010 * f)) for s, f in ((1, 1.0), (2, 1.01), (3, 0.99))]
+    new = [make_doc(make_bench(seed=s, median=0.0125 * f)) for s, f in ((4, 1.0), (5, 1.01), (6, 0.99))]
+    (row,) = compare_runs(base, new)
+    assert row.unit == "run"
+    assert row.ratio == pytest.approx(1.25, rel=0.02)
     assert row.verdict == "regression"
-    assert "medians only" in row.note
-    assert "medians only" in render([row], "markdown")
+    assert row.detectable is not None and 0.10 < row.detectable < 0.25
+
+
+def test_the_interval_widens_with_the_number_of_benchmarks():
+    one = compare_runs(make_doc(make_bench(seed=1)), make_doc(make_bench(seed=2)))[0]
+    many_base = make_doc(*[make_bench(f"w{i}", seed=i) for i in range(60)])
+    many_new = make_doc(*[make_bench(f"w{i}", seed=100 + i) for i in range(60)])
+    wide = next(r for r in compare_runs(many_base, many_new) if r.workload == "w1")
+    assert (wide.ci_high / wide.ci_low) > (one.ci_high / one.ci_low)
+    assert wide.detectable > one.detectable
+
+
+def test_setup_differences_and_same_commit_are_said():
+    base = make_doc(make_bench(seed=1), sessions=1000, backend="embedded")
+    new = make_doc(make_bench(seed=2), sessions=5000, backend="embedded")
+    notes = compare.setup_notes([base], [new])
+    assert notes[0].startswith("warning: the two sides differ in set-up (sessions)")
+    assert notes[1].startswith("both sides are the same commit")
+    other = make_doc(make_bench(seed=2), sessions=1000, backend="embedded", commit="fff")
+    assert compare.setup_notes([base], [other]) == []
 
 
 def test_identity_includes_variant_image_and_rtt():
@@ -110,12 +148,12 @@ def test_parse_threshold_rejects_junk(text):
 
 def test_markdown_has_summary_then_table():
     base = make_doc(make_bench("dashboard", seed=1), make_bench("search", seed=2))
-    new = make_doc(make_bench("dashboard", seed=3, median=0.0125), make_bench("search", seed=4))
+    new = make_doc(make_bench("dashboard", seed=3, median=0.0140), make_bench("search", seed=4))
     text = render(compare_runs(base, new), "markdown", threshold=0.10)
     lines = text.splitlines()
-    assert lines[0] == "**1 regression, 0 improvements, 1 unchanged (threshold 10%, 95% CI)**"
-    assert lines[2] == ("| benchmark | base median (ms) | new median (ms) | change | 95% CI | verdict "
-                        "| statements |")
+    assert lines[0] == ("**1 regression, 0 improvements, 1 unchanged (threshold 10%; intervals cover all 2 "
+                        "benchmarks together at 95%; unit: trial)**")
+    assert lines[2] == "| benchmark | base ms | new ms | change | interval | detects | verdict | statements |"
     assert lines[4].startswith("| dashboard page_size=100 [baseline] |")
     assert "**regression**" in lines[4]
 
@@ -125,12 +163,11 @@ def test_text_and_json_renderings():
     new = make_doc(make_bench(statements=3))
     rows = compare_runs(base, new)
     text = render(rows, "text")
-    assert text.splitlines()[0] == ("0 regressions, 0 improvements, 1 unchanged (threshold 10%, 95% CI); "
-                                    "1 benchmark issuing more SQL statements")
+    assert text.splitlines()[0].endswith("; 1 benchmark issuing more SQL statements")
     assert "2 → 3 (more)" in text
     payload = json.loads(render(rows, "json"))
     assert payload["rows"][0]["statements_verdict"] == "more"
-    assert payload["confidence"] == 0.95
+    assert payload["family_alpha"] == 0.05
 
 
 def test_render_rejects_unknown_format():
@@ -146,7 +183,7 @@ def run_main(base_path, new_path, threshold="10%", fmt="text"):
 
 def test_main_compare_exit_0_when_nothing_regressed(tmp_path):
     base = write(tmp_path, "base.json", make_doc(make_bench(seed=1), make_bench("only_base")))
-    new = write(tmp_path, "new.json", make_doc(make_bench(seed=2, median=0.008)))
+    new = write(tmp_path, "new.json", make_doc(make_bench(seed=2, median=0.007)))
     code, out, err = run_main(base, new)
     assert code == 0
     assert out.startswith("0 regressions, 1 improvement, 0 unchanged")
@@ -156,7 +193,7 @@ def test_main_compare_exit_0_when_nothing_regressed(tmp_path):
 
 def test_main_compare_exit_1_on_regression(tmp_path):
     base = write(tmp_path, "base.json", make_doc(make_bench(seed=1)))
-    new = write(tmp_path, "new.json", make_doc(make_bench(seed=2, median=0.0125)))
+    new = write(tmp_path, "new.json", make_doc(make_bench(seed=2, median=0.014)))
     code, out, _ = run_main(base, new, fmt="markdown")
     assert code == 1
     assert "| benchmark |" in out
@@ -170,7 +207,8 @@ def test_main_compare_exit_1_on_more_statements(tmp_path):
 
 def test_main_compare_threshold_changes_the_verdict(tmp_path):
     base = write(tmp_path, "base.json", make_doc(make_bench(seed=1)))
-    new = write(tmp_path, "new.json", make_doc(make_bench(seed=2, median=0.0125)))
+    new = write(tmp_path, "new.json", make_doc(make_bench(seed=2, median=0.014)))
+    assert run_main(base, new, threshold="10%")[0] == 1
     assert run_main(base, new, threshold="50%")[0] == 0
 
 
@@ -184,6 +222,7 @@ def test_main_compare_threshold_changes_the_verdict(tmp_path):
         ([1, 2], "not a sessionbench results file"),
         ({"sessionbench": {"format_version": 99}, "benchmarks": []}, "results format 99"),
         (make_doc(make_bench("other")), "no benchmark in common"),
+        (make_doc(make_bench(), make_bench()), "twice"),
     ],
 )
 def test_main_compare_exit_2_on_unusable_input(tmp_path, new_content, message):
@@ -192,6 +231,7 @@ def test_main_compare_exit_2_on_unusable_input(tmp_path, new_content, message):
     code, out, err = run_main(base, new)
     assert code == 2
     assert out == ""
+    assert len(err.splitlines()) == 2
     assert message in err.splitlines()[0]
     assert err.splitlines()[1].startswith("  try: ")
 

@@ -9,6 +9,7 @@ import pytest
 
 from bench import gate
 from bench.cli import main as cli_main
+from bench.results import FORMAT_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +37,7 @@ def make_doc(*benchmarks, sessions=1000, seed=42):
         benchmarks = (make_bench(), make_bench("active_sync", "", "sync_flag=bool_column", statements=1,
                                                indexes=["ix_sessions_is_syncing"]))
     return {"machine_info": {}, "commit_info": {}, "datetime": "2026-01-01T00:00:00+00:00",
-            "sessionbench": {"format_version": 1, "run_id": "run-1", "scale": "small", "sessions": sessions,
+            "sessionbench": {"format_version": FORMAT_VERSION, "run_id": "run-1", "scale": "small", "sessions": sessions,
                              "seed": seed, "server_version": "18.6"},
             "benchmarks": list(benchmarks)}
 
@@ -60,7 +61,7 @@ def write_budgets(tmp_path, counts="", plans=PLANS, sessions=1000, seed=42):
 def test_within_budget_passes(tmp_path, capsys):
     assert gate.check(write_run(tmp_path, make_doc()), budgets=write_budgets(tmp_path)) == 0
     out = capsys.readouterr().out
-    assert out.startswith("sessionbench check ok: 0 over statement budget, 0 plan expectation(s) broken; "
+    assert out.startswith("sessionbench check ok: 0 over statement budget, 0 plan expectation(s) broken, 0 case(s) failed to run; "
                           "2 benchmarks checked, 1 plan expectations applied")
 
 
@@ -286,3 +287,19 @@ def test_real_slowdown_is_caught(database_url, tmp_path):
     assert done.returncode == 1, done.stdout
     verdicts = {row["variant"]: row["verdict"] for row in json.loads(done.stdout)["rows"]}
     assert "regression" in verdicts.values()
+
+
+def test_a_run_that_measured_nothing_fails(tmp_path, capsys):
+    doc = make_doc()
+    doc["benchmarks"] = []
+    assert gate.check(write_run(tmp_path, doc), budgets=write_budgets(tmp_path)) == 1
+    assert "holds no benchmark" in capsys.readouterr().out
+
+
+def test_a_run_with_failed_cases_fails(tmp_path, capsys):
+    doc = make_doc()
+    doc["sessionbench"]["failed"] = ["dashboard[page_size=10]-baseline-server"]
+    assert gate.check(write_run(tmp_path, doc), budgets=write_budgets(tmp_path)) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("sessionbench check FAILED: ")
+    assert "1 case(s) failed to run" in out and "dashboard[page_size=10]-baseline-server" in out

@@ -9,6 +9,7 @@ import pytest
 
 from bench import results
 from bench.errors import UserError
+from bench.results import FORMAT_VERSION
 from bench.summary import summary_rows
 
 
@@ -25,7 +26,7 @@ def doc(run_id="r1", medians=(0.010, 0.002)):
                            "rtt_ms": 0.0, "statements": 11 if variant == "baseline" else 3,
                            "p95_s": median, "p99_s": median}})
     return {"machine_info": {}, "commit_info": {"id": "abc"}, "datetime": "2026-11-26T00:00:00",
-            "benchmarks": benchmarks, "sessionbench": {"format_version": 1, "run_id": run_id,
+            "benchmarks": benchmarks, "sessionbench": {"format_version": FORMAT_VERSION, "run_id": run_id,
                                                         "backend": "embedded", "server_version": "18.6"}}
 
 

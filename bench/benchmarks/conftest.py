@@ -7,68 +7,67 @@ pytest groups the cases by them and starts each once.
 
 from __future__ import annotations
 
-import os
-import secrets
-import time
-
 import pytest
 
-from bench import backends
-from bench.cases import all_cases, apply_only, parse_only
-from bench.context import RunState
-from bench.data import SCALES, DataSpec
+from bench import backends, environment, settings
+from bench.cases import Case, all_cases, apply_only, parse_only
+from bench.context import RunState, new_run_id
+from bench.data import DataSpec
 from bench.errors import UserError
 from bench.metadata import run_metadata
+from bench.settings import SETTINGS
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("sessionbench")
-    group.addoption("--sb-backend", default=os.environ.get("SESSIONBENCH_BACKEND", "embedded"))
-    group.addoption("--sb-image", action="append", default=None)
-    group.addoption("--sb-database-url", default=os.environ.get("SESSIONBENCH_DATABASE_URL"))
-    group.addoption("--sb-scale", default="small", choices=sorted(SCALES))
-    group.addoption("--sb-sessions", type=int, default=None)
-    group.addoption("--sb-seed", type=int, default=42)
-    group.addoption("--sb-rtt-ms", default="0")
-    group.addoption("--sb-grid", default="axis", choices=("axis", "full"))
-    group.addoption("--sb-only", action="append", default=[])
+    for setting in SETTINGS:  # the same settings, defaults and environment variables as `sessionbench run`
+        group.addoption("--sb-" + setting.name.replace("_", "-"), dest="sb_" + setting.name, default=None,
+                        action="append" if setting.many else "store", help=setting.help)
     group.addoption("--sb-run-id", default=None)
     group.addoption("--sb-progress", action="store_true")
 
 
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
-
-
 def pytest_configure(config):
-    config._sessionbench = {"run_id": config.getoption("--sb-run-id") or new_run_id(), "states": [],
-                            "relays": [], "delete_paths": []}
-
-
-def _rtts(config) -> list[float]:
     try:
-        return [float(v) for v in str(config.getoption("--sb-rtt-ms")).split(",") if v.strip()]
-    except ValueError:
-        raise UserError("--rtt-ms takes numbers in ms, comma separated", "e.g. --rtt-ms 0,0.5,2") from None
+        resolved = settings.resolve({s.name: config.getoption("sb_" + s.name) for s in SETTINGS})
+        only = parse_only(resolved.only)
+    except UserError as exc:
+        raise pytest.UsageError(f"{exc.message} ({exc.hint})" if exc.hint else exc.message) from None
+    config._sessionbench = {"run_id": config.getoption("--sb-run-id") or new_run_id(), "states": [],
+                            "relays": [], "delete_paths": [], "settings": resolved, "only": only, "groups": {},
+                            "trials": {"disturbed": 0, "kept": 0, "max_dead_tuples": 0},
+                            "load": environment.LoadMeter()}
+
+
+def _settings(config) -> settings.RunSettings:
+    return config._sessionbench["settings"]
 
 
 def _images(config) -> list:
-    if config.getoption("--sb-backend") != "docker":
+    if _settings(config).backend != "docker":
         return [None]
-    return backends.resolve_image(config.getoption("--sb-image"))
+    return backends.resolve_image(_settings(config).image)
+
+
+def _cases(config) -> list[Case]:
+    shared = config._sessionbench
+    if "cases" not in shared:
+        shared["cases"] = apply_only(all_cases(_settings(config).grid), shared["only"], images=_images(config),
+                                     rtts=_settings(config).rtt_ms)
+    return shared["cases"]
 
 
 def pytest_generate_tests(metafunc):
     config = metafunc.config
-    only = parse_only(config.getoption("--sb-only"))
-    images, rtts = _images(config), _rtts(config)
+    only = config._sessionbench["only"]
+    images, rtts = _images(config), _settings(config).rtt_ms
     if "case" in metafunc.fixturenames:
-        cases = apply_only(all_cases(config.getoption("--sb-grid")), only, images=images, rtts=rtts)
-        metafunc.parametrize("case", cases, ids=[case.id for case in cases])
+        # Parametrized by id, a stable string: pytest-benchmark stores it as the `case` param.
+        ids = [case.id for case in _cases(config)]
+        metafunc.parametrize("case", ids, ids=ids, indirect=True)
     if "deletion_variant" in metafunc.fixturenames:
         # Claim C3's fact table runs for every deletion variant some deletion workload of this run uses.
-        cases = apply_only(all_cases(config.getoption("--sb-grid")), only, images=images, rtts=rtts)
-        variants = sorted({c.variant for c in cases if c.workload.axis == "deletion"}, key=lambda v: v.label)
+        variants = sorted({c.variant for c in _cases(config) if c.workload.axis == "deletion"}, key=lambda v: v.label)
         metafunc.parametrize("deletion_variant", variants, ids=[v.label for v in variants])
     if "image" in metafunc.fixturenames:
         kept = [i for i in images if "image" not in only or str(i) in only["image"]]
@@ -78,24 +77,37 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("rtt_ms", kept, ids=[f"rtt={r:g}ms" for r in kept], scope="session")
 
 
+def pytest_collection_modifyitems(config, items):
+    # A test whose parameter list came out empty (no deletion workload in this run) is not a case.
+    items[:] = [item for item in items if "NOTSET" not in item.nodeid]
+
+
+@pytest.fixture
+def case(request) -> Case:
+    return next(c for c in _cases(request.config) if c.id == request.param)
+
+
 @pytest.fixture(scope="session")
 def run_state(request, image):
     config = request.config
-    spec = (DataSpec(sessions=config.getoption("--sb-sessions"), seed=config.getoption("--sb-seed"))
-            if config.getoption("--sb-sessions") else
-            DataSpec.from_scale(config.getoption("--sb-scale"), seed=config.getoption("--sb-seed")))
+    chosen = _settings(config)
+    spec = (DataSpec(sessions=chosen.sessions, seed=chosen.seed) if chosen.sessions else
+            DataSpec.from_scale(chosen.scale, seed=chosen.seed))
     run_id = config._sessionbench["run_id"]
+    backend = chosen.backend if chosen.backend != "auto" else backends.choose(
+        "auto", images=backends.resolve_image(chosen.image), database_url=chosen.database_url)[0]
     try:
-        with backends.open_server(config.getoption("--sb-backend"), image=image,
-                                  database_url=config.getoption("--sb-database-url"), run_id=run_id) as server:
-            state = RunState(server, run_id, spec, progress=config.getoption("--sb-progress"))
+        with backends.open_server(backend, image=image, database_url=chosen.database_url,
+                                  run_id=run_id) as server:
+            state = RunState(server, run_id, spec, progress=config.getoption("--sb-progress"),
+                             trial_log=config._sessionbench["trials"])
             config._sessionbench["states"].append(state)
             try:
                 state.load_source()
                 yield state
             finally:
                 if server.backend == "url":
-                    state.drop_run_schemas()
+                    _drop_run_schemas(config, state)
                 state.close()
     except UserError as exc:
         # No server, no benchmark: stop the session and let `sessionbench run` print the one line.
@@ -103,12 +115,48 @@ def run_state(request, image):
         pytest.exit(str(exc), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
+def _drop_run_schemas(config, state: RunState) -> None:
+    """Drop the run's schemas; when that fails (the server went away), name them instead."""
+    from sqlalchemy.exc import DBAPIError
+
+    from bench import interrupts
+    from bench.backends import leftovers
+    from bench.backends.faults import first_line
+
+    try:
+        state.drop_run_schemas()
+    except DBAPIError as exc:
+        names = ", ".join([state.source_schema, *(load["schema"] for load in state.loads.values() if "schema" in load)])
+        leftovers.hold(f"schemas:{state.prefix}", f"schemas {names} on {state.server.safe_url}")
+        if interrupts.received():
+            return  # the interrupted run's last line names them
+        fatal = config._sessionbench.get("fatal") or UserError(f"could not drop this run's schemas: {first_line(exc)}")
+        config._sessionbench["fatal"] = UserError(f"{fatal.message}; its schemas were NOT dropped: {names}",
+                                                  f"once the server is back: DROP SCHEMA {names} CASCADE")
+
+
+def pytest_exception_interact(node, call, report):  # noqa: ARG001 - hook signature
+    """A fault no later case survives (server gone, statement timeout, read-only, out of file
+    descriptors) stops the run at once; `sessionbench run` prints it as one line."""
+    from bench.backends.faults import fatal_fault
+
+    shared = node.config._sessionbench
+    if shared.get("fatal") is not None or call.excinfo is None:
+        return
+    case = node.nodeid.split("[", 1)[-1].rstrip("]")
+    during = case if call.when == "call" else f"the {call.when} of {case}"
+    fatal = fatal_fault(call.excinfo.value, [state.server.url for state in shared["states"]], during)
+    if fatal is not None:
+        shared["fatal"] = fatal
+        node.session.shouldstop = fatal.message
+
+
 @pytest.fixture(scope="session")
 def endpoint(request, run_state, rtt_ms):
     """The URL workloads connect through: direct, or through a relay adding `rtt_ms`."""
     from bench.rtt import open_endpoint
 
-    relayed = len(_rtts(request.config)) > 1 or rtt_ms > 0
+    relayed = len(_settings(request.config).rtt_ms) > 1 or rtt_ms > 0
     with open_endpoint(run_state.server.url, rtt_ms, relayed=relayed) as (url, calibration):
         request.config._sessionbench["relays"].append({"image": run_state.server.image, **calibration})
         yield url, rtt_ms

@@ -1,43 +1,54 @@
-"""Every case as one pytest-benchmark test: counts and plans in `extra_info`, timings in `stats`."""
+"""Every case as one pytest-benchmark test: counts and plans in `extra_info`, timings in `stats`.
+
+The first case of a comparison group measures the whole group side by side (bench.trials); each
+case's test then hands its own rounds to pytest-benchmark and records its metrics.
+"""
 
 from __future__ import annotations
 
-from bench import measure, stats
+from bench import stats, trials
 
 
-def test_workload(benchmark, case, run_state, endpoint):
+def _group_result(request, case, run_state, url, rtt_ms):
+    shared = request.config._sessionbench
+    key = (run_state.server.image, rtt_ms, case.group)
+    if key not in shared["groups"]:
+        chosen = shared["settings"]
+        members = [c for c in shared["cases"] if c.group == case.group]
+        shared["groups"][key] = trials.measure_group(
+            run_state, members, url, max_time=chosen.max_time, min_rounds=chosen.min_rounds,
+            trials=chosen.trials, seed=chosen.seed)
+    return shared["groups"][key].pop(case)
+
+
+def record_rounds(benchmark, durations: list[float]) -> None:
+    """Hand rounds measured side by side to pytest-benchmark as this test's own rounds.
+
+    pedantic() marks the fixture used and creates its statistics; its single no-op round is
+    then replaced by the measured ones, from which pytest-benchmark computes everything it reports.
+    """
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    benchmark.stats.stats.data[:] = durations
+
+
+def test_workload(benchmark, case, run_state, endpoint, request):
     url, rtt_ms = endpoint
-    ctx = measure.case_context(run_state, case, url)
-    engine = ctx.engine
-    workload = case.workload
-    kwargs = workload.setup(ctx, **case.params) if workload.setup else {}
-    try:
-        engine.connect().close()  # first connect runs the dialect's own queries: keep them out of counts
-        one_round = measure.make_round(case, ctx, kwargs)
-        server = run_state.server
-        counts = measure.count_pass(ctx, one_round, server.pg_stat_statements)
-        calibration = measure.warm_and_calibrate(one_round, benchmark._max_time, benchmark._min_rounds)
-        benchmark.group = workload.name
-        benchmark.pedantic(one_round, rounds=calibration["rounds_planned"], iterations=1)
-        plan = measure.plan_facts(ctx, counts.pop("_main"), server.version_num, counts["plan_in_use"]) \
-            if workload.main_statement == "first" else {"plan_top": None, "seq_scan": None}
-        integrity = measure.integrity_facts(ctx, case, kwargs) if workload.axis == "deletion" and \
-            workload.rollback else {"orphans": None, "leaks": None}
-    finally:
-        if workload.teardown:
-            workload.teardown(ctx, **case.params, **kwargs)
-        engine.dispose()
-    counts.pop("_main", None)
-    trace = counts.pop("_trace")
+    result = _group_result(request, case, run_state, url, rtt_ms)
+    if result.error is not None:
+        raise result.error
+    benchmark.group = case.workload.name
+    record_rounds(benchmark, result.durations)
+    counts = {k: v for k, v in result.counts.items() if not k.startswith("_")}
+    server = run_state.server
     sizes = run_state.sizes[case.variant.label]
-    timing = stats.summarize(benchmark.stats.stats.data)
+    timing = stats.summarize(result.durations)
     benchmark.extra_info.update({
-        **case.columns(), "label": workload.label, "image": server.image, "rtt_ms": rtt_ms,
+        **case.columns(), "label": case.workload.label, "image": server.image, "rtt_ms": rtt_ms,
         "backend": server.backend, "server_version": server.version, "sessions": run_state.spec.sessions,
-        **counts, **calibration, **plan, **integrity,
+        **counts, **result.columns(), **result.facts,
         "p95_s": timing["p95"], "p99_s": timing["p99"],
         "table_bytes": sizes["table_bytes"], "index_bytes": sizes["index_bytes"],
-        "first_statements": trace[:3],
+        "first_statements": result.counts["_trace"][:3],
     })
 
 

@@ -24,7 +24,7 @@ class Workload:
     setup: Callable | None = None
     teardown: Callable | None = None
     rollback: bool = False
-    supports: Callable[[Variant], str | None] = lambda variant: None
+    skip_reason: Callable[[Variant], str | None] = lambda variant: None  # why a variant does not apply
     connect_options: Callable[[dict], dict] = lambda params: {}
     main_statement: str = "first"  # which statement gets EXPLAINed: "first" SELECT, or "none"
 

@@ -54,7 +54,7 @@ def _undo_soft_delete(ctx, session_id):
 
 
 @workload(axis="deletion", setup=_soft_deleted_target, teardown=_undo_soft_delete, rollback=True,
-          supports=_only_soft, main_statement="none")
+          skip_reason=_only_soft, main_statement="none")
 def restore_session(db, ctx, session_id):
     """Restore session: bring one soft-deleted session back"""
     ctx.models.restore_session(db, session_id)

@@ -1,0 +1,82 @@
+"""Test-only regressions that prove the gates catch what they should, made of real work.
+
+SESSIONBENCH_TEST_SLOWDOWN="dashboard=0.25" makes each dashboard round about 25% slower: half of
+the extra time is CPU work in the client, half is work in the server (a counting query on a
+connection of its own, so statement counts do not change), each in proportion to the round's
+own time. Real work, not a sleep: a busy machine stretches it the way it stretches the workload.
+SESSIONBENCH_TEST_EXTRA_STATEMENT="dashboard" adds one statement to each dashboard round.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+
+_BURN = text("select count(*) from generate_series(1, :n)")
+_CALIBRATION_ROWS = 200_000
+
+
+def _named(variable: str) -> dict[str, str]:
+    out = {}
+    for item in os.environ.get(variable, "").split(","):
+        name, _, value = item.partition("=")
+        if name.strip():
+            out[name.strip()] = value.strip()
+    return out
+
+
+def spin(seconds: float) -> None:
+    """Burn this thread's CPU for `seconds` of CPU time."""
+    end = time.thread_time() + seconds
+    x = 0
+    while time.thread_time() < end:
+        for _ in range(200):
+            x += 1
+
+
+@dataclass
+class Work:
+    fraction: float
+    extra_statement: bool
+    setup_engine: Engine
+    _rows_per_s: float | None = None
+    _conn: object = None
+
+    @classmethod
+    def for_workload(cls, workload: str, setup_engine: Engine) -> Work | None:
+        slowdown = _named("SESSIONBENCH_TEST_SLOWDOWN").get(workload)
+        extra = workload in _named("SESSIONBENCH_TEST_EXTRA_STATEMENT")
+        if not slowdown and not extra:
+            return None
+        return cls(float(slowdown or 0), extra, setup_engine)
+
+    def _server(self, seconds: float) -> None:
+        if self._conn is None:
+            # A connection of its own: the run's pools keep their size, the counts stay the workload's.
+            self._conn = create_engine(self.setup_engine.url, poolclass=NullPool,
+                                       isolation_level="AUTOCOMMIT").connect()
+            started = time.perf_counter()
+            self._conn.execute(_BURN, {"n": _CALIBRATION_ROWS})
+            self._rows_per_s = _CALIBRATION_ROWS / max(time.perf_counter() - started, 1e-6)
+        rows = int(self._rows_per_s * seconds)
+        if rows > 0:
+            self._conn.execute(_BURN, {"n": rows})
+
+    def close(self) -> None:
+        if self._conn is not None:
+            engine = self._conn.engine
+            self._conn.close()
+            engine.dispose()
+            self._conn = None
+
+    def apply(self, db, elapsed: float) -> None:
+        if self.fraction:
+            spin(self.fraction * elapsed / 2)
+            self._server(self.fraction * elapsed / 2)
+        if self.extra_statement:
+            db.execute(text("select 1"))

@@ -1,0 +1,185 @@
+"""Measure the cases of one comparison group side by side: randomized, interleaved trials.
+
+A group is every variant of one workload x parameter (on one server, at one RTT). After each
+case is prepared (bench.measure), the group runs `trials` trials; each trial runs a block of
+rounds of every case, in a new random order. A burst of load or a slow phase of the machine
+therefore falls on every variant alike, and the ratio of a variant to the baseline is taken
+within each trial (the same minutes), its interval from the spread between trials
+(Abedi & Brecht's randomized multiple interleaved trials).
+
+Per block the server's own execution time for the block's statements (pg_stat_statements,
+this case's schema only) and the client thread's CPU time are recorded beside wall time: other
+processes barely move them. Per trial the run's own tables are watched for autovacuum and the
+server for checkpoints; a trial in which either ran is discarded (and counted), unless that
+would leave none.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+
+from bench import counting, measure, stats
+from bench.cases import Case
+
+# Checkpoint counters moved to pg_stat_checkpointer in PostgreSQL 17.
+_CHECKPOINTS = {True: "select num_timed + num_requested from pg_stat_checkpointer",
+                False: "select checkpoints_timed + checkpoints_req from pg_stat_bgwriter"}
+_TABLE_MAINTENANCE = text("""
+    select coalesce(sum(autovacuum_count + autoanalyze_count), 0)::bigint, coalesce(sum(n_dead_tup), 0)::bigint
+    from pg_stat_user_tables where schemaname = any(:schemas)
+""")
+
+
+@dataclass
+class CaseResult:
+    """One case's measurement: every kept round, and per trial its median and companions."""
+
+    case: Case
+    counts: dict = field(default_factory=dict)
+    warmup: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
+    rounds_per_trial: int = 0
+    durations: list = field(default_factory=list)        # seconds, kept trials only, in run order
+    trial_medians: list = field(default_factory=list)    # seconds, one per kept trial
+    cpu_per_round: list = field(default_factory=list)    # client thread CPU seconds, per kept trial
+    server_per_round: list = field(default_factory=list)  # server execution seconds, per kept trial
+    ratio: tuple | None = None                           # (ratio, low, high) to the group's baseline
+    error: BaseException | None = None
+
+    def columns(self) -> dict:
+        """The measurement's results columns (bench.results names them)."""
+        def median_or_none(values):
+            return statistics.median(values) if values else None
+        ratio, low, high = self.ratio or (None, None, None)
+        return {
+            "trials": len(self.trial_medians), "rounds_per_trial": self.rounds_per_trial,
+            "trial_medians_s": self.trial_medians,
+            "client_cpu_s": median_or_none(self.cpu_per_round),
+            "server_exec_s": median_or_none([s for s in self.server_per_round if s is not None]),
+            "ratio": ratio, "ratio_low": low, "ratio_high": high,
+            "warmup_rounds": self.warmup.get("warmup_rounds"), "steady_state": self.warmup.get("steady_state"),
+            "rounds_planned": self.rounds_per_trial * len(self.trial_medians),
+        }
+
+
+@dataclass
+class Watch:
+    """What happened on the server while a trial ran that could have disturbed it."""
+
+    checkpoints: int | None
+    maintenance: int
+    dead_tuples: int
+
+
+def _watch(conn, schemas: list[str], version_num: int) -> Watch:
+    try:
+        checkpoints = conn.execute(text(_CHECKPOINTS[version_num >= 170000])).scalar_one()
+    except Exception:  # noqa: BLE001 - a role without pg_read_all_stats may not read it: unknown, not fatal
+        conn.rollback()
+        checkpoints = None
+    maintenance, dead = conn.execute(_TABLE_MAINTENANCE, {"schemas": schemas}).one()
+    conn.commit()
+    return Watch(checkpoints, int(maintenance), int(dead))
+
+
+def rounds_per_trial(typical_s: float, *, max_time: float, min_rounds: int, trials: int) -> int:
+    """Rounds each trial gives a case: its time budget over the trials, at least min_rounds overall."""
+    total = max(min_rounds, math.ceil(max_time / typical_s)) if typical_s > 0 else min_rounds
+    return max(1, math.ceil(total / trials))
+
+
+def measure_group(state, cases: list[Case], url, *, max_time: float, min_rounds: int, trials: int,
+                  seed: int) -> dict[Case, CaseResult]:
+    """Prepare every case of a group, run the interleaved trials, then each case's facts and teardown."""
+    results = {case: CaseResult(case) for case in cases}
+    prepared: dict[Case, measure.Prepared] = {}
+    try:
+        for case in cases:
+            try:
+                prepared[case] = measure.prepare(state, case, url)
+            except Exception as exc:  # noqa: BLE001 - one variant failing must not hide the others
+                results[case].error = exc
+        if prepared:
+            _run_trials(state, prepared, results, max_time=max_time, min_rounds=min_rounds, trials=trials,
+                        seed=seed)
+        for case, ready in prepared.items():
+            try:
+                results[case].facts = measure.case_facts(ready, state.server.version_num)
+            except Exception as exc:  # noqa: BLE001
+                results[case].error = exc
+    finally:
+        for ready in prepared.values():
+            ready.close()
+    _ratios_to_baseline(results)
+    return results
+
+
+def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed) -> None:
+    order = list(prepared)
+    rng = random.Random(f"{seed}/{order[0].workload.name}/{order[0].param}")
+    schemas = sorted({ready.ctx.schema for ready in prepared.values()})
+    server_times = counting.server_counts_usable(state.server)
+    for case, ready in prepared.items():
+        results[case].counts, results[case].warmup = ready.counts, ready.warmup
+        results[case].rounds_per_trial = rounds_per_trial(ready.warmup["typical_s"], max_time=max_time,
+                                                          min_rounds=min_rounds, trials=trials)
+    blocks: dict[Case, list] = {case: [] for case in prepared}
+    discarded = 0
+    with state.setup_engine.connect() as watch_conn:
+        for _trial in range(trials):
+            rng.shuffle(order)
+            before = _watch(watch_conn, schemas, state.server.version_num)
+            trial_blocks = {case: _block(prepared[case], results[case].rounds_per_trial, watch_conn, server_times)
+                            for case in order}
+            after = _watch(watch_conn, schemas, state.server.version_num)
+            disturbed = after.maintenance != before.maintenance or (
+                after.checkpoints is not None and after.checkpoints != before.checkpoints)
+            state.note_trial(dead_tuples=after.dead_tuples, disturbed=disturbed)
+            if disturbed:
+                discarded += 1
+                continue
+            for case, block in trial_blocks.items():
+                blocks[case].append(block)
+    for case, kept in blocks.items():
+        if not kept:  # every trial disturbed: keep what there is rather than nothing, and say so
+            kept = [_block(prepared[case], results[case].rounds_per_trial, None, False)]
+        result = results[case]
+        for durations, cpu, server in kept:
+            result.durations.extend(durations)
+            result.trial_medians.append(statistics.median(durations))
+            result.cpu_per_round.append(cpu)
+            result.server_per_round.append(server)
+        result.counts = {**result.counts, "trials_discarded": discarded}
+
+
+def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool) -> tuple[list, float, float | None]:
+    """`rounds` timed rounds of one case: wall seconds each, client CPU and server time per round."""
+    before = counting.server_totals(watch_conn) if server_times and watch_conn else None
+    one_round = ready.one_round
+    durations = []
+    cpu_start = time.thread_time()
+    for _ in range(rounds):
+        started = time.perf_counter()
+        one_round()
+        durations.append(time.perf_counter() - started)
+    cpu = (time.thread_time() - cpu_start) / rounds
+    server = None
+    if before is not None:
+        server = counting.server_totals(watch_conn).since(before).exec_s / rounds
+    return durations, cpu, server
+
+
+def _ratios_to_baseline(results: dict[Case, CaseResult]) -> None:
+    """Each variant over the baseline of its group, trial by trial, with the between-trial interval."""
+    base = next((r for case, r in results.items() if case.variant.label == "baseline" and r.trial_medians), None)
+    if base is None:
+        return
+    for result in results.values():
+        if result.trial_medians and len(result.trial_medians) == len(base.trial_medians):
+            result.ratio = stats.paired_ratio(base.trial_medians, result.trial_medians)
