@@ -111,8 +111,12 @@ def target_path(paths: list[str], fmt: str, out: str | None) -> Path:
         # Tables go next to the results file. Tracker JSON goes to the current folder: next to the
         # results it would be caught by the `results/*.json` globs that `history` and CI use.
         target = Path(default) if fmt in TRACKER_FORMATS else Path(paths[0]).parent / default
+    elif Path(out).is_dir():
+        target = Path(out) / default
+    elif out.endswith(("/", os.sep)):
+        raise UserError(f"cannot write into {out}: no such folder", "create the folder or pass another --out")
     else:
-        target = Path(out) / default if Path(out).is_dir() else Path(out)
+        target = Path(out)
     if target.exists():
         raise UserError(f"{target} already exists; exports are never overwritten", "pass --out NEWFILE")
     folder = target.parent
@@ -127,7 +131,10 @@ def target_path(paths: list[str], fmt: str, out: str | None) -> Path:
 
 def _write_new(target: Path, write) -> None:
     """Write through a temporary file in the target's folder; link it in, never replacing a file."""
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror}", "pass another --out") from None
     os.close(handle)
     try:
         write(temp)
@@ -138,6 +145,8 @@ def _write_new(target: Path, write) -> None:
         os.link(temp, target)  # atomic, and fails instead of replacing an existing file
     except FileExistsError:
         raise UserError(f"{target} already exists; exports are never overwritten", "pass --out NEWFILE") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {target}: {exc.strerror}", "pass another --out") from None
     finally:
         Path(temp).unlink(missing_ok=True)
 

@@ -149,8 +149,11 @@ def test_an_unusable_out_is_refused_before_any_results_file_is_read(tmp_path):
     with pytest.raises(UserError, match="already exists"):
         export([missing_run], "github-action-benchmark", str(taken))
     assert taken.read_text() == "keep me"
+    with pytest.raises(UserError, match="no such folder"):
+        export([missing_run], "bencher", str(tmp_path / "absent") + "/")
     with pytest.raises(UserError, match="one results file"):
         export([missing_run, missing_run], "bencher", None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.json"]  # nothing written, not even a folder
 
 
 @pytest.mark.db
