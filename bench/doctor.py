@@ -22,6 +22,7 @@ def _try(label: str, opener) -> tuple[bool, str]:
 
 
 def doctor(images: list[str] | None) -> int:
+    backends.leftovers.report_stale()
     rows: list[tuple[str, bool, str]] = []
     ok, detail = _try("embedded", backends.embedded_server)
     rows.append(("embedded", ok, detail))

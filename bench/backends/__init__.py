@@ -12,6 +12,7 @@ import contextlib
 import os
 from typing import Iterator
 
+from bench.backends import leftovers
 from bench.backends.docker import LABEL, docker_server, docker_status, remove_run_containers
 from bench.backends.embedded import embedded_server
 from bench.backends.server import DEFAULT_IMAGE, Server, probe
@@ -45,6 +46,7 @@ def choose(backend: str, *, images: list[str], database_url: str | None) -> tupl
 @contextlib.contextmanager
 def open_server(backend: str, *, image: str | None = None, database_url: str | None = None,
                 run_id: str = "adhoc") -> Iterator[Server]:
+    leftovers.report_stale()
     if backend == "embedded":
         with embedded_server() as server:
             yield server
@@ -53,7 +55,7 @@ def open_server(backend: str, *, image: str | None = None, database_url: str | N
             with docker_server(image or DEFAULT_IMAGE, run_id) as server:
                 yield server
         finally:
-            remove_run_containers(run_id)
+            remove_run_containers(run_id)  # releases the run's hold once none is left
     elif backend == "url":
         if not database_url:
             raise UserError("--backend url needs a database URL",

@@ -14,7 +14,9 @@ from typing import Iterator
 
 from sqlalchemy.engine import URL
 
-from bench.backends.server import SERVER_ARGS, Server, _first_line, probe
+from bench import redact
+from bench.backends import leftovers
+from bench.backends.server import SERVER_ARGS, Server, probe
 from bench.errors import UserError
 
 LABEL = "sessionbench.run"
@@ -40,17 +42,17 @@ def docker_status(image: str, *, pull: bool = False) -> tuple[bool, bool, str]:
     _docker_environment()
     import docker
 
-    client, failure = None, None
+    client, answered = None, False
     try:
         client = docker.from_env(timeout=10)
-        client.ping()
-    except Exception as exc:  # the docker SDK raises many kinds; all mean "no engine here"
-        failure = _first_line(exc)[:80]
-    if failure is not None:
+        answered = client.ping()
+    except Exception:  # the docker SDK raises many kinds; all mean "no engine here"
+        answered = False
+    if not answered:
         if client is not None:
             client.close()
         _collect_failed_sockets()
-        return False, False, f"no Docker engine answers ({failure})"
+        return False, False, f"no Docker engine answers at {os.environ.get('DOCKER_HOST') or 'the default socket'}"
     try:
         client.images.get(image)
         return True, True, f"Docker engine answers and image {image} is present"
@@ -61,7 +63,7 @@ def docker_status(image: str, *, pull: bool = False) -> tuple[bool, bool, str]:
             client.images.pull(image)
             return True, True, f"Docker engine answers and image {image} was pulled"
         except Exception as exc:
-            return True, False, f"image {image} is not present and cannot be pulled ({_first_line(exc)[:80]})"
+            return True, False, f"image {image} is not on this machine and cannot be pulled ({_docker_cause(exc)})"
     finally:
         client.close()
 
@@ -81,14 +83,16 @@ def docker_server(image: str, run_id: str = "adhoc") -> Iterator[Server]:
     """A testcontainers PostgresContainer, reached through 127.0.0.1 and its published port."""
     engine_up, present, reason = docker_status(image, pull=True)
     if not engine_up:
-        raise UserError(f"--backend docker: {reason}",
-                        "start Docker (or run .ci/docker-engine.sh start), or use --backend embedded")
+        raise UserError(f"--backend docker: {reason}; start Docker (or .ci/docker-engine.sh start), "
+                        "or use --backend embedded")
     if not present:
-        raise UserError(f"--backend docker: {reason}",
-                        "build a local image with .ci/build-postgres-image.sh and pass --image TAG")
+        raise UserError(f"--backend docker: {reason}; build one with .ci/build-postgres-image.sh and pass its tag "
+                        "with --image, or use --backend embedded")
     from testcontainers.community.postgres import PostgresContainer
 
     password = secrets.token_urlsafe(16)
+    redact.register(password)
+    leftovers.hold(f"docker:{run_id}", f"containers labelled {LABEL}={run_id}")
     container = PostgresContainer(image, username="sessionbench", password=password, dbname="sessionbench",
                                   driver="psycopg")
     container.with_command(" ".join(SERVER_ARGS)).with_kwargs(labels={LABEL: run_id})
@@ -106,8 +110,8 @@ def docker_server(image: str, run_id: str = "adhoc") -> Iterator[Server]:
     except Exception as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        raise UserError(f"--backend docker: the container from {image} did not start: {_first_line(exc)[:160]}",
-                        "check `docker logs`, or use --backend embedded") from None
+        raise UserError(f"--backend docker: the container from {image} did not start ({_docker_cause(exc)}); "
+                        "see `docker logs`, or use --backend embedded") from None
     finally:
         with contextlib.suppress(Exception):
             container.stop()
@@ -119,10 +123,31 @@ def remove_run_containers(run_id: str) -> int:
     try:
         import docker
         client = docker.from_env(timeout=10)
-        found = client.containers.list(all=True, filters={"label": f"{LABEL}={run_id}"})
+        labelled = {"label": f"{LABEL}={run_id}"}
+        found = client.containers.list(all=True, filters=labelled)
         for container in found:
             container.remove(force=True, v=True)
+        if not client.containers.list(all=True, filters=labelled):
+            leftovers.release(f"docker:{run_id}")
         client.close()
         return len(found)
     except Exception:
         return 0
+
+
+def _docker_cause(exc: BaseException) -> str:
+    """A short cause in words instead of the Docker API's raw error text."""
+    import docker.errors
+
+    if isinstance(exc, docker.errors.NotFound):
+        return "not found in its registry"
+    if isinstance(exc, docker.errors.APIError):
+        explanation = str(getattr(exc, "explanation", "") or "").lower()
+        if any(word in explanation for word in ("dial tcp", "timeout", "no such host", "connection refused")):
+            return "no registry answers"
+        if "denied" in explanation or "unauthorized" in explanation:
+            return "the registry refused access"
+        return f"the Docker engine answered HTTP {exc.status_code}"
+    if isinstance(exc, (ConnectionError, OSError)) or "Connection" in type(exc).__name__:
+        return "the Docker engine stopped answering"
+    return type(exc).__name__

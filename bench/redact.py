@@ -1,0 +1,123 @@
+"""The run's secrets, and the one place that removes them from text.
+
+A password reaches output in many spellings: plain in a conninfo string, percent-encoded in a
+URL, backslash-quoted by libpq, escaped by `repr` or JSON in a traceback. Every spelling of
+every secret this process knows is replaced by `***`, wherever the suite writes text: the
+terminal, pytest's log and the CLI's error lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import traceback
+from typing import Iterator, TextIO
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+# A secret the process holds: a password from --database-url, or a container's own password.
+_secrets: set[str] = set()
+
+
+def spellings(secret: str) -> set[str]:
+    """Every form in which `secret` can appear in text the suite writes."""
+    written = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote(secret, safe=" +"),
+               secret.replace("\\", "\\\\").replace("'", "\\'")}  # the last: libpq conninfo quoting
+    # A traceback shows each of those again inside a Python or JSON string literal.
+    forms = written | {repr(form)[1:-1] for form in written} | {json.dumps(form)[1:-1] for form in written}
+    forms |= {form.lower() for form in forms if "%" in form}  # %2f as well as %2F
+    # pytest shortens a long argument's repr to its start + "..." + its end, maybe inside the secret.
+    cut = {form[:k] + "..." for form in forms for k in range(3, len(form))}
+    cut |= {"..." + form[-k:] for form in forms for k in range(3, len(form))}
+    return {form for form in forms | cut if form}
+
+
+def register(secret: str | None) -> None:
+    if secret:
+        _secrets.update(spellings(secret))
+
+
+def register_url(url) -> None:
+    """Remember the password of a database URL (a string or a SQLAlchemy URL)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        register(make_url(url).password if isinstance(url, str) else url.password)
+    except Exception:  # not a URL: the URL check reports it; nothing to remember
+        return
+
+
+def redact(text: str) -> str:
+    # Longest first, so a spelling that contains another is replaced whole.
+    for form in sorted(_secrets, key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, MASK)
+    return text
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that writes whole lines through `redact`, so no secret is split in two."""
+
+    def __init__(self, target: TextIO):
+        super().__init__()
+        self.target, self._pending = target, ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        complete, newline, rest = self._pending.rpartition("\n")
+        if newline:
+            self.target.write(redact(complete + newline))
+            self._pending = rest
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.target.write(redact(self._pending))
+            self._pending = ""
+        if not self.target.closed:
+            self.target.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.flush()
+            self.target.close()
+            super().close()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self):
+        return getattr(self.target, "encoding", "utf-8")
+
+
+def open_private_log(path) -> RedactingStream:
+    """A new log file readable by its owner only, written through `redact`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)  # an existing file keeps its mode on open; this one must not
+    return RedactingStream(os.fdopen(fd, "w"))
+
+
+@contextlib.contextmanager
+def redacted_output() -> Iterator[None]:
+    """stdout and stderr through `redact` meanwhile, an unexpected traceback included."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(saved[0]), RedactingStream(saved[1])
+    try:
+        yield
+    except Exception:
+        traceback.print_exc()  # what Python would print on exit, but through the redacting stderr
+        raise SystemExit(1) from None
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = saved

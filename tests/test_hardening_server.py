@@ -1,0 +1,201 @@
+"""A server that misbehaves stops the run with one line: lost, timing out, read-only, out of reach.
+
+Every test runs the real command against a real embedded PostgreSQL, and breaks it for real.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bench.context import RunState
+from bench.data import DataSpec
+from tests.test_hardening_support import FAST, WatchedRun, postmaster_of, progress_lines
+
+ONE_WORKLOAD = ["--only", "workload=dashboard"]
+
+
+def one_clear_line(done_stderr: str) -> str:
+    """The `sessionbench: error:` line, after checking it is the only one and no traceback came."""
+    assert "Traceback" not in done_stderr
+    errors = [line for line in done_stderr.splitlines() if line.startswith("sessionbench: error:")]
+    assert len(errors) == 1, done_stderr
+    return errors[0]
+
+
+@pytest.mark.db
+def test_drop_run_schemas_drops_only_the_runs_own(engine, server):
+    state = RunState(server, "20260101T000000-abc123", DataSpec(sessions=50, seed=1))
+    own = ["sb_abc123_source", "sb_abc123_lazy"]
+    foreign = ["sbXabc123_source", "sbXabc123Ysource", "sb_abc1234_source", "sb_abc12_source"]
+    with engine.begin() as conn:
+        for name in own + foreign:
+            conn.execute(text(f'create schema "{name}"'))
+    try:
+        assert sorted(state.drop_run_schemas()) == sorted(own)
+        with engine.connect() as conn:
+            left = set(conn.execute(text("select nspname from pg_namespace")).scalars())
+        assert set(foreign) <= left and not set(own) & left
+    finally:
+        state.close()
+        with engine.begin() as conn:
+            for name in foreign:
+                conn.execute(text(f'drop schema if exists "{name}"'))
+
+
+@pytest.mark.db
+def test_embedded_server_killed_mid_run_stops_the_run_in_one_line(tmp_path):
+    run = WatchedRun(tmp_path, "run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--out", str(tmp_path / "out"),
+                     env={"TMPDIR": str(tmp_path)})
+    run.wait_for("] ")  # the first case finished: the server is serving benchmarks
+    postmaster_of(str(tmp_path)).send_signal(signal.SIGKILL)
+    assert run.finish() == 2
+    line = one_clear_line(run.stderr)
+    assert "the PostgreSQL server went away during" in line
+    # It stopped at the case that met the dead server: one failed case, none ran after it.
+    lines = progress_lines(run.stderr)
+    assert "FAILED" in lines[-1] and sum("FAILED" in p for p in lines) == 1
+    assert len(lines) < 15
+
+
+@pytest.fixture
+def role(engine):
+    """A login role that may create schemas; the test sets what makes it misbehave."""
+    name = f"sb_role_{secrets.token_hex(3)}"
+    with engine.begin() as conn:
+        conn.execute(text(f"create role {name} login"))
+        conn.execute(text(f"grant create on database postgres to {name}"))
+    yield name
+    with engine.begin() as conn:
+        conn.execute(text(f"revoke create on database postgres from {name}"))
+        conn.execute(text(f"drop role {name}"))
+
+
+def url_for(server, role_name: str) -> str:
+    return f"postgresql://{role_name}@/postgres?host={server.url.query['host']}&port=5432"
+
+
+def sessionbench(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True, timeout=300,
+                          **kwargs)
+
+
+def url_run_as(server, engine, role: str, setting: str, out) -> subprocess.CompletedProcess:
+    """`sessionbench run` through the url backend as `role`, with `setting` set for that role."""
+    with engine.begin() as conn:
+        conn.execute(text(f"alter role {role} set {setting}"))
+    return sessionbench("run", "--backend", "url", "--database-url", url_for(server, role), *FAST, *ONE_WORKLOAD,
+                        "--out", str(out))
+
+
+def assert_no_run_schemas(engine) -> None:
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from pg_namespace where nspname like 'sb%'")).scalar_one() == 0
+
+
+@pytest.mark.db
+def test_statement_timeout_at_the_start_is_one_line_naming_it(server, engine, role, tmp_path):
+    done = url_run_as(server, engine, role, "statement_timeout = '1ms'", tmp_path)
+    assert done.returncode == 2
+    line = one_clear_line(done.stderr)
+    assert "statement_timeout" in line and "cannot connect" not in line
+    assert "statement_timeout = 0" in done.stderr  # what to try
+    assert_no_run_schemas(engine)
+
+
+@pytest.mark.db
+def test_statement_timeout_mid_run_stops_the_run_in_one_line(server, engine, role, tmp_path):
+    with engine.begin() as conn:
+        conn.execute(text(f"alter role {role} set statement_timeout = '3s'"))
+    run = WatchedRun(tmp_path, "run", "--backend", "url", "--database-url", url_for(server, role), *FAST,
+                     *ONE_WORKLOAD, "--out", str(tmp_path / "out"))
+    run.wait_for("] ")
+    # Every table of the run locked: the next case's query waits until statement_timeout cancels it.
+    with engine.connect() as conn:
+        tables = conn.execute(text("select format('%I.%I', schemaname, tablename) from pg_tables "
+                                   "where schemaname like 'sb%'")).scalars().all()
+        conn.execute(text(f"lock table {', '.join(tables)} in access exclusive mode"))
+        run.wait_for("FAILED")
+        conn.rollback()
+    assert run.finish() == 2
+    assert "statement_timeout" in one_clear_line(run.stderr)
+    assert sum("FAILED" in p for p in progress_lines(run.stderr)) == 1
+    assert_no_run_schemas(engine)
+
+
+@pytest.mark.db
+def test_read_only_role_is_one_line_naming_it(server, engine, role, tmp_path):
+    done = url_run_as(server, engine, role, "default_transaction_read_only = on", tmp_path)
+    assert done.returncode == 2
+    assert "read-only" in one_clear_line(done.stderr)
+
+
+@pytest.mark.db
+def test_tmpdir_too_deep_for_a_unix_socket_still_runs_and_leaves_nothing(tmp_path):
+    deep = tmp_path / ("d" * 100)  # TMPDIR/sessionbench-pg-*/socket/.s.PGSQL.5432 is past the OS limit
+    deep.mkdir()
+    run = WatchedRun(tmp_path, "run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--only", "loading=lazy",
+                     "--out", str(tmp_path / "out"), env={"TMPDIR": str(deep)})
+    assert run.finish() == 0, run.stderr
+    assert not list(deep.iterdir())
+    owners = [p.read_text().strip() for p in Path("/tmp").glob("sessionbench-pg-*/owner.pid")]
+    assert str(run.proc.pid) not in owners  # its socket folder in /tmp went too
+
+
+@pytest.mark.db
+def test_tmpdir_with_a_space_runs(tmp_path):
+    spaced = tmp_path / "with space"
+    spaced.mkdir()
+    done = sessionbench("run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--only", "loading=lazy",
+                        "--out", str(tmp_path / "out"), env={**os.environ, "TMPDIR": str(spaced)})
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "out").glob("*.json"))) == 1
+
+
+@pytest.mark.db
+def test_too_few_file_descriptors_is_one_line_naming_the_limit(tmp_path):
+    def few_files():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (32, 32))
+
+    done = sessionbench("run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--out", str(tmp_path / "out"),
+                        preexec_fn=few_files)
+    assert done.returncode == 2
+    assert "file descriptors" in one_clear_line(done.stderr)
+    assert "ulimit -n" in done.stderr
+
+
+def test_docker_without_an_engine_says_what_to_do_in_its_first_line(tmp_path):
+    done = sessionbench("run", "--backend", "docker", *FAST, *ONE_WORKLOAD, "--out", str(tmp_path),
+                        env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert done.returncode == 2
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("sessionbench: error: --backend docker: no Docker engine answers")
+    assert "--backend embedded" in first
+    for raw in ("Connection aborted", "FileNotFoundError", "Error while fetching", "http+docker"):
+        assert raw not in done.stderr
+
+
+def test_docker_api_errors_are_told_in_words():
+    import docker.errors
+
+    from bench.backends.docker import _docker_cause
+
+    assert _docker_cause(docker.errors.NotFound("404 Client Error: pull access denied")) == "not found in its registry"
+    refused = docker.errors.APIError("500 Server Error", explanation="Get https://registry-1.docker.io/v2/: dial tcp")
+    assert _docker_cause(refused) == "no registry answers"
+
+
+@pytest.mark.db
+def test_a_probe_of_a_live_server_does_not_call_it_gone(server):
+    from bench.backends.faults import reachable
+
+    assert reachable(server.url)
+    assert not reachable(server.url.set(query={"host": "/nonexistent", "port": "5432"}))
