@@ -80,6 +80,8 @@ def test_a_url_run_with_a_password_writes_it_nowhere_even_when_the_server_stops(
     postmaster_of(server.where).send_signal(signal.SIGINT)  # a fast shutdown, as an operator stops a server
     assert stopped.finish() == 2
     assert "went away" in stopped.stderr and "Traceback" not in stopped.stderr
+    # The url backend cannot drop its schemas on a stopped server: it names them and how to drop them.
+    assert "its schemas were NOT dropped: sb_" in stopped.stderr and "DROP SCHEMA sb_" in stopped.stderr
     logs = list(out.glob("*.log"))
     assert len(logs) == 2 and all(stat.S_IMODE(log.stat().st_mode) == 0o600 for log in logs)
     assert "OperationalError" in max(logs, key=lambda log: log.stat().st_size).read_text()  # tracebacks were kept

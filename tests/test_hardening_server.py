@@ -11,11 +11,14 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
+from bench.backends import embedded_server
+from bench.backends.faults import reachable
 from bench.context import RunState
 from bench.data import DataSpec
 from tests.test_hardening_support import FAST, WatchedRun, postmaster_of, progress_lines
@@ -64,6 +67,41 @@ def test_embedded_server_killed_mid_run_stops_the_run_in_one_line(tmp_path):
     lines = progress_lines(run.stderr)
     assert "FAILED" in lines[-1] and sum("FAILED" in p for p in lines) == 1
     assert len(lines) < 15
+
+
+@pytest.mark.db
+def test_url_server_gone_mid_run_names_its_schemas_and_the_next_run_drops_them(tmp_path):
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with embedded_server() as server:
+        url = server.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        postmaster = postmaster_of(server.where)
+        argv, user = postmaster.cmdline(), postmaster.username()
+        run = WatchedRun(tmp_path, "run", "--backend", "url", "--database-url", url, *FAST, *ONE_WORKLOAD,
+                         "--out", str(tmp_path / "out"), env=cache)
+        run.wait_for("] ")
+        postmaster.send_signal(signal.SIGINT)  # a fast shutdown: every session is ended
+        assert run.finish() == 2
+        line = one_clear_line(run.stderr)
+        assert "went away" in line and "its schemas were NOT dropped: sb_" in line
+        postmaster.wait(60)
+        # The same server back on the same data: the next run drops what the cut-off one left.
+        restarted = subprocess.Popen(argv, user=user, start_new_session=True, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        try:
+            while not reachable(server.url):
+                assert restarted.poll() is None
+                time.sleep(0.1)
+            again = sessionbench("run", "--backend", "url", "--database-url", url, *FAST, *ONE_WORKLOAD,
+                                 "--only", "loading=lazy", "--out", str(tmp_path / "out"), env={**os.environ, **cache})
+            assert again.returncode == 0, again.stderr
+            assert "schemas an earlier run could not drop on this server: sb_" in again.stderr
+            engine = create_engine(server.url)
+            with engine.connect() as conn:
+                assert conn.execute(text("select count(*) from pg_namespace where nspname like 'sb%'")).scalar_one() == 0
+            engine.dispose()
+        finally:
+            restarted.send_signal(signal.SIGINT)
+            restarted.wait(60)
 
 
 @pytest.fixture
@@ -195,7 +233,5 @@ def test_docker_api_errors_are_told_in_words():
 
 @pytest.mark.db
 def test_a_probe_of_a_live_server_does_not_call_it_gone(server):
-    from bench.backends.faults import reachable
-
     assert reachable(server.url)
     assert not reachable(server.url.set(query={"host": "/nonexistent", "port": "5432"}))

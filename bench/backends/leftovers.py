@@ -4,6 +4,9 @@ Each backend holds an entry from the moment it starts something (a server, a con
 schemas) until it has checked that the thing is gone; the CLI's last line after an interrupt
 is built from what is still held, so it says "stopped" only when that is true.
 
+Schemas a url run could not drop (its server went away) are remembered, without any password,
+in the user's cache folder, and dropped by the next run that reaches that server.
+
 A run killed with SIGKILL cannot clean up. Each embedded server's folder carries the pid of
 the process that owns it; a later run or `sessionbench doctor` stops the servers and removes
 the folders of owners that no longer exist, and never touches one whose owner is alive.
@@ -12,7 +15,9 @@ the folders of owners that no longer exist, and never touches one whose owner is
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -131,3 +136,45 @@ def report_stale() -> None:
     """Remove what killed runs left, saying so on stderr (one line each)."""
     for line in remove_stale():
         print(line, file=sys.stderr, flush=True)
+
+
+# Only names a run creates (sb_<run hex>_<variant>) are ever remembered, so only those are dropped.
+_RUN_SCHEMA = re.compile(r"sb_[0-9a-f]+_[a-z0-9_]+")
+
+
+def _schemas_file() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "sessionbench" / "schemas-not-dropped.json"
+
+
+def _read_schemas() -> dict[str, list[str]]:
+    try:
+        known = json.loads(_schemas_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _write_schemas(known: dict[str, list[str]]) -> None:
+    path = _schemas_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({k: v for k, v in known.items() if v}, indent=1))
+    os.replace(partial, path)
+
+
+def remember_schemas(server: str, names: list[str]) -> None:
+    """`server` is the URL with its password masked: the key, never a secret."""
+    known = _read_schemas()
+    known[server] = sorted(set(known.get(server, [])) | {n for n in names if _RUN_SCHEMA.fullmatch(n)})
+    _write_schemas(known)
+
+
+def remembered_schemas(server: str) -> list[str]:
+    return [n for n in _read_schemas().get(server, []) if isinstance(n, str) and _RUN_SCHEMA.fullmatch(n)]
+
+
+def forget_schemas(server: str, names: list[str]) -> None:
+    known = _read_schemas()
+    known[server] = [n for n in known.get(server, []) if n not in names]
+    _write_schemas(known)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sys
 from typing import Iterator
 
 from sqlalchemy import create_engine, text
@@ -11,6 +12,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from bench import redact
+from bench.backends import leftovers
 from bench.backends.faults import first_line, known_fault
 from bench.backends.server import Server, probe
 from bench.errors import UserError
@@ -31,7 +33,30 @@ def url_server(database_url: str) -> Iterator[Server]:
     url = url.set(drivername="postgresql+psycopg")
     server = probe(Server("url", url, where=url.host or "unix socket"), enable_statements=False)
     check_can_create_schema(url)
+    drop_schemas_left_earlier(server)
     yield server
+
+
+def drop_schemas_left_earlier(server: Server) -> None:
+    """Drop the schemas an earlier run could not drop on this server (it went away), saying so."""
+    names = leftovers.remembered_schemas(server.safe_url)
+    if not names:
+        return
+    engine = create_engine(server.url, connect_args={"application_name": "sessionbench/setup"})
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("set local lock_timeout = '10s'"))
+            for name in names:
+                conn.execute(text(f'drop schema if exists "{name}" cascade'))
+    except DBAPIError as exc:
+        print(f"sessionbench: could not drop {len(names)} schemas an earlier run left on this server "
+              f"({first_line(exc)}); they stay listed for the next run", file=sys.stderr, flush=True)
+        return
+    finally:
+        engine.dispose()
+    leftovers.forget_schemas(server.safe_url, names)
+    print(f"sessionbench: dropped {len(names)} schemas an earlier run could not drop on this server: "
+          f"{', '.join(names)}", file=sys.stderr, flush=True)
 
 
 def check_can_create_schema(url: URL) -> None:

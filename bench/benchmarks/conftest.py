@@ -126,13 +126,16 @@ def _drop_run_schemas(config, state: RunState) -> None:
     try:
         state.drop_run_schemas()
     except DBAPIError as exc:
-        names = ", ".join([state.source_schema, *(load["schema"] for load in state.loads.values() if "schema" in load)])
+        created = [state.source_schema, *(load["schema"] for load in state.loads.values() if "schema" in load)]
+        names = ", ".join(dict.fromkeys(created))
         leftovers.hold(f"schemas:{state.prefix}", f"schemas {names} on {state.server.safe_url}")
+        leftovers.remember_schemas(state.server.safe_url, created)  # the next run reaching it drops them
         if interrupts.received():
             return  # the interrupted run's last line names them
         fatal = config._sessionbench.get("fatal") or UserError(f"could not drop this run's schemas: {first_line(exc)}")
         config._sessionbench["fatal"] = UserError(f"{fatal.message}; its schemas were NOT dropped: {names}",
-                                                  f"once the server is back: DROP SCHEMA {names} CASCADE")
+                                                  "the next run that reaches the server drops them; "
+                                                  f"or, once it is back: DROP SCHEMA {names} CASCADE")
 
 
 def pytest_exception_interact(node, call, report):  # noqa: ARG001 - hook signature
