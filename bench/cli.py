@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--threshold", default="10%",
                          help="smallest change that counts as a regression or improvement (default 10%%)")
     compare.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    compare.add_argument("--metric", choices=("wall", "cpu", "unloaded"), default="wall",
+                         help="wall: wall time per round (default); cpu: client + server CPU per round, which "
+                              "other processes barely move; unloaded: wall time less the time spent waiting for a CPU")
 
     history = sub.add_parser("history", help="trend table and step-change chart over many runs")
     history.add_argument("runs", nargs="+")
@@ -133,7 +136,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 raise UserError("compare takes BASE.json NEW.json, or --base RUN... --new RUN...",
                                 "e.g. sessionbench compare --base a1.json a2.json --new b1.json b2.json")
             base, new = [args.files[0]], [args.files[1]]
-        return main_compare(base, new, args.threshold, args.format)
+        return main_compare(base, new, args.threshold, args.format, metric=args.metric)
     if args.command == "history":
         from bench.history import main_history
         return main_history(args.runs, args.out)

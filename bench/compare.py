@@ -41,6 +41,9 @@ FAMILY_ALPHA = 0.05
 # within one run do not show. Measured on the development machine, idle and busy (docs/error-rates.md).
 RUN_SPREAD = 0.04
 FORMATS = ("text", "markdown", "json")
+METRIC_WORDS = {"wall": "wall time per round (median of each trial)",
+                "cpu": "CPU time per round, client and server backend",
+                "unloaded": "wall time per round less the time client and server waited for a CPU"}
 # Regressions first (worst first), then improvements, then the rest.
 _VERDICT_ORDER = {"regression": 0, "improvement": 1, "no change": 2}
 
@@ -118,20 +121,22 @@ def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def _samples(benches: list[dict]) -> tuple[list[float], str]:
+def _samples(benches: list[dict], metric: str) -> tuple[list[float], str]:
     """The values the interval is built from: one per run when there are several runs, else trials."""
-    per_run = [results.trial_medians(b) for b in benches]
+    per_run = [results.trial_values(b, metric) for b in benches]
     per_run = [values for values in per_run if values]
     if len(per_run) >= 2:
         return [_geomean(values) for values in per_run], "run"
     return (per_run[0] if per_run else []), "trial"
 
 
-def _compare_one(identity: Identity, base: list[dict], new: list[dict], threshold: float, alpha: float) -> Row:
-    base_values, base_unit = _samples(base)
-    new_values, new_unit = _samples(new)
+def _compare_one(identity: Identity, base: list[dict], new: list[dict], threshold: float, alpha: float,
+                 metric: str) -> Row:
+    base_values, base_unit = _samples(base, metric)
+    new_values, new_unit = _samples(new, metric)
     if not base_values or not new_values:
-        raise UserError(f"{identity_label(identity)} has no timings on one side", "re-run the benchmark")
+        raise UserError(f"{identity_label(identity)} has no {metric} values on one side",
+                        "compare --metric wall, or re-run with the embedded backend (CPU is read there)")
     unit = "run" if base_unit == new_unit == "run" else "trial"
     base_median, new_median = _geomean(base_values), _geomean(new_values)
     ratio = new_median / base_median
@@ -157,7 +162,8 @@ def _compare_one(identity: Identity, base: list[dict], new: list[dict], threshol
     )
 
 
-def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: float = FAMILY_ALPHA) -> list[Row]:
+def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: float = FAMILY_ALPHA,
+                 metric: str = "wall") -> list[Row]:
     """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs."""
     base_docs = [base_docs] if isinstance(base_docs, dict) else list(base_docs)
     new_docs = [new_docs] if isinstance(new_docs, dict) else list(new_docs)
@@ -173,7 +179,7 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     # is flagged by noise at family_alpha.
     alpha = family_alpha / len(common)
     rows = [_compare_one(i, [idx[i] for idx in base_index if i in idx], [idx[i] for idx in new_index if i in idx],
-                         threshold, alpha) for i in common]
+                         threshold, alpha, metric) for i in common]
     return sort_rows(rows)
 
 
@@ -320,6 +326,7 @@ def main_compare(
     fmt: str,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
+    metric: str = "wall",
 ) -> int:
     """Print the comparison; 1 if anything regressed, 0 if not, 2 on unusable input."""
     base_paths = [base_paths] if isinstance(base_paths, (str, Path)) else list(base_paths)
@@ -327,6 +334,8 @@ def main_compare(
     try:
         if fmt not in FORMATS:
             raise UserError(f"unknown format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
+        if metric not in results.METRICS:
+            raise UserError(f"unknown metric {metric!r}", f"use one of: {', '.join(results.METRICS)}")
         try:
             threshold_value = parse_threshold(threshold)
         except ValueError as exc:
@@ -335,7 +344,7 @@ def main_compare(
             raise UserError("compare needs results files on both sides", "e.g. sessionbench compare BASE.json NEW.json")
         base_docs = [results.read(p) for p in base_paths]
         new_docs = [results.read(p) for p in new_paths]
-        rows = compare_runs(base_docs, new_docs, threshold=threshold_value)
+        rows = compare_runs(base_docs, new_docs, threshold=threshold_value, metric=metric)
     except UserError as exc:
         return report_user_error(exc, err)
     only_base, only_new = unmatched(base_docs, new_docs)
@@ -344,5 +353,7 @@ def main_compare(
         notes.append(f"{len(only_base)} only in base, not compared: {', '.join(only_base)}")
     if only_new:
         notes.append(f"{len(only_new)} only in new, not compared: {', '.join(only_new)}")
+    if metric != "wall":
+        notes.insert(0, f"metric: {METRIC_WORDS[metric]} (times in the table are that metric)")
     out.write(render(rows, fmt, threshold=threshold_value, notes=tuple(notes)))
     return 1 if has_regression(rows) else 0

@@ -1,34 +1,44 @@
-"""Measure how often the CI gates are wrong: `python -m bench.error_rates --trials 10`.
+"""Measure how often the gates are wrong, at default settings: `python -m bench.error_rates`.
 
-Each trial makes four runs of the same subset of workloads on this machine, through the
-`sessionbench` command exactly as CI calls it:
-  A1, A2  the same code twice      -> `compare A1 A2` should flag nothing (A/A, false positives)
-                                      `check A1`, `check A2` should pass (deterministic gate, A/A)
-  SLOW    SESSIONBENCH_TEST_SLOWDOWN makes one workload 25% slower
-                                   -> `compare A1 SLOW` should flag it (A/B, detection power)
-  EXTRA   SESSIONBENCH_TEST_EXTRA_STATEMENT adds one statement per round
-                                   -> `check EXTRA` should exit 1 every time
-The order of the four runs rotates from trial to trial, so a slow drift of the machine does not
-always land on the same side. The numbers go into docs/error-rates.md between two markers
-(text around them is kept) and every verdict into <work>/trials.json.
+One measurement is a series of separate `sessionbench run`s of one commit on this machine, made
+through the command exactly as a user or CI calls it, at its default settings:
+  A0, A1, ...   unchanged code                -> `compare A_i A_i+1` should flag nothing (A/A)
+                                                 `check A_i` should pass
+  SLOW_k        SESSIONBENCH_TEST_SLOWDOWN makes a workload drawn at random 25% slower (real work
+                in client and server) -> `compare A_j SLOW_k` (A_j the run just before) should
+                flag every benchmark of that workload (A/B), and nothing else
+  EXTRA         one extra statement per round -> `check EXTRA` should exit 1
+With `--busy`, one CPU-bound process per core runs beside the whole series. The numbers, with
+Clopper-Pearson upper bounds, go into docs/error-rates.md between the markers of the section
+(text around them is kept); every comparison into <work>/series.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
-import itertools
 import json
+import math
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-BEGIN, END = "<!-- error-rates:begin -->", "<!-- error-rates:end -->"
+from bench.stats import clopper_pearson_upper
+
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORKLOADS = "dashboard,active_sync,delete_session,list_live"
+# The headline ratios the report leads with: (workload, param, variant, whether the ratio is inverted)
+HEADLINES = {
+    "lazy / selectin, dashboard page 100": ("dashboard", "page_size=100", "loading=selectin", True),
+    "json / bool_column, active_sync": ("active_sync", "", "sync_flag=bool_column", True),
+    "soft / hard_orm, delete_session": ("delete_session", "", "deletion=soft", False),
+}
 
 
 def sessionbench(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -37,227 +47,224 @@ def sessionbench(*args: str, env: dict | None = None) -> subprocess.CompletedPro
     return subprocess.run(command, env=environment, capture_output=True, text=True, cwd=ROOT)
 
 
-def one_run(options, out: Path, env: dict | None = None) -> Path:
-    args = ["run", "--backend", options.backend, "--scale", "small", "--out", str(out), "--quiet",
-            "--max-time", str(options.max_time), "--min-rounds", str(options.min_rounds),
-            "--only", f"workload={options.workloads}"]
-    done = sessionbench(*args, env=env)
-    written = sorted(out.glob("*.json"))
-    if done.returncode != 0 or len(written) != 1:
+def one_run(workloads: str, out: Path, env: dict | None = None) -> Path:
+    started = time.perf_counter()
+    done = sessionbench("run", "--backend", "embedded", "--out", str(out), "--quiet", "--print-path",
+                        "--only", f"workload={workloads}", env=env)
+    if done.returncode != 0:
         raise SystemExit(f"run into {out} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
-    return written[0]
+    path = Path(done.stdout.strip().splitlines()[-1])
+    print(f"  {out.name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return path
 
 
-def compare(base: Path, new: Path, threshold: str) -> dict:
-    done = sessionbench("compare", str(base), str(new), "--threshold", threshold, "--format", "json")
+METRICS = ("wall", "cpu", "unloaded")
+
+
+def compare(base: Path, new: Path, threshold: str, metric: str = "wall") -> dict:
+    done = sessionbench("compare", str(base), str(new), "--threshold", threshold, "--format", "json",
+                        "--metric", metric)
     if done.returncode not in (0, 1):
         raise SystemExit(f"compare {base} {new} failed:\n{done.stderr}")
     rows = json.loads(done.stdout)["rows"]
-    for row in rows:
-        row["label"] = " ".join(filter(None, [row["workload"], row["param"], f"[{row['variant']}]"]))
-    flagged = [r["label"] for r in rows if r["verdict"] == "regression"]
-    workloads = {r["workload"] for r in rows}
-    return {"exit": done.returncode, "benchmarks": len(rows), "flagged": flagged,
-            "by_workload": {w: sum(r["workload"] == w for r in rows) for w in workloads},
-            "flagged_by_workload": {w: sum(f.startswith(f"{w} ") for f in flagged) for w in workloads},
-            "ratios": {r["label"]: [round(r[k], 4) for k in ("ratio", "ci_low", "ci_high")] for r in rows}}
+    return {"exit": done.returncode,
+            "rows": [{k: row[k] for k in ("workload", "param", "variant", "ratio", "ci_low", "ci_high", "verdict",
+                                          "detectable")} for row in rows]}
 
 
-def check(run: Path, budgets: str | None) -> dict:
-    done = sessionbench("check", str(run), *(["--budgets", budgets] if budgets else []))
-    return {"exit": done.returncode, "output": done.stdout.strip().splitlines()[:12] + done.stderr.strip().splitlines()}
+def check(run: Path) -> int:
+    return sessionbench("check", str(run)).returncode
 
 
-def _load_average() -> float | None:
-    """The machine's 1-minute load before a run: other work on the machine is part of the noise."""
+@contextlib.contextmanager
+def busy(cores: int):
+    """One CPU-bound process per core beside the measurement, stopped by pid at the end."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
     try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
+        yield [p.pid for p in spinners]
+    finally:
+        for process in spinners:
+            process.kill()
+            process.wait()
 
 
-def trial(number: int, options, work: Path) -> dict:
-    folder = work / f"trial-{number:02d}"
-    hooks = {"A1": None, "A2": None, "SLOW": {"SESSIONBENCH_TEST_SLOWDOWN": f"{options.slow}={options.slowdown}"},
-             "EXTRA": {"SESSIONBENCH_TEST_EXTRA_STATEMENT": options.extra}}
-    order = list(hooks)
-    order = order[number % 4:] + order[:number % 4]  # rotate which run goes first
-    runs, started = {}, time.perf_counter()
-    load = {}
-    for name in order:
-        load[name] = _load_average()
-        runs[name] = one_run(options, folder / name, hooks[name])
-    result = {"trial": number, "order": order, "runs": {k: str(v) for k, v in runs.items()}, "load": load,
-              "aa": compare(runs["A1"], runs["A2"], options.threshold),
-              "ab": compare(runs["A1"], runs["SLOW"], options.threshold),
-              "check_a1": check(runs["A1"], options.budgets), "check_a2": check(runs["A2"], options.budgets),
-              "check_extra": check(runs["EXTRA"], options.budgets),
-              "seconds": round(time.perf_counter() - started, 1)}
-    return result
-
-
-def _rate(hits: int, total: int) -> str:
-    return f"{hits}/{total} ({hits / total * 100:.0f}%)" if total else "-"
-
-
-def _names(labels: list[str], shown: int = 3) -> str:
-    if not labels:
-        return "none"
-    more = f" and {len(labels) - shown} more" if len(labels) > shown else ""
-    return f"{len(labels)}: {', '.join(labels[:shown])}{more}"
-
-
-def summarize(trials: list[dict], options, server: str, day: str) -> str:
-    n, slow = len(trials), options.slow
-    aa_any = sum(t["aa"]["exit"] == 1 for t in trials)
-    aa_rows = sum(t["aa"]["benchmarks"] for t in trials)
-    aa_flags = sum(len(t["aa"]["flagged"]) for t in trials)
-    ab_caught = sum(t["ab"]["flagged_by_workload"].get(slow, 0) > 0 for t in trials)
-    ab_rows = sum(t["ab"]["by_workload"].get(slow, 0) for t in trials)
-    ab_flags = sum(t["ab"]["flagged_by_workload"].get(slow, 0) for t in trials)
-    ab_other_rows = sum(t["ab"]["benchmarks"] - t["ab"]["by_workload"].get(slow, 0) for t in trials)
-    ab_other_flags = sum(len(t["ab"]["flagged"]) - t["ab"]["flagged_by_workload"].get(slow, 0) for t in trials)
-    check_aa = sum(t["check_a1"]["exit"] != 0 for t in trials) + sum(t["check_a2"]["exit"] != 0 for t in trials)
-    check_extra = sum(t["check_extra"]["exit"] == 1 for t in trials)
-    minutes = sum(t["seconds"] for t in trials) / 60
-    lines = [
-        BEGIN,
-        f"Measured {day} by `python -m bench.error_rates --trials {n}` on "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, {options.backend} PostgreSQL {server}, "
-        f"{platform.system()} {platform.release()}. Each run: `sessionbench run --scale small "
-        f"--only workload={options.workloads} --max-time {options.max_time} --min-rounds {options.min_rounds}`; "
-        f"compare at threshold {options.threshold} (95% bootstrap CI of the ratio of medians). "
-        f"{4 * n} runs, {minutes:.0f} minutes.",
-        "",
-        "| gate | question | comparisons | flagged | rate |",
-        "|---|---|---:|---:|---:|",
-        f"| `compare` A/A | two runs of the same code: does the comparison exit 1? | {n} | {aa_any} | "
-        f"{_rate(aa_any, n)} |",
-        f"| `compare` A/A, per benchmark | ... how many benchmarks were called a regression? | {aa_rows} | "
-        f"{aa_flags} | "
-        f"{_rate(aa_flags, aa_rows)} |",
-        f"| `compare` A/B | `{slow}` {options.slowdown:.0%} slower: is at least one `{slow}` benchmark flagged? | "
-        f"{n} | {ab_caught} | {_rate(ab_caught, n)} |",
-        f"| `compare` A/B, per benchmark | ... how many `{slow}` benchmarks were flagged? | {ab_rows} | {ab_flags} | "
-        f"{_rate(ab_flags, ab_rows)} |",
-        f"| `compare` A/B, bystanders | ... how many untouched benchmarks were flagged? | {ab_other_rows} | "
-        f"{ab_other_flags} | {_rate(ab_other_flags, ab_other_rows)} |",
-        f"| `check` A/A | unchanged code: does the budget check fail? | {2 * n} | {check_aa} | "
-        f"{_rate(check_aa, 2 * n)} |",
-        f"| `check` A/B | one extra statement per `{options.extra}` round: does the check exit 1? | {n} | "
-        f"{check_extra} | {_rate(check_extra, n)} |",
-        "",
-        "Per trial (run order; benchmarks flagged; median ratio of the slowed benchmarks):",
-        "",
-        "| trial | order | load before runs | A/A flagged | A/B flagged | A/B ratios of `%s` | check A1/A2/EXTRA |"
-        % slow,
-        "|---:|---|---|---|---|---|---|",
-    ]
-    for t in trials:
-        ratios = sorted(v[0] for k, v in t["ab"]["ratios"].items() if k.startswith(f"{slow} "))
-        aa = _names(t["aa"]["flagged"])
-        ab = f"{t['ab']['flagged_by_workload'].get(slow, 0)}/{t['ab']['by_workload'].get(slow, 0)}"
-        others = [f for f in t["ab"]["flagged"] if not f.startswith(f"{slow} ")]
-        ab += f" (+ {_names(others)})" if others else ""
-        load = " ".join(f"{t['load'][name]:.1f}" for name in t["order"]) if t.get("load") else "-"
-        lines.append(f"| {t['trial']} | {' '.join(t['order'])} | {load} | {aa} | {ab} | "
-                     f"{' '.join(f'{r:.2f}' for r in ratios)} | {t['check_a1']['exit']}/{t['check_a2']['exit']}/"
-                     f"{t['check_extra']['exit']} |")
-    lines += ["", "The same runs judged by other rules (replayed from the raw timings, nothing re-measured):", "",
-              *rule_table(trials, slow), END]
-    return "\n".join(lines)
-
-
-# Other decision rules, replayed on the same runs (no new measurement): how would each have done?
-# (label, confidence or None for the per-workload rule, threshold, seconds of rounds kept or None for all)
-RULES = [("per benchmark, 95% CI, 10% (default)", 0.95, 0.10, None),
-         ("per benchmark, 99% CI, 10%", 0.99, 0.10, None),
-         ("per benchmark, 95% CI, 15%", 0.95, 0.15, None),
-         ("per benchmark, 95% CI, 20%", 0.95, 0.20, None),
-         ("per benchmark, 99% CI, 25%", 0.99, 0.25, None),
-         ("per workload: geometric mean of median ratios > 1.10", None, 0.10, None),
-         ("default rule on the first 0.3 s of rounds only (as if `--max-time 0.3`)", 0.95, 0.10, 0.3)]
-
-
-def _timings(path: str, within: float | None = None) -> dict:
-    """Raw rounds per benchmark, in the order they ran; `within` keeps the first seconds' worth (5 at least)."""
-    doc = json.loads(Path(path).read_text())
+def headline_ratios(path: Path) -> dict:
+    doc = json.loads(path.read_text())
     out = {}
-    for bench in doc["benchmarks"]:
-        data = bench["stats"]["data"]
-        if within is not None:
-            elapsed = itertools.accumulate(data)
-            data = data[:max(5, sum(total <= within for total in elapsed))]
-        out[tuple(bench["extra_info"][k] for k in ("workload", "param", "variant"))] = data
+    for name, (workload, param, variant, inverted) in HEADLINES.items():
+        for bench in doc["benchmarks"]:
+            info = bench["extra_info"]
+            if (info["workload"], info["param"], info["variant"]) == (workload, param, variant) and info.get("ratio"):
+                out[name] = 1 / info["ratio"] if inverted else info["ratio"]
     return out
 
 
-def _flags(base: dict, new: dict, confidence, threshold) -> set[str]:
-    """Workloads with at least one flagged benchmark under one rule."""
-    from bench.stats import bootstrap_ratio_ci, classify
-
-    if confidence is None:
-        by_workload: dict[str, list[float]] = {}
-        for key in base.keys() & new.keys():
-            by_workload.setdefault(key[0], []).append(statistics.median(new[key]) / statistics.median(base[key]))
-        return {w for w, ratios in by_workload.items() if statistics.geometric_mean(ratios) > 1 + threshold}
-    return {key[0] for key in base.keys() & new.keys()
-            if classify(bootstrap_ratio_ci(base[key], new[key], confidence=confidence), threshold) == "regression"}
-
-
-def rule_table(trials: list[dict], slow: str) -> list[str]:
-    n = len(trials)
-    lines = ["| rule | A/A: comparisons flagged | A/B: `%s` flagged | A/B: bystander workload flagged |" % slow,
-             "|---|---:|---:|---:|"]
-    for label, confidence, threshold, within in RULES:
-        runs = [{name: _timings(t["runs"][name], within) for name in ("A1", "A2", "SLOW")} for t in trials]
-        aa = [_flags(r["A1"], r["A2"], confidence, threshold) for r in runs]
-        ab = [_flags(r["A1"], r["SLOW"], confidence, threshold) for r in runs]
-        lines.append(f"| {label} | {_rate(sum(bool(f) for f in aa), n)} | {_rate(sum(slow in f for f in ab), n)} | "
-                     f"{_rate(sum(bool(f - {slow}) for f in ab), n)} |")
-    return lines
+def run_spread(paths: list[Path]) -> dict:
+    """Spread between runs that trials within a run do not show: per benchmark, the variance of the
+    runs' log geometric means minus what their trial spread alone explains (Kalibera & Jones)."""
+    per_key: dict[tuple, list] = {}
+    for path in paths:
+        for bench in json.loads(path.read_text())["benchmarks"]:
+            info = bench["extra_info"]
+            logs = [math.log(v) for v in info["trial_medians_s"]]
+            per_key.setdefault((info["workload"], info["param"], info["variant"]), []).append(logs)
+    spreads = []
+    for runs in per_key.values():
+        means = [statistics.fmean(r) for r in runs]
+        within = statistics.fmean(statistics.variance(r) / len(r) for r in runs)
+        spreads.append(math.sqrt(max(0.0, statistics.variance(means) - within)))
+    spreads.sort()
+    return {"median": statistics.median(spreads), "p90": spreads[int(0.9 * (len(spreads) - 1))],
+            "max": spreads[-1], "benchmarks": len(spreads)}
 
 
-def write_doc(path: Path, block: str) -> None:
-    text = path.read_text() if path.exists() else f"# Error rates of the CI gates\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in text or END not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    path.write_text(head + block + rest.split(END, 1)[1])
+def series(options) -> dict:
+    work = Path(options.work)
+    rng = random.Random(options.seed)
+    workloads = options.workloads.split(",")
+    every = max(1, options.runs // max(1, options.slow_runs))
+    runs, slow, started = [], [], time.perf_counter()
+    for i in range(options.runs):
+        runs.append(one_run(options.workloads, work / f"A{i:02d}"))
+        if i % every == every - 1 and len(slow) < options.slow_runs:
+            target = rng.choice(workloads)
+            env = {"SESSIONBENCH_TEST_SLOWDOWN": f"{target}={options.slowdown}"}
+            slow.append({"workload": target, "base": i, "path": one_run(options.workloads, work / f"SLOW{len(slow):02d}",
+                                                                         env)})
+    extra = one_run(options.workloads, work / "EXTRA", {"SESSIONBENCH_TEST_EXTRA_STATEMENT": workloads[0]})
+    return {
+        "seconds": round(time.perf_counter() - started),
+        "aa": {m: [compare(a, b, options.threshold, m) for a, b in zip(runs, runs[1:])] for m in METRICS},
+        "ab": {m: [{**compare(runs[s["base"]], s["path"], options.threshold, m), "slowed": s["workload"]}
+                   for s in slow] for m in METRICS},
+        "check_aa": [check(path) for path in runs],
+        "check_extra": check(extra),
+        "headlines": [headline_ratios(path) for path in runs],
+        "spread": run_spread(runs),
+        "runs": [str(p) for p in runs],
+    }
+
+
+def _bound(hits: int, total: int) -> str:
+    return f"{hits}/{total}, upper bound {clopper_pearson_upper(hits, total) * 100:.1f}%" if total else "-"
+
+
+def gate_rates(aa: list[dict], ab: list[dict]) -> dict:
+    """Counts behind the error rates of one metric's comparisons."""
+    slowed = [r for c in ab for r in c["rows"] if r["workload"] == c["slowed"]]
+    bystanders = [r for c in ab for r in c["rows"] if r["workload"] != c["slowed"]]
+    detectable = sorted(r["detectable"] for c in aa for r in c["rows"] if r["detectable"] is not None)
+    by_workload: dict[str, list] = {}
+    for c in aa:
+        for r in c["rows"]:
+            if r["detectable"] is not None:
+                by_workload.setdefault(r["workload"], []).append(r["detectable"])
+    return {
+        "aa_exit": (sum(c["exit"] == 1 for c in aa), len(aa)),
+        "aa_flags": (sum(r["verdict"] != "no change" for c in aa for r in c["rows"]), sum(len(c["rows"]) for c in aa)),
+        "ab_caught": (sum(r["verdict"] == "regression" for r in slowed), len(slowed)),
+        "ab_bystanders": (sum(r["verdict"] != "no change" for r in bystanders), len(bystanders)),
+        "detectable_median": statistics.median(detectable) if detectable else None,
+        "detectable_p90": detectable[int(0.9 * (len(detectable) - 1))] if detectable else None,
+        "detectable_by_workload": {w: statistics.median(v) for w, v in sorted(by_workload.items())},
+    }
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def summarize(result: dict, options, title: str) -> str:
+    lines = [
+        f"### {title}",
+        "",
+        f"Measured {datetime.date.today()} by `python -m bench.error_rates {' '.join(options.argv)}` on "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, embedded PostgreSQL, Linux {platform.release()}"
+        f"{', one busy process per core beside every run' if options.busy else ', machine otherwise idle'}. "
+        f"Each run: `sessionbench run --only workload={options.workloads}` at default settings; `compare` at "
+        f"threshold {options.threshold}, one results file per side. {len(result['runs'])} unchanged runs "
+        f"({len(result['runs']) - 1} A/A pairs), {len(result['ab']['wall'])} runs with one workload 25% slower, "
+        f"1 with an extra statement; {result['seconds'] // 60} minutes. Counts with their Clopper-Pearson 95% "
+        "upper bound; each metric is compared on the same runs.",
+        "",
+        "| compare `--metric` | A/A: compare exits 1 | A/A: benchmarks flagged | A/B: slowed benchmarks caught "
+        "| A/B: bystanders flagged | detects (median / 90th pct.) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for metric in METRICS:
+        rates = gate_rates(result["aa"][metric], result["ab"][metric])
+        lines.append(f"| {metric} | {_bound(*rates['aa_exit'])} | {_bound(*rates['aa_flags'])} | "
+                     f"{_bound(*rates['ab_caught'])} | {_bound(*rates['ab_bystanders'])} | "
+                     f"{_pct(rates['detectable_median'])} / {_pct(rates['detectable_p90'])} |")
+    wall = gate_rates(result["aa"]["wall"], result["ab"]["wall"])
+    check_fail = sum(c != 0 for c in result["check_aa"])
+    lines += [
+        "",
+        f"`check` (statement budgets and plans): unchanged code failed {_bound(check_fail, len(result['check_aa']))}; "
+        f"one extra statement per round {'was caught' if result['check_extra'] == 1 else 'was NOT caught'}.",
+        "",
+        "Smallest slowdown flagged 95% of the time by workload (wall, median over the A/A comparisons): "
+        + ", ".join(f"{w} {_pct(v)}" for w, v in wall["detectable_by_workload"].items()) + ".",
+        "",
+        f"Spread between runs that trials do not show (wall, log scale, over {result['spread']['benchmarks']} "
+        f"benchmarks): median {result['spread']['median']:.3f}, 90th percentile {result['spread']['p90']:.3f}, "
+        f"largest {result['spread']['max']:.3f}.",
+        "",
+        "Headline ratios, wall time, measured side by side in each run:",
+        "",
+        "| ratio | first five runs | all runs | largest move from the median |",
+        "|---|---|---|---:|",
+    ]
+    for name in HEADLINES:
+        values = [h[name] for h in result["headlines"] if name in h]
+        if not values:
+            continue
+        middle = statistics.median(values)
+        move = max(abs(v / middle - 1) for v in values)
+        lines.append(f"| {name} | {' '.join(f'{v:.2f}' for v in values[:5])} | {min(values):.2f}-{max(values):.2f} "
+                     f"(median {middle:.2f}) | {move * 100:.1f}% |")
+    slowed = ", ".join(f"{c['slowed']} ({sum(r['verdict'] == 'regression' for r in c['rows'] if r['workload'] == c['slowed'])}/"
+                       f"{sum(r['workload'] == c['slowed'] for r in c['rows'])})" for c in result["ab"]["wall"])
+    lines += ["", f"Slowed workloads, drawn at random, with the benchmarks wall time caught: {slowed}.", ""]
+    return "\n".join(lines)
+
+
+def write_doc(path: Path, section: str, block: str) -> None:
+    begin, end = f"<!-- error-rates:{section}:begin -->", f"<!-- error-rates:{section}:end -->"
+    text = path.read_text() if path.exists() else "# Error rates of the gates\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + begin + "\n" + block + "\n" + end + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n{begin}\n{block}\n{end}\n"
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.error_rates", description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--workloads", default="dashboard,active_sync", help="the --only workload=... subset")
-    parser.add_argument("--slow", default="dashboard", help="workload slowed down in the A/B runs")
+    parser.add_argument("--runs", type=int, default=31, help="unchanged runs; consecutive pairs are the A/A tests")
+    parser.add_argument("--slow-runs", type=int, default=8, help="runs with one workload slowed down")
     parser.add_argument("--slowdown", type=float, default=0.25)
-    parser.add_argument("--extra", default="dashboard", help="workload given one extra statement")
-    # The defaults are what .github/workflows/benchmarks.yml uses, so the page describes CI's gate.
-    parser.add_argument("--threshold", default="15%")
-    parser.add_argument("--max-time", type=float, default=1.0)
-    parser.add_argument("--min-rounds", type=int, default=5)
-    parser.add_argument("--backend", default="embedded")
-    parser.add_argument("--budgets", default=None, help="budget file (default: the committed one)")
-    parser.add_argument("--work", default="error-rates-runs", help="folder for the runs and trials.json")
+    parser.add_argument("--workloads", default=DEFAULT_WORKLOADS, help="the --only workload=... subset")
+    parser.add_argument("--threshold", default="10%")
+    parser.add_argument("--busy", action="store_true", help="one CPU-bound process per core beside the runs")
+    parser.add_argument("--seed", type=int, default=1, help="seed for which workload is slowed")
+    parser.add_argument("--work", default="error-rates-runs", help="folder for the runs and series.json")
     parser.add_argument("--doc", default=str(ROOT / "docs" / "error-rates.md"))
-    parser.add_argument("--replay", action="store_true",
-                        help="measure nothing: rewrite the doc from <work>/trials.json of an earlier measurement")
     options = parser.parse_args(argv)
-    work = Path(options.work).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    trials = json.loads((work / "trials.json").read_text()) if options.replay else []
-    for number in range(1, 0 if options.replay else options.trials + 1):
-        trials.append(trial(number, options, work))
-        (work / "trials.json").write_text(json.dumps(trials, indent=1))
-        t = trials[-1]
-        print(f"trial {number}: A/A exit {t['aa']['exit']} {t['aa']['flagged']}; A/B exit {t['ab']['exit']} "
-              f"{t['ab']['flagged_by_workload']}; check {t['check_a1']['exit']}/{t['check_a2']['exit']}/"
-              f"{t['check_extra']['exit']}; {t['seconds']}s", flush=True)
-    first = json.loads(Path(trials[0]["runs"]["A1"]).read_text())
-    day = str(first.get("datetime", datetime.date.today().isoformat()))[:10]
-    write_doc(Path(options.doc), summarize(trials, options, first["sessionbench"].get("server_version"), day))
-    print(f"wrote {options.doc}")
+    options.argv = list(argv if argv is not None else sys.argv[1:])
+    section = "busy" if options.busy else "idle"
+    Path(options.work).mkdir(parents=True, exist_ok=True)
+    with busy(os.cpu_count() or 1) if options.busy else contextlib.nullcontext():
+        result = series(options)
+    (Path(options.work) / "series.json").write_text(json.dumps(result, indent=1, default=str))
+    title = "Busy: one CPU-bound process per core beside the runs" if options.busy else "Idle machine"
+    block = summarize(result, options, title)
+    write_doc(Path(options.doc), section, block)
+    print(block)
+    print(f"written to {options.doc} ({section} section) and {options.work}/series.json", file=sys.stderr)
     return 0
 
 

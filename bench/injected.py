@@ -2,7 +2,8 @@
 
 SESSIONBENCH_TEST_SLOWDOWN="dashboard=0.25" makes each dashboard round about 25% slower: half of
 the extra time is CPU work in the client, half is work in the server (a counting query on a
-connection of its own, so statement counts do not change), each in proportion to the round's
+session's own connection, below SQLAlchemy's events, so statement counts do not change), each in
+proportion to the round's
 own time. Real work, not a sleep: a busy machine stretches it the way it stretches the workload.
 SESSIONBENCH_TEST_EXTRA_STATEMENT="dashboard" adds one statement to each dashboard round.
 """
@@ -13,11 +14,10 @@ import os
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 
-_BURN = text("select count(*) from generate_series(1, :n)")
+# counting.py leaves statements over generate_series out of the server's count.
+BURN_SQL = "select count(*) from generate_series(1, %s)"
 _CALIBRATION_ROWS = 200_000
 
 
@@ -43,40 +43,32 @@ def spin(seconds: float) -> None:
 class Work:
     fraction: float
     extra_statement: bool
-    setup_engine: Engine
     _rows_per_s: float | None = None
-    _conn: object = None
 
     @classmethod
-    def for_workload(cls, workload: str, setup_engine: Engine) -> Work | None:
+    def for_workload(cls, workload: str) -> Work | None:
         slowdown = _named("SESSIONBENCH_TEST_SLOWDOWN").get(workload)
         extra = workload in _named("SESSIONBENCH_TEST_EXTRA_STATEMENT")
         if not slowdown and not extra:
             return None
-        return cls(float(slowdown or 0), extra, setup_engine)
+        return cls(float(slowdown or 0), extra)
 
-    def _server(self, seconds: float) -> None:
-        if self._conn is None:
-            # A connection of its own: the run's pools keep their size, the counts stay the workload's.
-            self._conn = create_engine(self.setup_engine.url, poolclass=NullPool,
-                                       isolation_level="AUTOCOMMIT").connect()
+    def _server(self, db, seconds: float) -> None:
+        # Through the session's own driver connection, below SQLAlchemy's statement events: the work
+        # lands on the workload's server process, while the counts stay the workload's own.
+        cursor = db.connection().connection.dbapi_connection.cursor()
+        if self._rows_per_s is None:
             started = time.perf_counter()
-            self._conn.execute(_BURN, {"n": _CALIBRATION_ROWS})
+            cursor.execute(BURN_SQL, (_CALIBRATION_ROWS,))
             self._rows_per_s = _CALIBRATION_ROWS / max(time.perf_counter() - started, 1e-6)
         rows = int(self._rows_per_s * seconds)
         if rows > 0:
-            self._conn.execute(_BURN, {"n": rows})
-
-    def close(self) -> None:
-        if self._conn is not None:
-            engine = self._conn.engine
-            self._conn.close()
-            engine.dispose()
-            self._conn = None
+            cursor.execute(BURN_SQL, (rows,))
+        cursor.close()
 
     def apply(self, db, elapsed: float) -> None:
         if self.fraction:
             spin(self.fraction * elapsed / 2)
-            self._server(self.fraction * elapsed / 2)
+            self._server(db, self.fraction * elapsed / 2)
         if self.extra_statement:
             db.execute(text("select 1"))

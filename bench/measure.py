@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from bench import counting, injected, plans
+from bench import counting, cpu, injected, plans
 from bench.cases import Case
 from models_variants import Variant
 
@@ -142,12 +142,10 @@ class Prepared:
     one_round: object
     counts: dict = field(default_factory=dict)
     warmup: dict = field(default_factory=dict)
-    work: injected.Work | None = None
+    backend_pid: int | None = None  # the workload connection's server process, where the run can see it
 
     def close(self) -> None:
         try:
-            if self.work is not None:
-                self.work.close()
             if self.case.workload.teardown:
                 self.case.workload.teardown(self.ctx, **self.case.params, **self.kwargs)
         finally:
@@ -165,9 +163,12 @@ def prepare(state, case: Case, url, *, warm: bool = True) -> Prepared:
     prepared = Prepared(case, ctx, kwargs, None)
     try:
         state.settle(ctx.models)  # vacuumed and analyzed after the set-up's changes: same state each run
-        ctx.engine.connect().close()  # the dialect's first-connect queries stay out of the counts
-        prepared.work = injected.Work.for_workload(case.workload.name, state.setup_engine)
-        prepared.one_round = make_round(case, ctx, kwargs, prepared.work)
+        # The dialect's first-connect queries stay out of the counts; the pool keeps this one connection.
+        with ctx.engine.connect() as conn:
+            pid = conn.exec_driver_sql("select pg_backend_pid()").scalar_one()
+        prepared.backend_pid = cpu.server_process(state.server, pid)
+        work = injected.Work.for_workload(case.workload.name)
+        prepared.one_round = make_round(case, ctx, kwargs, work)
         prepared.counts = count_pass(ctx, prepared.one_round, counting.server_counts_usable(state.server))
         if warm:
             prepared.warmup = warm_up(prepared.one_round)

@@ -24,16 +24,16 @@ COLUMNS = [
     "iqr_s", "q1_s", "q3_s", "p95_s", "p99_s", "rounds",
     # measured side by side (bench.trials): the ratio to the group's baseline and its interval
     "trials", "rounds_per_trial", "trials_discarded", "ratio", "ratio_low", "ratio_high",
-    "client_cpu_s", "server_exec_s",
+    "cpu_s", "client_cpu_s", "server_cpu_s", "cpu_wait_s", "server_exec_s",
     "plan_top", "seq_scan", "generic_plan_top",
     "generic_seq_scan", "plan_in_use", "plan_changes", "plan_rows", "shared_hit", "shared_read", "planning_ms",
     "execution_ms", "wal_bytes", "table_bytes", "index_bytes", "orphans", "leaks", "label", "commit",
     "datetime",
 ]
 # Lists of numbers, kept in extra_info beside the columns.
-LIST_COLUMNS = ("trial_medians_s",)
+LIST_COLUMNS = ("trial_medians_s", "trial_cpu_s", "trial_unloaded_s")
 # Bulky detail kept in the file, not in the table.
-DETAIL = ("first_statements", "orphans_detail", "leaks_detail", "trial_medians_s")
+DETAIL = ("first_statements", "orphans_detail", "leaks_detail", *LIST_COLUMNS)
 KEY = ["workload", "param", "variant", "image", "rtt_ms"]
 
 
@@ -211,12 +211,17 @@ def metric(benchmark: dict, name: str):
     return benchmark.get("extra_info", {}).get(name)
 
 
-def trial_medians(benchmark: dict) -> list[float]:
-    """The medians of each trial (side-by-side measurement); a file without them has one, its median."""
-    values = benchmark.get("extra_info", {}).get("trial_medians_s")
+# What compare can compare: each metric's per-trial values in a benchmark.
+METRICS = {"wall": "trial_medians_s", "cpu": "trial_cpu_s", "unloaded": "trial_unloaded_s"}
+
+
+def trial_values(benchmark: dict, metric: str = "wall") -> list[float]:
+    """Per-trial values of a metric: wall (median wall time per round), cpu (client + server CPU per
+    round) or unloaded (wall time less CPU waits). A file without trials has one wall value, its median."""
+    values = benchmark.get("extra_info", {}).get(METRICS[metric])
     if values:
         return [float(v) for v in values]
-    median = benchmark.get("stats", {}).get("median")
+    median = benchmark.get("stats", {}).get("median") if metric == "wall" else None
     return [float(median)] if median else []
 
 

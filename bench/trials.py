@@ -7,9 +7,10 @@ therefore falls on every variant alike, and the ratio of a variant to the baseli
 within each trial (the same minutes), its interval from the spread between trials
 (Abedi & Brecht's randomized multiple interleaved trials).
 
-Per block the server's own execution time for the block's statements (pg_stat_statements,
-this case's schema only) and the client thread's CPU time are recorded beside wall time: other
-processes barely move them. Per trial the run's own tables are watched for autovacuum and the
+Per block the CPU time of the client thread and of the server backend, the time both waited for
+a CPU (bench.cpu), and the server's execution time for the block's statements (pg_stat_statements)
+are recorded beside wall time: other processes barely move CPU time, and wall time less the CPU
+waits approximates what the round would take on a quiet machine. Per trial the run's own tables are watched for autovacuum and the
 server for checkpoints; a trial in which either ran is discarded (and counted), unless that
 would leave none.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from bench import counting, measure, stats
+from bench import counting, cpu, measure, stats
 from bench.cases import Case
 
 # Checkpoint counters moved to pg_stat_checkpointer in PostgreSQL 17.
@@ -47,21 +48,34 @@ class CaseResult:
     rounds_per_trial: int = 0
     durations: list = field(default_factory=list)        # seconds, kept trials only, in run order
     trial_medians: list = field(default_factory=list)    # seconds, one per kept trial
-    cpu_per_round: list = field(default_factory=list)    # client thread CPU seconds, per kept trial
+    usage: list = field(default_factory=list)            # bench.cpu.Usage per round, per kept trial
     server_per_round: list = field(default_factory=list)  # server execution seconds, per kept trial
+    trial_means: list = field(default_factory=list)      # mean wall seconds per round, per kept trial
+    positions: list = field(default_factory=list)        # where the case ran in each trial's order
     ratio: tuple | None = None                           # (ratio, low, high) to the group's baseline
     error: BaseException | None = None
+
+    def unloaded(self) -> list[float]:
+        """Per trial, the mean wall time of a round less the time client and server waited for a CPU."""
+        return [max(mean - u.wait_s, 0.0) for mean, u in zip(self.trial_means, self.usage)]
 
     def columns(self) -> dict:
         """The measurement's results columns (bench.results names them)."""
         def median_or_none(values):
+            values = [v for v in values if v is not None]
             return statistics.median(values) if values else None
         ratio, low, high = self.ratio or (None, None, None)
+        cpu = [u.cpu_s for u in self.usage]
         return {
             "trials": len(self.trial_medians), "rounds_per_trial": self.rounds_per_trial,
             "trial_medians_s": self.trial_medians,
-            "client_cpu_s": median_or_none(self.cpu_per_round),
-            "server_exec_s": median_or_none([s for s in self.server_per_round if s is not None]),
+            "trial_cpu_s": cpu if None not in cpu else None,
+            "trial_unloaded_s": self.unloaded() if None not in cpu else None,
+            "cpu_s": median_or_none(cpu),
+            "client_cpu_s": median_or_none([u.client_cpu_s for u in self.usage]),
+            "server_cpu_s": median_or_none([u.server_cpu_s for u in self.usage]),
+            "cpu_wait_s": median_or_none([u.wait_s for u in self.usage]),
+            "server_exec_s": median_or_none(self.server_per_round),
             "ratio": ratio, "ratio_low": low, "ratio_high": high,
             "warmup_rounds": self.warmup.get("warmup_rounds"), "steady_state": self.warmup.get("steady_state"),
             "rounds_planned": self.rounds_per_trial * len(self.trial_medians),
@@ -134,6 +148,8 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed)
     with state.setup_engine.connect() as watch_conn:
         for _trial in range(trials):
             rng.shuffle(order)
+            for position, case in enumerate(order):
+                results[case].positions.append(position)
             before = _watch(watch_conn, schemas, state.server.version_num)
             trial_blocks = {case: _block(prepared[case], results[case].rounds_per_trial, watch_conn, server_times)
                             for case in order}
@@ -150,29 +166,30 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed)
         if not kept:  # every trial disturbed: keep what there is rather than nothing, and say so
             kept = [_block(prepared[case], results[case].rounds_per_trial, None, False)]
         result = results[case]
-        for durations, cpu, server in kept:
+        for durations, use, server in kept:
             result.durations.extend(durations)
             result.trial_medians.append(statistics.median(durations))
-            result.cpu_per_round.append(cpu)
+            result.trial_means.append(statistics.fmean(durations))
+            result.usage.append(use)
             result.server_per_round.append(server)
         result.counts = {**result.counts, "trials_discarded": discarded}
 
 
-def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool) -> tuple[list, float, float | None]:
-    """`rounds` timed rounds of one case: wall seconds each, client CPU and server time per round."""
+def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool) -> tuple[list, cpu.Usage, float | None]:
+    """`rounds` timed rounds of one case: wall seconds each; CPU, CPU waits and server time per round."""
     before = counting.server_totals(watch_conn) if server_times and watch_conn else None
     one_round = ready.one_round
     durations = []
-    cpu_start = time.thread_time()
+    first = cpu.sample(ready.backend_pid)
     for _ in range(rounds):
         started = time.perf_counter()
         one_round()
         durations.append(time.perf_counter() - started)
-    cpu = (time.thread_time() - cpu_start) / rounds
+    use = cpu.usage(first, cpu.sample(ready.backend_pid), rounds)
     server = None
     if before is not None:
         server = counting.server_totals(watch_conn).since(before).exec_s / rounds
-    return durations, cpu, server
+    return durations, use, server
 
 
 def _ratios_to_baseline(results: dict[Case, CaseResult]) -> None:
