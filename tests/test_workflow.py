@@ -98,3 +98,9 @@ def test_the_tests_run_on_every_supported_python():
     job = workflow["jobs"]["tests"]
     assert job["strategy"]["matrix"]["python-version"] == ["3.11", "3.12", "3.13"]
     assert any(step.get("run") == "python -m pytest" for step in job["steps"])
+
+
+def test_the_results_file_is_the_one_the_run_printed_not_a_glob():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "benchmarks.yml").read_text())
+    run = next(step for step in workflow["jobs"]["benchmarks"]["steps"] if step.get("id") == "run")["run"]
+    assert "--print-path" in run and "*.json" not in run
