@@ -134,11 +134,7 @@ def write_budgets(doc: dict, path: Path) -> None:
 
 
 def _label(info: dict) -> str:
-    workload, param, variant, image, rtt_ms = (info.get(k) for k in results.KEY)
-    parts = [str(workload), *([param] if param else []), f"[{variant or 'baseline'}]"]
-    parts += [f"image={image}"] if image else []
-    parts += [f"rtt={rtt_ms:g}ms"] if rtt_ms else []
-    return " ".join(parts)
+    return results.label_of(tuple(info.get(k) for k in results.KEY))
 
 
 def _budget_key(info: dict) -> Budget:
@@ -166,10 +162,10 @@ def _find_block(budgets: dict, sessions: int, seed, path: Path) -> dict:
 def check_statements(doc: dict, block: dict) -> tuple[list[Breach], list[str], list[str], list[str]]:
     """(over budget, without a budget, under budget, budgeted but absent from the run)."""
     budget = {(e["workload"], e["param"], e["variant"]): e["statements"] for e in block["counts"]}
-    absent = set(budget) - {_budget_key(bench.get("extra_info") or {}) for bench in doc["benchmarks"]}
+    table = results.rows(doc)
+    absent = set(budget) - {_budget_key(info) for info in table}
     over, missing, under = [], [], []
-    for bench in doc["benchmarks"]:
-        info = bench.get("extra_info") or {}
+    for info in table:
         allowed, measured = budget.get(_budget_key(info)), info.get("statements")
         if allowed is None:
             missing.append(_label(info))
@@ -202,8 +198,7 @@ def check_plans(doc: dict, plans: list[dict]) -> tuple[list[Breach], int]:
         if not plan.get("min_sessions", 0) <= sessions <= plan.get("max_sessions", sessions):
             continue
         matched = False
-        for bench in doc["benchmarks"]:
-            info = bench.get("extra_info") or {}
+        for info in results.rows(doc):
             workload, param, variant = _budget_key(info)
             if workload != plan["workload"] or not _matches(variant, plan["variant"]) or not _matches(
                     param, plan.get("param")):
@@ -233,8 +228,7 @@ def _update(doc: dict, budgets: dict, path: Path) -> int:
     sessions, seed = _run_size(doc)
     meta = doc["sessionbench"]
     counts: dict[Budget, int] = {}
-    for bench in doc["benchmarks"]:
-        info = bench.get("extra_info") or {}
+    for info in results.rows(doc):
         key, measured = _budget_key(info), info.get("statements")
         if not isinstance(measured, int):
             raise UserError(f"{_label(info)} has no statement count", "re-run the benchmarks before --update")

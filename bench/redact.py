@@ -61,9 +61,9 @@ def redact(text: str) -> str:
 class RedactingStream(io.TextIOBase):
     """A text stream that writes whole lines through `redact`, so no secret is split in two."""
 
-    def __init__(self, target: TextIO):
+    def __init__(self, target: TextIO, *, owns: bool = False):
         super().__init__()
-        self.target, self._pending = target, ""
+        self.target, self._pending, self.owns = target, "", owns
 
     def write(self, text: str) -> int:
         self._pending += text
@@ -81,9 +81,12 @@ class RedactingStream(io.TextIOBase):
             self.target.flush()
 
     def close(self) -> None:
+        # Also called when the wrapper is garbage collected: a borrowed stream (stdout) stays open.
         if not self.closed:
-            self.flush()
-            self.target.close()
+            if not self.target.closed:
+                self.flush()
+            if self.owns:
+                self.target.close()
             super().close()
 
     def writable(self) -> bool:
@@ -104,7 +107,7 @@ def open_private_log(path) -> RedactingStream:
     """A new log file readable by its owner only, written through `redact`."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.chmod(path, 0o600)  # an existing file keeps its mode on open; this one must not
-    return RedactingStream(os.fdopen(fd, "w"))
+    return RedactingStream(os.fdopen(fd, "w"), owns=True)
 
 
 @contextlib.contextmanager

@@ -283,7 +283,9 @@ def test_real_slowdown_is_caught(database_url, tmp_path):
     base = real_run(database_url, tmp_path / "base", max_time="0.3")
     slow = real_run(database_url, tmp_path / "slow", env={"SESSIONBENCH_TEST_SLOWDOWN": "dashboard=0.5"},
                     max_time="0.3")
-    done = sessionbench("compare", str(base), str(slow), "--format", "json")
+    # CPU time: the hook adds real client and server work, and other processes barely move CPU time,
+    # so this holds on a busy machine too (wall time's error rates are measured in docs/error-rates.md).
+    done = sessionbench("compare", str(base), str(slow), "--format", "json", "--metric", "cpu")
     assert done.returncode == 1, done.stdout
     verdicts = {row["variant"]: row["verdict"] for row in json.loads(done.stdout)["rows"]}
     assert "regression" in verdicts.values()

@@ -328,7 +328,9 @@ def test_measure_rtt_sees_the_added_delay(database_url):
     with LatencyRelay(socket_target_from_url(database_url), rtt_ms=5.0) as relay:
         relayed = measure_rtt(relay_url(database_url, relay), samples=30)
     assert relayed >= 5.0
-    assert 4.0 <= relayed - direct <= 15.0
+    # the lower bound is what the relay guarantees; the upper one only says nothing runs away, and is
+    # loose enough for a machine with one busy process per core
+    assert 4.0 <= relayed - direct <= 50.0
 
 
 @pytest.mark.db

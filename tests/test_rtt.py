@@ -16,14 +16,12 @@ def test_lazy_dashboard_pays_one_round_trip_per_session_and_selectin_does_not(tm
                         "--only", "param=page_size=100", "--only", "loading=lazy,selectin", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     [path] = list(tmp_path.glob("*.json"))
-    # The fastest round is the one least disturbed by the rest of a busy machine: compare those.
     table = load(path).set_index(["variant", "rtt_ms"])["min_s"]
-    lazy_extra = table[("baseline", 2.0)] - table[("baseline", 0.0)]
-    selectin_extra = table[("loading=selectin", 2.0)] - table[("loading=selectin", 0.0)]
-    # 1 + 100 statements, each a round trip: at least 100 x 2 ms more.
-    assert lazy_extra >= 100 * 0.002, lazy_extra
-    # 3 statements plus BEGIN/ROLLBACK: a handful of round trips, far from 100.
-    assert selectin_extra <= 10 * 0.002, selectin_extra
+    # The relay holds every message at least rtt/2 each way, so no load can make a round faster than
+    # its round trips times the RTT: 1 + 100 statements, each a round trip, take at least 100 x 2 ms.
+    assert table[("baseline", 2.0)] >= 100 * 0.002, table
+    # selectin's handful of round trips stays far below that, whatever the load adds to both.
+    assert table[("loading=selectin", 2.0)] < table[("baseline", 2.0)] / 4, table
     relays = read(path)["sessionbench"]["relays"]
     assert sorted(r["rtt_ms"] for r in relays) == [0.0, 2.0]
     assert all(r["relayed"] for r in relays)  # 0 ms goes through the relay too, so both compare
