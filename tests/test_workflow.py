@@ -78,7 +78,7 @@ def test_checkouts_keep_no_credentials():
 
 def test_every_install_uses_the_constraints_ci_pins():
     installs = [step["run"] for step in _steps() if "pip install" in step.get("run", "")]
-    assert installs and all("-c constraints.txt" in run for run in installs)
+    assert installs and all(re.search(r"-c (\w+/)?constraints\.txt", run) for run in installs)
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
           if line.lstrip().startswith("python -m pip install") and "'.[" in line]
     assert ci and all("-c constraints.txt" in line for line in ci)
@@ -104,3 +104,16 @@ def test_the_results_file_is_the_one_the_run_printed_not_a_glob():
     workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "benchmarks.yml").read_text())
     run = next(step for step in workflow["jobs"]["benchmarks"]["steps"] if step.get("id") == "run")["run"]
     assert "--print-path" in run and "*.json" not in run
+
+
+def test_pull_requests_measure_base_and_head_alternately_in_one_job():
+    steps = {step.get("name", ""): step for step in _steps()}
+    run = steps["Run the benchmarks, base and head alternately"]["run"]
+    assert 'for i in $(seq "$runs")' in run and 'for side in $sides' in run and 'sides="base head"' in run
+    assert "venv-$side/bin/sessionbench" in run
+    compare = steps["Compare latency, base against head"]["run"]
+    assert '--base "${base[@]}" --new "${head[@]}"' in compare
+    job = yaml.safe_load(WORKFLOWS[0].read_text())["jobs"]["benchmarks"]
+    checkouts = [step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@")]
+    assert {step["with"].get("path") for step in checkouts} == {"head", "base"}
+
