@@ -213,7 +213,8 @@ def _slug(text: str) -> str:
 # Wide tables scroll inside their own box instead of widening the page; long text wraps.
 PAGE_STYLE = """<style>
 .jp-OutputArea-output table { display: block; max-width: 100%; overflow-x: auto; }
-.jp-OutputArea-output td, .jp-OutputArea-output th { white-space: normal; overflow-wrap: anywhere; max-width: 40em; }
+.jp-OutputArea-output td { white-space: normal; overflow-wrap: break-word; max-width: 40em; }
+.jp-OutputArea-output th { white-space: nowrap; text-align: left; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
 </style>"""
 

@@ -85,3 +85,82 @@ def test_active_sync_fits_a_slope_per_variant_over_several_sizes():
 def test_every_chart_says_what_is_missing_instead_of_failing(name):
     fig = plotting.CHARTS[name](pd.DataFrame([row("unrelated", median_s=1.0)], columns=COLUMNS))
     assert title(fig).startswith("Not measured")
+
+
+def deletion_rows():
+    records = []
+    for variant, scale in (("baseline", 1.0), ("deletion=hard_db", 0.5), ("deletion=soft", 0.4)):
+        for workload, median, wal in (("delete_session", 0.003, 600), ("purge_user", 0.3, 90_000)):
+            records.append(row(workload, variant, "", median_s=median * scale, q1_s=median * scale * 0.9,
+                               q3_s=median * scale * 1.1, wal_bytes=wal * scale, rows=1))
+    records.append(row("restore_session", "deletion=soft", "", median_s=0.0007, q1_s=0.0006, q3_s=0.0008,
+                       wal_bytes=432, rows=1))
+    return pd.DataFrame(records, columns=COLUMNS)
+
+
+@pytest.mark.parametrize("chart", ["deletion_latency", "deletion_wal"])
+def test_log_axis_charts_draw_labelled_points_not_bars_and_say_n_a(chart):
+    ax = plotting.CHARTS[chart](deletion_rows()).axes[0]
+    assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
+    assert not [c for c in ax.containers if type(c).__name__ == "BarContainer"]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("n/a") == 2  # restore does not apply to the two hard deletes
+    assert ("3 ms" in texts and "300 ms" in texts) if chart == "deletion_latency" else "87.9 KiB" in texts
+
+
+def test_soft_delete_finding_says_where_it_costs_more_or_less():
+    assert title(plotting.deletion_latency(deletion_rows())) == (
+        "Soft delete needs less time than ORM hard delete for delete_session (0.40×), purge_user (0.40×); "
+        "restore 0.7 ms")
+
+
+def test_migration_chart_is_a_dot_plot_with_counts_written():
+    df = pd.DataFrame([row("migrate_audio_storage", "baseline", rows=1664, median_s=0.015, wal_bytes=800_000),
+                       row("migrate_audio_storage", "audio_storage=storage_key", rows=1, median_s=0.0005,
+                           wal_bytes=128)], columns=COLUMNS)
+    ax = plotting.migration_cost(df).axes[0]
+    assert not ax.patches and ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.texts] == ["1,664 rows: 15 ms, 781 KiB WAL", "1 row: 0.5 ms, 128 B WAL"]
+
+
+def test_read_write_chart_starts_at_zero_and_names_index_sizes_in_words():
+    df = pd.DataFrame([row(workload, variant, median_s=median, q1_s=median, q3_s=median, index_bytes=index)
+                       for variant, index, medians in (("baseline", 589_824, (0.004, 0.0023)),
+                                                       ("sync_flag=bool_column", 606_208, (0.0003, 0.0026)))
+                       for workload, median in zip(("active_sync", "mark_sync"), medians)], columns=COLUMNS)
+    ax = plotting.read_write_tradeoff(df).axes[0]
+    assert ax.get_ylim()[0] == 0 and ax.get_xlim()[0] == 0
+    assert ax.get_legend_handles_labels()[1] == ["json (baseline): indexes 576 KiB", "bool_column: indexes 592 KiB"]
+    assert not [c for c in ax.collections if type(c).__name__ == "PathCollection"]  # no marker-area encoding
+
+
+def test_row_explosion_says_it_counts_the_main_statement_only():
+    records = [dict(r, plan_rows=r["rows"] * (6 if r["variant"] != "baseline" else 1)) for r in dashboard()]
+    ax = plotting.row_explosion(pd.DataFrame(records, columns=COLUMNS)).axes[0]
+    assert "the other statements' rows are not counted" in ax.get_ylabel()
+    assert "main statement alone returns" in title(ax.figure)
+
+
+def test_detail_latency_title_states_the_winner():
+    df = pd.DataFrame([row("session_detail", v, f"messages={case}", median_s=m, q1_s=m, q3_s=m)
+                       for v, medians in (("baseline", (0.002, 0.004)), ("loading=selectin", (0.001, 0.001)))
+                       for case, m in zip(("short", "long"), medians)], columns=COLUMNS)
+    assert title(plotting.latency_bars(df)) == "session_detail: selectin is fastest in every case, 2.0–4.0× faster " \
+                                               "than lazy (baseline)"
+
+
+def test_results_strings_are_drawn_as_text_never_as_mathtext(tmp_path):
+    df = pd.DataFrame(dashboard(), columns=COLUMNS)
+    df["variant"] = df["variant"].replace("loading=selectin", r"loading=$\undefinedcommand{x}$")
+    df["image"] = ["<b>$\\nope$</b>"] * 3 + [None] * 3  # two panels, one named by this string
+    for chart in ("loading_statements", "loading_latency"):
+        fig = plotting.CHARTS[chart](df)
+        assert plotting.save(fig, tmp_path, chart).stat().st_size > 0  # drawing raised nothing
+        assert r"$\undefinedcommand{x}$" in plotting.describe(fig) or "undefinedcommand" in plotting.describe(fig)
+
+
+def test_alt_text_is_the_finding_and_the_axes():
+    fig = plotting.latency_vs_page_size(pd.DataFrame(dashboard(), columns=COLUMNS))
+    assert plotting.describe(fig) == ("At page size 1000: fastest is selectin (290 ms), 2.1× faster than lazy "
+                                      "(620 ms) (chart of latency per page load (ms) against page size (sessions "
+                                      "per page))")

@@ -1,14 +1,21 @@
 """The HTML report on a real small run: every chart embedded, a table of contents, failures named."""
 
+import os
 import re
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
 from bench import plotting
-from bench.cli import main
-from bench.report import _new_folder, render
-from tests.test_notebooks import NOTEBOOKS, small_run  # noqa: F401 - the shared session fixture
+from bench.report import _new_folder, _publish, render, report
+from tests.test_notebooks import NOTEBOOKS, ROOT, small_run  # noqa: F401 - the shared session fixture
+
+
+def sessionbench(*argv: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *argv], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **env}, check=False)
 
 
 @pytest.mark.db
@@ -32,10 +39,39 @@ def test_report_embeds_every_chart_with_contents_and_run_metadata(small_run, tmp
 def test_an_earlier_report_is_never_overwritten(tmp_path):
     first, second = _new_folder(tmp_path, ["20260101T000000-abc123"]), _new_folder(tmp_path, ["20260101T000000-abc123"])
     assert first != second and first.is_dir() and second.is_dir()
+    (first / "report.html").write_text("first")
+    published = _publish(first)
+    assert published.name.startswith("report-") and published.name.endswith("-abc123")
+    again = _publish(second)
+    assert again.name == f"{published.name}-2" and (published / "report.html").read_text() == "first"
+
+
+def test_folder_names_take_only_letters_and_digits_from_run_ids(tmp_path):
+    building = _new_folder(tmp_path / "out", ["../../evil", "/etc/passwd", "a-b/../../c d"])
+    assert building.parent == (tmp_path / "out").resolve()
+    assert _publish(building).name.endswith("-evil-etcpasswd-bcd")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 @pytest.mark.db
-def test_a_failing_cell_exits_non_zero_naming_notebook_and_cell(small_run, tmp_path, monkeypatch, capsys):  # noqa: F811
+def test_report_prints_where_the_html_and_the_charts_are_from_a_relative_out(small_run, tmp_path, monkeypatch,
+                                                                             capsys):  # noqa: F811
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SESSIONBENCH_NOTEBOOKS", str(tmp_path / "one"))
+    (tmp_path / "one").mkdir()
+    source = next(path for path in NOTEBOOKS if path.stem == "04_storage_and_time")
+    (tmp_path / "one" / source.name).write_bytes(source.read_bytes())
+    assert report([small_run], "rel/reports") == 0  # what `sessionbench report RUN --out rel/reports` runs
+    lines = capsys.readouterr().out.splitlines()
+    (folder,) = (tmp_path / "rel" / "reports").iterdir()
+    assert lines[-2] == f"report: {folder / 'report.html'}"
+    assert lines[-1] == f"charts: {folder / 'charts'} (2 PNG files)"
+    assert sorted(p.name for p in (folder / "charts").iterdir()) == ["storage_migration.png", "time_rows_per_zone.png"]
+    assert not list(tmp_path.glob("**/rel/reports/*/rel"))  # no doubled path under the report
+
+
+@pytest.mark.db
+def test_a_failing_cell_exits_non_zero_naming_notebook_and_cell(small_run, tmp_path):  # noqa: F811
     folder = tmp_path / "notebooks"
     folder.mkdir()
     parameters = nbformat.v4.new_code_cell("results = []\nout_dir = None")
@@ -43,14 +79,17 @@ def test_a_failing_cell_exits_non_zero_naming_notebook_and_cell(small_run, tmp_p
     broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Broken"), parameters,
                                              nbformat.v4.new_code_cell("raise RuntimeError('chart data missing')")])
     nbformat.write(broken, folder / "01_broken.ipynb")
-    monkeypatch.setenv("SESSIONBENCH_NOTEBOOKS", str(folder))
-    assert main(["report", small_run, "--out", str(tmp_path / "reports")]) == 2
-    error = capsys.readouterr().err
+    done = sessionbench("report", small_run, "--out", str(tmp_path / "reports"), SESSIONBENCH_NOTEBOOKS=str(folder))
+    assert done.returncode == 2
+    error = done.stderr
     assert "01_broken.ipynb: cell 3 (`raise RuntimeError('chart data missing')`) raised RuntimeError: " \
            "chart data missing" in error
+    # No half-built report; the failed notebook is kept beside the reports, where the hint points.
+    (kept,) = (tmp_path / "reports").iterdir()
+    assert kept.name.startswith("01_broken-failed-report-") and kept.suffix == ".ipynb" and str(kept) in error
 
 
-def test_a_missing_results_file_exits_2_before_any_notebook_runs(tmp_path, capsys):
-    assert main(["report", str(tmp_path / "nope.json"), "--out", str(tmp_path / "reports")]) == 2
-    assert "nope.json: no such results file" in capsys.readouterr().err
+def test_a_missing_results_file_exits_2_before_any_notebook_runs(tmp_path):
+    done = sessionbench("report", str(tmp_path / "nope.json"), "--out", str(tmp_path / "reports"))
+    assert done.returncode == 2 and "nope.json: no such results file" in done.stderr
     assert not (tmp_path / "reports").exists()

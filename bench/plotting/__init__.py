@@ -17,7 +17,7 @@ from bench.plotting.loading import (
     latency_bars, latency_vs_page_size, latency_vs_rtt, row_explosion, statements_vs_page_size,
 )
 from bench.plotting.storage_time import migration_cost, timestamps_rows
-from bench.plotting.style import COLOURS, DPI, MARKERS, MS, colour, ms, name, publish, save, size
+from bench.plotting.style import COLOURS, DPI, MARKERS, MS, colour, describe, ms, name, publish, save, size
 from bench.plotting.sync_flag import active_sync, read_write_tradeoff
 from bench.plotting.tables import param_value, summary
 

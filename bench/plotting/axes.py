@@ -41,12 +41,12 @@ def faceted(draw):
             draw(df, ax, **options)
             return ax.figure
         groups = list(df.groupby(columns, dropna=False, sort=True))
-        fig = Figure(figsize=(6.5 * len(groups), 4.4))
+        fig = Figure(figsize=(8.5 * len(groups), 4.6))  # room for each panel's legend outside its data
         for index, (_, part) in enumerate(groups, start=1):
             panel = fig.add_subplot(1, len(groups), index)
             draw(part, panel, **options)
-            panel.set_title(f"[{_source_label(part.iloc[0], columns)}]\n{panel.get_title(loc='left')}", fontsize=9,
-                            loc="left")
+            source = textwrap.shorten(_source_label(part.iloc[0], columns), 60, placeholder="…")
+            panel.set_title(f"[{source}]\n{panel.get_title(loc='left')}", fontsize=9, loc="left")
         fig.tight_layout()
         return fig
 
@@ -111,7 +111,7 @@ def _not_applicable(ax, x: float) -> None:
 
 
 def _cluster_ticks(ax, groups: list, axis: str, variants: list) -> None:
-    ax.set_xticks(np.arange(len(groups)), [plain(g) for g in groups])
+    ax.set_xticks(np.arange(len(groups)), [textwrap.shorten(plain(g), 40, placeholder="…") for g in groups])
     if groups != variants:  # variants as clusters are named on the x axis; otherwise a legend names them
         legend(ax, axis)
 
