@@ -18,26 +18,37 @@ from typing import Iterator, TextIO
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
-# A secret the process holds: a password from --database-url, or a container's own password.
-_secrets: set[str] = set()
+SHORT = 6  # a secret shorter than this is masked only where a password is written
+# Each spelling of each secret this process holds (a password from --database-url, a container's
+# own password), and what replaces it.
+_secrets: dict[str, str] = {}
+_longest_first: list[str] = []
+# Where a password is written: in a URL, a conninfo string, a dict of connection parameters.
+_SETTINGS = ((":", "@"), ("password=", " "), ("password=", "'"), ("password=", '"'), ("'password': '", "'"),
+             ('"password": "', '"'))
 
 
-def spellings(secret: str) -> set[str]:
-    """Every form in which `secret` can appear in text the suite writes."""
+def spellings(secret: str) -> dict[str, str]:
+    """Every form in which `secret` can appear in text the suite writes, and its masked form."""
     written = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote(secret, safe=" +"),
                secret.replace("\\", "\\\\").replace("'", "\\'")}  # the last: libpq conninfo quoting
     # A traceback shows each of those again inside a Python or JSON string literal.
     forms = written | {repr(form)[1:-1] for form in written} | {json.dumps(form)[1:-1] for form in written}
     forms |= {form.lower() for form in forms if "%" in form}  # %2f as well as %2F
+    if len(secret) < SHORT:
+        # Masking every "pw" would garble all output: a short secret is masked in its settings only.
+        return {f"{before}{form}{after}": f"{before}{MASK}{after}" for form in forms for before, after in _SETTINGS}
     # pytest shortens a long argument's repr to its start + "..." + its end, maybe inside the secret.
     cut = {form[:k] + "..." for form in forms for k in range(3, len(form))}
     cut |= {"..." + form[-k:] for form in forms for k in range(3, len(form))}
-    return {form for form in forms | cut if form}
+    return {form: MASK for form in forms | cut if form}
 
 
 def register(secret: str | None) -> None:
     if secret:
         _secrets.update(spellings(secret))
+        # Longest first, so a spelling that contains another is replaced whole.
+        _longest_first[:] = sorted(_secrets, key=len, reverse=True)
 
 
 def register_url(url) -> None:
@@ -51,10 +62,9 @@ def register_url(url) -> None:
 
 
 def redact(text: str) -> str:
-    # Longest first, so a spelling that contains another is replaced whole.
-    for form in sorted(_secrets, key=len, reverse=True):
+    for form in _longest_first:
         if form in text:
-            text = text.replace(form, MASK)
+            text = text.replace(form, _secrets[form])
     return text
 
 

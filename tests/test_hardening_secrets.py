@@ -34,6 +34,12 @@ def test_every_spelling_of_a_registered_password_is_masked():
         assert redact.redact(f"before {form} after") == f"before {redact.MASK} after", form
 
 
+def test_a_short_password_is_masked_where_it_is_written_and_nowhere_else():
+    redact.register("pw")
+    assert redact.redact("postgresql://u:pw@h/db, password=pw dbname=db, {'password': 'pw'}, pwd") == \
+        f"postgresql://u:{redact.MASK}@h/db, password={redact.MASK} dbname=db, {{'password': '{redact.MASK}'}}, pwd"
+
+
 def test_a_password_split_across_writes_is_still_masked():
     redact.register(PASSWORD)
     target = io.StringIO()
