@@ -85,7 +85,8 @@ class StatementCounter:
 # shares one entry. On a server the run did not start, other clients of the same database would
 # be counted too, so no server count is reported there (SERVER_COUNT_UNAVAILABLE says why).
 _SERVER_TOTALS = text("""
-    select coalesce(sum(calls), 0)::bigint, coalesce(sum(total_exec_time), 0)::float8
+    select coalesce(sum(calls), 0)::bigint, coalesce(sum(total_exec_time), 0)::float8,
+           (select dealloc from pg_stat_statements_info)
     from pg_stat_statements
     where dbid = (select oid from pg_database where datname = current_database())
       and toplevel
@@ -105,15 +106,19 @@ class ServerTotals:
 
     calls: int
     exec_s: float
+    evictions: int = 0  # entries pg_stat_statements dropped to make room (pg_stat_statements_info.dealloc)
 
-    def since(self, earlier: ServerTotals) -> ServerTotals:
-        return ServerTotals(self.calls - earlier.calls, self.exec_s - earlier.exec_s)
+    def since(self, earlier: ServerTotals) -> ServerTotals | None:
+        """The difference, or None when entries were evicted in between: a count would then be wrong."""
+        if self.evictions != earlier.evictions:
+            return None
+        return ServerTotals(self.calls - earlier.calls, self.exec_s - earlier.exec_s, 0)
 
 
 def server_totals(conn: Connection) -> ServerTotals:
-    calls, exec_ms = conn.execute(_SERVER_TOTALS).one()
+    calls, exec_ms, evictions = conn.execute(_SERVER_TOTALS).one()
     conn.commit()
-    return ServerTotals(int(calls), float(exec_ms) / 1000)
+    return ServerTotals(int(calls), float(exec_ms) / 1000, int(evictions or 0))
 
 
 def server_counts_usable(server) -> bool:

@@ -107,7 +107,8 @@ def count_pass(ctx: CaseContext, one_round, server_counts: bool) -> dict:
         finally:
             if counter.listening:
                 counter.__exit__()
-        server = counting.server_totals(setup).since(before).calls if server_counts else None
+        counted = counting.server_totals(setup).since(before) if server_counts else None
+        server = counted.calls if counted is not None else None
         facts = {"statements": counter.count, "rows": rows, "server_statements": server,
                  "wal_bytes": plans.wal_since(setup, wal_start)}
     main = counter.first_select()

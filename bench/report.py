@@ -28,13 +28,11 @@ from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 
-import pandas as pd
-
+from bench.decisions import delete_paths  # noqa: F401 - the notebooks' API
 from bench.errors import UserError
-from bench.report_page import (  # noqa: F401 - table, verdict_table, runs_table: the notebooks' API
-    KERNEL, PAGE_STYLE, bind, report_title, run_metadata, runs_table, table, verdict_table,
+from bench.report_page import (  # noqa: F401 - table, verdict_table, runs_table, decision_table: the notebooks' API
+    KERNEL, PAGE_STYLE, bind, decision_table, report_title, run_metadata, runs_table, table, verdict_table,
 )
-from bench.results import read
 
 # Small and quick: a notebook run without results measures only its own workloads.
 FRESH_OPTIONS = ["--backend", "embedded", "--scale", "small", "--max-time", "0.1", "--min-rounds", "3"]
@@ -77,14 +75,6 @@ def fresh_results(axes: list[str] | None = None, sessions: int | None = None) ->
         raise UserError(f"fresh benchmark run failed: {' / '.join(tail)}", "run `sessionbench doctor`")
     print(f"measured {', '.join(workloads)} in {time.monotonic() - started:.0f} s -> {found[0]}")
     return str(found[0])
-
-
-def delete_paths(paths: list[str]) -> pd.DataFrame:
-    """Claim C3's fact table from the runs' metadata: one row per delete path x deletion variant."""
-    columns = ["image", "variant", "path", "label", "error", "sessions_left", "orphans"]
-    rows = [{column: entry.get(column) for column in columns}
-            for path in paths for entry in read(path)["sessionbench"].get("delete_paths") or []]
-    return pd.DataFrame(rows, columns=columns)
 
 
 @contextlib.contextmanager

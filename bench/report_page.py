@@ -1,5 +1,6 @@
 """The report's page: escaped tables (no index, "n/a" for missing values), the Runs section with how
-several runs are combined, and the executed notebooks bound into one notebook for nbconvert.
+several runs are combined, the executed notebooks bound into one notebook for nbconvert, and the
+What to do and Caveats sections that end it.
 
 Results files are untrusted: every string from one reaches the page through pandas' HTML escaping
 or html.escape, and each chart image carries its finding as alt text.
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench import decisions
 from bench.results import load, read
+from bench.verdicts import SHOWN, headline
+from bench.verdicts import verdicts as verdicts_of
 
 KERNEL = "sessionbench-python"
 
@@ -32,7 +36,9 @@ def run_metadata(paths: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-VERDICT_COLOURS = {"confirmed": "#d9f0d3", "refuted": "#f9d5d3", "partly": "#fdf1c7", "not measured": "#eeeeee"}
+VERDICT_COLOURS = {"confirmed": "#d9f0d3", "refuted": "#f9d5d3", "partly": "#fdf1c7", "inconclusive": "#dde6f3",
+                   "not measured": "#eeeeee"}
+ACTION_COLOURS = {"adopt": "#d9f0d3", "reject": "#f9d5d3", "change": "#fdf1c7", "undecided": "#dde6f3"}
 MISSING = "n/a"
 
 
@@ -44,10 +50,20 @@ def table(frame: pd.DataFrame):
             .set_properties(**{"text-align": "left", "white-space": "normal", "vertical-align": "top"}))
 
 
+def _shaded(frame: pd.DataFrame, column: str, colours: dict):
+    return table(frame).map(
+        lambda v: f"background-color: {colours.get(v, 'transparent')}; font-weight: bold", subset=[column])
+
+
 def verdict_table(verdicts: pd.DataFrame):
-    """The verdict table as a styled HTML table (full text, wrapped, verdicts shaded)."""
-    return table(verdicts).map(
-        lambda v: f"background-color: {VERDICT_COLOURS.get(v, 'transparent')}; font-weight: bold", subset=["verdict"])
+    """The verdict table as a styled HTML table (full text, wrapped, verdicts shaded); the action on the
+    review's recommendation is shown by `decision_table`."""
+    return _shaded(verdicts[[c for c in SHOWN if c in verdicts]], "verdict", VERDICT_COLOURS)
+
+
+def decision_table(todo: pd.DataFrame):
+    """What to do with each review recommendation (bench.decisions.what_to_do), actions shaded."""
+    return _shaded(todo, "do", ACTION_COLOURS)
 
 
 def runs_table(paths: list[str]):
@@ -69,9 +85,10 @@ PAGE_STYLE = """<style>
 
 
 def _skipped(cell) -> bool:
-    """Cells the bound report leaves out: parameters, and each notebook's own Runs table (shown once, on top)."""
+    """Cells the bound report leaves out: parameters, each notebook's own Runs table (shown once, on top),
+    and the summary's What to do and Caveats (the report ends with them)."""
     tags = cell.get("metadata", {}).get("tags", [])
-    return bool({"parameters", "injected-parameters", "runs"} & set(tags))
+    return bool({"parameters", "injected-parameters", "runs", "what-to-do"} & set(tags))
 
 
 def _image_as_html(output) -> None:
@@ -109,14 +126,33 @@ def bind(executed: list[Path], paths: list[str], title: str):
             for output in cell.get("outputs", []):
                 _image_as_html(output)
             combined.cells.append(cell)
+    contents += [(1, heading, anchor) for heading, anchor in CLOSING]
     toc = "\n".join(f"{'  ' * (level - 1)}- [{html.escape(text)}](#{anchor})" for level, text, anchor in contents)
     head = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
         "display_data", {"text/html": runs_section(paths)})])
     combined.cells[:0] = [nbformat.v4.new_markdown_cell(f"# {html.escape(title)}"), head,
                           nbformat.v4.new_markdown_cell("## Contents\n\n" + toc)]
+    combined.cells.append(nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "display_data", {"text/html": closing_section(paths)})]))
     combined.metadata.update(title=title, kernelspec={"name": KERNEL, "display_name": "Python",
                                                       "language": "python"})
     return combined
+
+
+# The sections that end the report: (heading, anchor).
+CLOSING = (("What to do", "report-what-to-do"), ("Caveats", "report-caveats"))
+
+
+def closing_section(paths: list[str]) -> str:
+    """What to do with each of the review's recommendations, then the caveats: the report's last
+    sections, computed from the results (bench.verdicts, bench.decisions) and escaped."""
+    df = load(paths)
+    verdicts = verdicts_of(df, decisions.delete_paths(paths))
+    (todo, todo_anchor), (caveats, caveats_anchor) = CLOSING
+    return (f'<h2 id="{todo_anchor}">{todo}</h2>\n<p>{html.escape(headline(verdicts))}. One line per recommendation '
+            f'of the review: adopt, reject, change, or undecided while the deciding interval straddles its '
+            f'threshold.</p>\n{decision_table(decisions.what_to_do(verdicts)).to_html()}\n'
+            f'<h2 id="{caveats_anchor}">{caveats}</h2>\n{table(decisions.caveats(paths, df)).to_html()}')
 
 
 def runs_section(paths: list[str]) -> str:

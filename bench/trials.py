@@ -188,7 +188,8 @@ def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool)
     use = cpu.usage(first, cpu.sample(ready.backend_pid), rounds)
     server = None
     if before is not None:
-        server = counting.server_totals(watch_conn).since(before).exec_s / rounds
+        spent = counting.server_totals(watch_conn).since(before)
+        server = spent.exec_s / rounds if spent is not None else None
     return durations, use, server
 
 

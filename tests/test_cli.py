@@ -72,11 +72,20 @@ def test_summary_table_shows_ratio_to_baseline(dashboard_run):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", "--backend", "nosuch"], "unknown backend 'nosuch'"),
+    (["run", "--backend", "nosuch"], "--backend: 'nosuch' is not one of auto, embedded, docker, url"),
     (["run", "--only", "colour=red"], "unknown column 'colour'"),
     (["run", "--only", "workload=nosuch"], "no case has nosuch"),
     (["run", "--scale", "huge"], "unknown scale 'huge'"),
-    (["run", "--rtt-ms", "fast"], "--rtt-ms 'fast'"),
+    (["run", "--rtt-ms", "fast"], "--rtt-ms: 'fast' is not a number of milliseconds"),
+    (["run", "--rtt-ms", "nan"], "--rtt-ms: 'nan' must be between 0 and 1000 ms"),
+    (["run", "--rtt-ms", "inf"], "--rtt-ms: 'inf' must be between 0 and 1000 ms"),
+    (["run", "--sessions", "0"], "--sessions: 0 is outside 50..100,000,000"),
+    (["run", "--sessions", "10000000000"], "--sessions: 10000000000 is outside 50..100,000,000"),
+    (["run", "--sessions", "90000000"], "more than the"),
+    (["run", "--trials", "1"], "--trials: 1 is outside 2..1,000"),
+    (["run", "--max-time", "-1"], "--max-time: '-1' must be more than 0"),
+    (["trace", "dashboard", "--param", "page_size=-1"], "--param page_size=-1: not a valid page_size"),
+    (["trace", "dashboard", "--param", "page_size=abc"], "--param page_size=abc: not a valid page_size"),
     (["run", "--backend", "url"], "needs a database URL"),
     (["run", "--backend", "url", "--database-url", "postgresql://u:secretpw@127.0.0.1:1/db"], "cannot connect"),
     (["trace", "nosuch"], "unknown workload 'nosuch'"),

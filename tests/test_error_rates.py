@@ -1,51 +1,68 @@
+"""The error-rate harness's bookkeeping, on literal data (the series itself is measured, not tested)."""
+
+from __future__ import annotations
+
 import json
+import math
+
+import pytest
 
 from bench import error_rates
 
 
-def write_run(tmp_path, name, timings):
-    doc = {"benchmarks": [{"stats": {"data": data}, "extra_info": dict(zip(("workload", "param", "variant"), key))}
-                          for key, data in timings.items()]}
-    path = tmp_path / name
-    path.write_text(json.dumps(doc))
-    return str(path)
+def test_write_doc_replaces_only_its_own_section(tmp_path):
+    page = tmp_path / "rates.md"
+    page.write_text("# Rates\nintro\n<!-- error-rates:idle:begin -->\nold\n<!-- error-rates:idle:end -->\noutro\n")
+    error_rates.write_doc(page, "idle", "new numbers")
+    error_rates.write_doc(page, "busy", "busy numbers")
+    text = page.read_text()
+    assert text.startswith("# Rates\nintro\n<!-- error-rates:idle:begin -->\nnew numbers\n<!-- error-rates:idle:end -->"
+                           "\noutro\n")
+    assert text.endswith("<!-- error-rates:busy:begin -->\nbusy numbers\n<!-- error-rates:busy:end -->\n")
+    assert "old" not in text
 
 
-def test_write_doc_replaces_only_the_measured_block(tmp_path):
-    doc = tmp_path / "rates.md"
-    doc.write_text(f"# Title\n\nkept above\n\n{error_rates.BEGIN}\nold numbers\n{error_rates.END}\n\nkept below\n")
-    error_rates.write_doc(doc, f"{error_rates.BEGIN}\nnew numbers\n{error_rates.END}")
-    assert doc.read_text() == (f"# Title\n\nkept above\n\n{error_rates.BEGIN}\nnew numbers\n{error_rates.END}\n\n"
-                               "kept below\n")
+def _run(tmp_path, name, trials):
+    """A results file with one benchmark per (variant, trial medians)."""
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"benchmarks": [
+        {"extra_info": {"workload": "dashboard", "param": "page_size=100", "variant": variant,
+                        "trial_medians_s": medians, "ratio": ratio}}
+        for variant, medians, ratio in trials]}))
+    return path
 
 
-def test_write_doc_creates_a_page(tmp_path):
-    doc = tmp_path / "new.md"
-    error_rates.write_doc(doc, f"{error_rates.BEGIN}\nnumbers\n{error_rates.END}")
-    assert doc.read_text() == f"# Error rates of the CI gates\n\n{error_rates.BEGIN}\nnumbers\n{error_rates.END}\n"
+def test_run_spread_is_what_the_trials_do_not_explain(tmp_path):
+    # Two runs, trials identical within each run (no within-run spread): all spread is between runs.
+    a = _run(tmp_path, "a", [("baseline", [1.0, 1.0, 1.0], 1.0)])
+    b = _run(tmp_path, "b", [("baseline", [math.e ** 0.1] * 3, 1.0)])
+    spread = error_rates.run_spread([a, b])
+    # variance of the two run means (0 and 0.1) is 0.005: a spread of sqrt(0.005)
+    assert spread["median"] == pytest.approx(math.sqrt(0.005))
+    # when the trials alone spread that much, nothing is left for the runs
+    c = _run(tmp_path, "c", [("baseline", [0.5, 2.0, 0.5, 2.0], 1.0)])
+    d = _run(tmp_path, "d", [("baseline", [0.5, 2.0, 0.5, 2.2], 1.0)])
+    assert error_rates.run_spread([c, d])["median"] == 0.0
 
 
-def test_timings_keep_the_first_seconds_of_rounds_but_at_least_five(tmp_path):
-    # Binary fractions, so the running sums are exact.
-    path = write_run(tmp_path, "run.json", {("dashboard", "page_size=10", "baseline"): [0.25] * 10,
-                                             ("active_sync", "", "baseline"): [0.0625] * 40})
-    assert error_rates._timings(path) == {("dashboard", "page_size=10", "baseline"): [0.25] * 10,
-                                          ("active_sync", "", "baseline"): [0.0625] * 40}
-    cut = error_rates._timings(path, within=1.0)
-    assert cut == {("dashboard", "page_size=10", "baseline"): [0.25] * 5,
-                   ("active_sync", "", "baseline"): [0.0625] * 16}
+def test_headline_ratios_are_read_the_way_round_they_are_named(tmp_path):
+    path = _run(tmp_path, "h", [("baseline", [1.0], 1.0), ("loading=selectin", [0.25], 0.25)])
+    assert error_rates.headline_ratios(path) == {"lazy / selectin, dashboard page 100": pytest.approx(4.0)}
 
 
-def test_per_workload_rule_uses_the_geometric_mean_of_median_ratios():
-    base = {("dashboard", "a", "baseline"): [1.0, 1.0, 1.0], ("dashboard", "b", "baseline"): [1.0, 1.0, 1.0],
-            ("active_sync", "", "baseline"): [1.0, 1.0, 1.0]}
-    # dashboard: ratios 1.44 and 1.0 -> geometric mean 1.2; active_sync 1.05
-    new = {("dashboard", "a", "baseline"): [1.44] * 3, ("dashboard", "b", "baseline"): [1.0] * 3,
-           ("active_sync", "", "baseline"): [1.05] * 3}
-    assert error_rates._flags(base, new, None, 0.10) == {"dashboard"}
-    assert error_rates._flags(base, new, None, 0.25) == set()
+def _row(workload, verdict, detectable=0.2):
+    return {"workload": workload, "param": "", "variant": "baseline", "ratio": 1.0, "ci_low": 0.9,
+            "ci_high": 1.1, "verdict": verdict, "detectable": detectable}
 
 
-def test_names_are_capped():
-    assert error_rates._names([]) == "none"
-    assert error_rates._names(["a", "b", "c", "d", "e"]) == "5: a, b, c and 2 more"
+def test_gate_rates_count_false_flags_catches_and_bystanders():
+    aa = [{"exit": 0, "rows": [_row("a", "no change"), _row("b", "no change")]},
+          {"exit": 1, "rows": [_row("a", "regression"), _row("b", "no change", 0.4)]}]
+    ab = [{"slowed": "a", "exit": 1, "rows": [_row("a", "regression"), _row("a", "regression"), _row("b", "improvement")]}]
+    rates = error_rates.gate_rates(aa, ab)
+    assert rates["aa_exit"] == (1, 2)
+    assert rates["aa_flags"] == (1, 4)
+    assert rates["ab_caught"] == (2, 2)
+    assert rates["ab_bystanders"] == (1, 1)
+    assert rates["detectable_median"] == pytest.approx(0.2)
+    assert rates["detectable_by_workload"] == {"a": pytest.approx(0.2), "b": pytest.approx(0.3)}

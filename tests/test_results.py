@@ -10,7 +10,7 @@ import pytest
 from bench import results
 from bench.errors import UserError
 from bench.results import FORMAT_VERSION
-from bench.summary import summary_rows
+from bench.summary import ratio_cell, summary_rows
 
 
 def doc(run_id="r1", medians=(0.010, 0.002)):
@@ -24,7 +24,11 @@ def doc(run_id="r1", medians=(0.010, 0.002)):
                            "loading": loading, "sync_flag": "json", "deletion": "hard_orm",
                            "audio_storage": "raw_path", "timestamps": "naive_utc", "image": None,
                            "rtt_ms": 0.0, "statements": 11 if variant == "baseline" else 3,
-                           "p95_s": median, "p99_s": median}})
+                           "p95_s": median, "p99_s": median, "trial_medians_s": [median] * 3,
+                           # measured side by side: the run records the ratio and its interval
+                           **({"ratio": 1.0, "ratio_low": 1.0, "ratio_high": 1.0} if variant == "baseline" else
+                              {"ratio": 0.21, "ratio_low": 0.19, "ratio_high": 0.23}),
+                           "generic_executions": 4}})
     return {"machine_info": {}, "commit_info": {"id": "abc"}, "datetime": "2026-11-26T00:00:00",
             "benchmarks": benchmarks, "sessionbench": {"format_version": FORMAT_VERSION, "run_id": run_id,
                                                         "backend": "embedded", "server_version": "18.6"}}
@@ -58,12 +62,27 @@ def test_load_gives_one_tidy_row_per_benchmark_over_several_files(tmp_path):
     a = results.write_new(doc("r1"), tmp_path, "r1")
     b = results.write_new(doc("r2"), tmp_path, "r2")
     table = results.load([a, b])
-    assert list(table.columns) == results.COLUMNS
+    assert list(table.columns)[:len(results.COLUMNS)] == results.COLUMNS
     assert len(table) == 4 and set(table["run_id"]) == {"r1", "r2"}
     row = table[(table.run_id == "r1") & (table.variant == "baseline")].iloc[0]
     assert (row.statements, row.median_s, row.backend, row.commit) == (11, 0.010, "embedded", "abc")
 
 
-def test_summary_ratio_is_to_the_baseline_of_the_same_case():
-    rows = {r["variant"]: r["ratio"] for r in summary_rows(doc(medians=(0.010, 0.002)))}
-    assert rows == {"baseline": 1.0, "loading=selectin": pytest.approx(0.2)}
+def test_summary_ratio_is_the_one_measured_side_by_side_with_its_interval():
+    rows = {r["variant"]: r for r in summary_rows(doc(medians=(0.010, 0.002)))}
+    # not median / median (0.2): the ratio of the trials, measured side by side, with its interval
+    assert ratio_cell(rows["loading=selectin"]) == "0.21 [0.19-0.23] "
+    assert ratio_cell(rows["baseline"]) == "1"
+    unclear = {**rows["loading=selectin"], "ratio": 0.98, "ratio_low": 0.9, "ratio_high": 1.05}
+    assert ratio_cell(unclear) == "0.98 [0.90-1.05]~"
+
+
+def test_every_metric_reaches_the_table_and_the_per_trial_values_are_read():
+    table = results.rows(doc())
+    assert table[0]["generic_executions"] == 4  # beyond COLUMNS, kept
+    assert "trial_medians_s" not in table[0]  # per-trial lists stay in the file
+    bench = doc()["benchmarks"][1]
+    assert results.trial_values(bench, "wall") == [0.002] * 3
+    assert results.trial_values(bench, "cpu") == []
+    assert results.key_of(bench) == ("dashboard", "page_size=10", "loading=selectin", None, 0.0)
+    assert results.label_of(results.key_of(bench)) == "dashboard page_size=10 [loading=selectin]"

@@ -169,3 +169,9 @@ def test_every_workload_has_a_group_with_a_baseline():
         for key in groups:
             labels = [c.variant.label for c in all_cases() if c.group == key]
             assert "baseline" in labels or workload.name == "restore_session", key
+
+
+def test_a_count_across_an_eviction_is_refused_not_wrong():
+    before = counting.ServerTotals(calls=100, exec_s=1.0, evictions=3)
+    assert counting.ServerTotals(calls=90, exec_s=1.2, evictions=4).since(before) is None
+    assert counting.ServerTotals(calls=111, exec_s=1.5, evictions=3).since(before) == counting.ServerTotals(11, 0.5)

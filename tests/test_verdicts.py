@@ -1,166 +1,323 @@
-"""Verdict rules on small synthetic result tables with literal numbers (no database)."""
+"""Verdict rules on small synthetic result tables with literal numbers (no database): each deciding
+ratio's 95% interval against its threshold, "inconclusive" when it straddles, equal work on C1, C2's
+read/write weighting, C5 on absolute cost, and the action on each of the review's recommendations."""
 
 import pandas as pd
 import pytest
 
 from bench.results import COLUMNS
-from bench.verdicts import verdicts
+from bench.verdicts import FIX_RATIO, READS_PER_WRITE, verdicts
+from bench.verdicts_storage import AFFORDABLE_RATIO, MASSIVE_SECONDS, MASSIVE_WAL_BYTES, PRODUCTION_MESSAGES
 
 BASE_AXES = {"loading": "lazy", "sync_flag": "json", "deletion": "hard_orm", "audio_storage": "raw_path",
              "timestamps": "naive_utc"}
 
 
-def row(workload, variant="baseline", param="", **values):
+def row(workload, variant="baseline", param="", ratio=None, **values):
     record = dict.fromkeys(COLUMNS)
     record.update(BASE_AXES, run_id="r1", workload=workload, variant=variant, param=param, rtt_ms=0.0,
                   sessions=1000, q1_s=values.get("median_s"), q3_s=values.get("median_s"))
+    if variant == "baseline":
+        ratio = (1.0, 1.0, 1.0)
+    if ratio is not None:
+        record.update(ratio=ratio[0], ratio_low=ratio[1], ratio_high=ratio[2])
     record.update(values)
     return record
 
 
 def frame(*records):
-    return pd.DataFrame(list(records), columns=COLUMNS)
+    extra = [name for record in records for name in record if name not in COLUMNS]
+    return pd.DataFrame(list(records), columns=COLUMNS + list(dict.fromkeys(extra)))
+
+
+def judged(df, claim, **options):
+    return verdicts(df, **options).set_index("claim").loc[claim]
 
 
 def verdict_of(df, claim):
-    table = verdicts(df).set_index("claim")
-    return table.loc[claim, "verdict"], table.loc[claim, "evidence"], table.loc[claim, "recommended"]
+    found = judged(df, claim)
+    return found["verdict"], found["evidence"], found["recommended"]
 
 
-def dashboard(variant, counts, medians):
-    return [row("dashboard", variant, f"page_size={size}", statements=count, rows=size, median_s=median)
-            for size, count, median in zip((10, 100, 1000), counts, medians)]
+def test_the_rules_constants_are_the_stated_ones():
+    assert (FIX_RATIO, READS_PER_WRITE, AFFORDABLE_RATIO, MASSIVE_SECONDS, MASSIVE_WAL_BYTES, PRODUCTION_MESSAGES) \
+        == (0.9, 0.1, 1.5, 10.0, 1024 ** 3, None)
 
 
 def test_every_claim_has_one_row_and_empty_results_are_not_measured():
     table = verdicts(frame(row("unrelated", median_s=1.0)))
     assert list(table["claim"]) == ["C1", "C2", "C3", "C4", "C5", "C6"]
     assert set(table["verdict"]) == {"not measured"}
+    assert set(table["action"]) == {"undecided"}
     assert table["rule"].str.len().min() > 40
 
 
-def test_c1_confirmed_when_lazy_is_1_plus_n_and_selectin_bounded():
+def dashboard(variant, counts, medians, ratio=None, **values):
+    return [row("dashboard", variant, f"page_size={size}", ratio, statements=count, rows=size, median_s=median,
+                **values) for size, count, median in zip((10, 100, 1000), counts, medians)]
+
+
+def loading(selectin_ratio, **selectin_values):
+    return frame(*dashboard("baseline", (11, 101, 1001), (0.01, 0.1, 1.0)),
+                 *dashboard("loading=selectin", (3, 3, 5), (0.005, 0.02, 0.4), selectin_ratio, **selectin_values),
+                 *dashboard("loading=joined", (1, 1, 1), (0.004, 0.05, 0.5), (0.5, 0.4, 0.6)),
+                 *dashboard("loading=raise", (2, 2, 4), (0.001, 0.01, 0.1), (0.1, 0.09, 0.11)))
+
+
+def test_c1_confirmed_by_selectins_interval_and_says_which_comparisons_are_equal_work():
+    found = judged(loading((0.4, 0.3, 0.5)), "C1")
+    assert found["verdict"] == "confirmed"
+    assert found["deciding"] == "selectin ÷ lazy latency at page size 1000: 0.40× [0.30–0.50]; it fixes the page " \
+                                "below 0.9"
+    assert found["evidence"].startswith("statements at page size 10/100/1000: lazy 11/101/1001, selectin 3/3/5, "
+                                        "joined 1/1/1, raise 2/2/4; every strategy hands the page the same 1,000 "
+                                        "rows (sessions and skill names); latency ÷ lazy at page size 1000: on equal "
+                                        "work (the same rows as lazy): raise 0.10× [0.09–0.11]; not equal work (they "
+                                        "also load every message of the page's sessions, which the dashboard does "
+                                        "not show): selectin 0.40× [0.30–0.50], joined 0.50× [0.40–0.60]; ")
+    # raise ÷ selectin: 0.1 / 0.4, its interval from both: 0.09 / 0.5 and 0.11 / 0.3.
+    assert found["evidence"].endswith("raise is recommended: 4 statements loading the same rows as lazy, at 0.10× "
+                                      "[0.09–0.11] of lazy's latency; against selectin 0.25× [0.18–0.37] (interval "
+                                      "from both ratios' intervals (at least 90%)), part of which is the messages "
+                                      "selectin loads and the page never shows")
+    assert found["recommended"] == "loading=raise"
+    assert (found["action"], found["reason"]) == (
+        "change", "use raise and load explicitly what each page shows: 0.25× [0.18–0.37] of selectin's latency at "
+                  "page size 1000, where selectin also loads every message")
+
+
+@pytest.mark.parametrize(("selectin_ratio", "verdict", "action"), [
+    ((0.85, 0.70, 1.03), "inconclusive", "undecided"),  # straddles 0.9: this run cannot tell
+    ((0.85, 0.70, 0.89), "confirmed", "change"),        # wholly below 0.9
+    ((1.20, 1.10, 1.30), "partly", "change"),           # wholly above: selectin does not make the page faster
+])
+def test_c1_selectins_interval_against_the_threshold_decides(selectin_ratio, verdict, action):
+    found = judged(loading(selectin_ratio), "C1")
+    assert (found["verdict"], found["action"]) == (verdict, action)
+    low, high = selectin_ratio[1:]
+    assert f"[{low:.2f}–{high:.2f}]" in found["deciding"]
+
+
+def test_c1_rejects_selectin_that_is_slower_when_it_is_the_only_bounded_strategy():
     df = frame(*dashboard("baseline", (11, 101, 1001), (0.01, 0.1, 1.0)),
-               *dashboard("loading=selectin", (3, 3, 5), (0.005, 0.02, 0.2)),
-               *dashboard("loading=joined", (1, 1, 1), (0.004, 0.05, 0.5)))
-    verdict, evidence, recommended = verdict_of(df, "C1")
-    assert verdict == "confirmed"
-    assert "lazy 11/101/1001, selectin 3/3/5" in evidence
-    assert "(5.0x)" in evidence
-    assert recommended == "loading=selectin"
+               *dashboard("loading=selectin", (3, 3, 5), (0.02, 0.2, 1.2), (1.2, 1.1, 1.3)))
+    found = judged(df, "C1")
+    assert (found["verdict"], found["action"]) == ("partly", "reject")
+    assert found["reason"] == "selectin is slower than lazy at page size 1000: 1.20× [1.10–1.30]"
+
+
+def test_c1_rows_the_server_sent_decide_equal_work_when_the_results_hold_them():
+    df = frame(*[dict(r, wire_rows=r["rows"]) for r in dashboard("baseline", (11, 101, 1001), (0.01, 0.1, 1.0))],
+               *dashboard("loading=selectin", (3, 3, 5), (0.005, 0.02, 0.4), (0.4, 0.3, 0.5), wire_rows=1000),
+               *dashboard("loading=joined", (1, 1, 1), (0.004, 0.05, 0.5), (0.5, 0.4, 0.6), wire_rows=7000))
+    evidence = judged(df, "C1")["evidence"]
+    assert "on equal work (the same rows as lazy): selectin 0.40× [0.30–0.50], 1,000 rows sent; not equal work " \
+           "(they also load every message of the page's sessions, which the dashboard does not show): joined " \
+           "0.50× [0.40–0.60], 7,000 rows sent" in evidence
 
 
 def test_c1_uses_the_sessions_that_exist_when_the_page_is_larger():
     df = frame(*[dict(r, sessions=200) for r in dashboard("baseline", (11, 101, 201), (0.01, 0.1, 0.2))],
-               *[dict(r, sessions=200) for r in dashboard("loading=selectin", (3, 3, 3), (0.01, 0.02, 0.03))])
+               *[dict(r, sessions=200) for r in dashboard("loading=selectin", (3, 3, 3), (0.01, 0.02, 0.03),
+                                                          (0.15, 0.12, 0.18))])
     assert verdict_of(df, "C1")[0] == "confirmed"
 
 
 def test_c1_partly_when_selectin_grows_and_refuted_when_lazy_is_flat():
     growing = frame(*dashboard("baseline", (11, 101, 1001), (0.01, 0.1, 1.0)),
-                    *dashboard("loading=selectin", (3, 12, 102), (0.01, 0.1, 1.0)))
+                    *dashboard("loading=selectin", (3, 12, 102), (0.01, 0.1, 1.0), (0.5, 0.4, 0.6)))
     assert verdict_of(growing, "C1")[0] == "partly"
     flat = frame(*dashboard("baseline", (2, 2, 2), (0.01, 0.1, 1.0)),
-                 *dashboard("loading=selectin", (3, 3, 3), (0.01, 0.1, 1.0)))
-    assert verdict_of(flat, "C1")[0] == "refuted"
+                 *dashboard("loading=selectin", (3, 3, 3), (0.01, 0.1, 1.0), (1.0, 0.9, 1.1)))
+    found = judged(flat, "C1")
+    assert (found["verdict"], found["action"]) == ("refuted", "reject")
 
 
-def sync(variant, plan, scan, read, write, sessions=1000):
-    return [row("active_sync", variant, plan_top=plan, seq_scan=scan, median_s=read, sessions=sessions, rows=7),
-            row("mark_sync", variant, median_s=write, sessions=sessions, rows=2)]
+def sync(variant, plan, scan, read, write, read_ratio=None, write_ratio=None, sessions=1000):
+    return [row("active_sync", variant, "", read_ratio, plan_top=plan, seq_scan=scan, median_s=read,
+                sessions=sessions, rows=7),
+            row("mark_sync", variant, "", write_ratio, median_s=write, sessions=sessions, rows=2)]
 
 
-def test_c2_plan_shape_decides_and_recommends_cheapest_read_plus_write():
-    df = frame(*sync("baseline", "Seq Scan", True, 0.016, 0.030),
-               *sync("sync_flag=bool_column", "Index Only Scan", False, 0.001, 0.010),
-               *sync("sync_flag=jsonb_gin", "Bitmap Heap Scan", False, 0.0009, 0.020))
-    verdict, evidence, recommended = verdict_of(df, "C2")
-    assert verdict == "confirmed"
-    assert evidence == "at 1,000 sessions: JSON blob Seq Scan 16 ms, bool_column Index Only Scan 1 ms (16x faster)"
-    assert recommended == "sync_flag=bool_column"  # 11 ms read + write against jsonb_gin's 20.9 ms
+def sync_flags(flag_read=(0.06, 0.05, 0.08)):
+    return frame(*sync("baseline", "Seq Scan", True, 0.016, 0.030),
+                 *sync("sync_flag=bool_column", "Index Only Scan", False, 0.001, 0.036, flag_read, (1.2, 1.1, 1.3)),
+                 *sync("sync_flag=jsonb_expr", "Index Scan", False, 0.0016, 0.0315, (0.1, 0.08, 0.12),
+                       (1.05, 1.0, 1.1)))
+
+
+def test_c2_weighs_read_and_write_by_the_stated_reads_per_write():
+    found = judged(sync_flags(), "C2")
+    assert found["verdict"] == "confirmed"
+    assert found["deciding"] == ("bool_column ÷ JSON blob, active_sync latency: 0.06× [0.05–0.08]; fixes it below "
+                                 "0.9. Recommendation weighs 0.1 active_sync reads per mark_sync write "
+                                 "(READS_PER_WRITE, an assumption)")
+    # Read share 0.1 × 16 ms / (0.1 × 16 ms + 30 ms) = 0.0506: bool_column 0.0506 × 0.06 + 0.9494 × 1.2 = 1.14.
+    assert found["evidence"].endswith("read + write cost ÷ the JSON blob's, weighing 0.1 active_sync reads per "
+                                      "mark_sync write (READS_PER_WRITE, an assumption): jsonb_expr 1.00× "
+                                      "[0.95–1.05], bool_column 1.14× [1.05–1.24]")
+    assert found["recommended"] == "sync_flag=jsonb_expr"
+    # jsonb_expr ÷ bool_column: 1.00 / 1.14 = 0.88, its interval 0.95 / 1.24 to 1.05 / 1.05: across 1.
+    assert (found["action"], found["reason"]) == (
+        "adopt", "bool_column fixes the scan; jsonb_expr is not clearly cheaper at 0.1 reads per write (0.88× "
+                 "[0.77–1.00] of bool_column's cost)")
+    often = judged(sync_flags(), "C2", reads_per_write=10)  # read share 0.842: the read dominates
+    assert often["recommended"] == "sync_flag=bool_column"
+    assert often["reason"] == "bool_column's read + write cost is 0.24× [0.22–0.27] of the JSON blob's at 10 reads " \
+                              "per write, the lowest of the variants without a Seq Scan"
+
+
+def test_c2_inconclusive_when_the_fixs_interval_straddles_the_threshold():
+    found = judged(sync_flags(flag_read=(0.85, 0.7, 1.0)), "C2")
+    assert (found["verdict"], found["action"]) == ("inconclusive", "undecided")
+    assert "0.85× [0.70–1.00]" in found["deciding"]
 
 
 def test_c2_refuted_without_a_scan_and_partly_when_the_fix_scans_too():
     no_scan = frame(*sync("baseline", "Index Scan", False, 0.001, 0.01),
-                    *sync("sync_flag=bool_column", "Index Only Scan", False, 0.001, 0.01))
+                    *sync("sync_flag=bool_column", "Index Only Scan", False, 0.001, 0.01, (1.0, 0.9, 1.1),
+                          (1.0, 0.9, 1.1)))
     assert verdict_of(no_scan, "C2")[0] == "refuted"
     both_scan = frame(*sync("baseline", "Seq Scan", True, 0.01, 0.01),
-                      *sync("sync_flag=bool_column", "Seq Scan", True, 0.01, 0.01))
+                      *sync("sync_flag=bool_column", "Seq Scan", True, 0.01, 0.01, (0.5, 0.4, 0.6), (1.0, 0.9, 1.1)))
     assert verdict_of(both_scan, "C2")[0] == "partly"
 
 
-def test_c2_flat_blob_latency_over_sizes_is_only_partly():
+def test_c2_slope_over_sizes_is_evidence_not_a_deciding_point_estimate():
     df = frame(*sync("baseline", "Seq Scan", True, 0.010, 0.01, sessions=1000),
                *sync("baseline", "Seq Scan", True, 0.011, 0.01, sessions=100000),
-               *sync("sync_flag=bool_column", "Index Only Scan", False, 0.001, 0.01, sessions=100000))
+               *sync("sync_flag=bool_column", "Index Only Scan", False, 0.001, 0.01, (0.1, 0.08, 0.12),
+                     (1.0, 0.9, 1.1), sessions=100000))
     verdict, evidence, _ = verdict_of(df, "C2")
-    assert verdict == "partly"
-    assert "blob latency slope 0.02 over 1,000–100,000 sessions" in evidence
+    assert verdict == "confirmed"
+    assert "blob latency slope 0.02 over 1,000–100,000 sessions (flat, a fit of medians without interval: not " \
+           "deciding)" in evidence
+
+
+def purges(hard_db_ratio=(0.1, 0.08, 0.12)):
+    return [row("purge_user", "baseline", orphans=0, median_s=0.8),
+            row("purge_user", "deletion=hard_db", "", hard_db_ratio, orphans=0, median_s=0.07)]
 
 
 def test_c3_orphans_on_any_delete_path_confirm_and_zero_everywhere_refutes():
-    clean = [row("delete_session", v, orphans=0, leaks=0, median_s=m)
-             for v, m in (("baseline", 0.02), ("deletion=hard_db", 0.005))]
-    clean += [row("purge_user", v, orphans=0, leaks=0, median_s=m)
-              for v, m in (("baseline", 0.8), ("deletion=hard_db", 0.07))]
-    verdict, evidence, recommended = verdict_of(frame(*clean), "C3")
-    assert (verdict, recommended) == ("refuted", "deletion=hard_db")
-    assert evidence.startswith("0 orphans after every one of 4 measured delete paths")
+    clean = [row("delete_session", v, "", r, orphans=0, leaks=0, median_s=m)
+             for v, m, r in (("baseline", 0.02, None), ("deletion=hard_db", 0.005, (0.25, 0.2, 0.3)))]
+    clean += purges()
+    found = judged(frame(*clean), "C3")
+    assert (found["verdict"], found["recommended"]) == ("refuted", "deletion=hard_db")
+    assert found["evidence"].startswith("0 orphans after every one of 4 measured delete paths")
+    assert found["deciding"] == "0 of 4 completed delete paths leave orphans (exact counts)"
+    assert (found["action"], found["reason"]) == (
+        "change", "0 orphans on every completed path, so backrefs add nothing; let the database cascade (hard_db): "
+                  "purge_user 0.10× [0.08–0.12] of the ORM cascade's time")
     dirty = frame(*clean, row("delete_paths", "baseline", "path=bulk_query_delete", orphans=3, median_s=0.01))
-    verdict, evidence, _ = verdict_of(dirty, "C3")
-    assert verdict == "confirmed"
-    assert "delete_paths[path=bulk_query_delete] × baseline 3" in evidence
+    found = judged(dirty, "C3")
+    assert (found["verdict"], found["action"]) == ("confirmed", "adopt")
+    assert "delete_paths[path=bulk_query_delete] × baseline 3" in found["evidence"]
 
 
-def deletion(soft_delete=0.01, leaks=0, restore_rows=1):
+def test_c3_rejects_backrefs_when_no_faster_clean_variant_is_clearly_faster():
+    found = judged(frame(*purges(hard_db_ratio=(0.95, 0.8, 1.1))), "C3")
+    assert (found["verdict"], found["action"]) == ("refuted", "reject")
+    assert found["reason"] == "0 orphans on every completed path: the foreign keys already prevent them"
+
+
+def deletion(soft_delete=(0.5, 0.4, 0.6), list_live=(1.25, 1.1, 1.4), leaks=0, restore_rows=1):
     return frame(row("delete_session", "baseline", median_s=0.02, orphans=0, leaks=0, index_bytes=1000),
-                 row("delete_session", "deletion=soft", median_s=soft_delete, orphans=0, leaks=leaks,
+                 row("delete_session", "deletion=soft", "", soft_delete, median_s=0.01, orphans=0, leaks=leaks,
                      index_bytes=1200),
                  row("list_live", "baseline", "deleted_fraction=0.5", median_s=0.002),
-                 row("list_live", "deletion=soft", "deleted_fraction=0.5", median_s=0.0025),
-                 row("list_live", "deletion=soft", "deleted_fraction=0", median_s=0.0001),
+                 row("list_live", "deletion=soft", "deleted_fraction=0.5", list_live, median_s=0.0025),
+                 row("list_live", "baseline", "deleted_fraction=0", median_s=0.0001),
+                 row("list_live", "deletion=soft", "deleted_fraction=0", (5.0, 4.0, 6.0), median_s=0.0005),
                  row("restore_session", "deletion=soft", median_s=0.001, rows=restore_rows))
 
 
-def test_c4_soft_delete_affordable_partly_and_refuted():
-    verdict, evidence, recommended = verdict_of(deletion(), "C4")
-    assert (verdict, recommended) == ("confirmed", "deletion=soft")
-    assert evidence.startswith("soft/hard_orm latency: delete_session 0.50x, list_live 1.25x; leaks 0; restore 1 ms")
-    assert verdict_of(deletion(soft_delete=0.04), "C4")[0] == "partly"  # 2x the hard delete
-    assert verdict_of(deletion(leaks=2), "C4")[0] == "refuted"
-    assert verdict_of(deletion(restore_rows=0), "C4")[0] == "refuted"
+def test_c4_every_ratio_below_the_threshold_confirms():
+    found = judged(deletion(), "C4")
+    assert (found["verdict"], found["recommended"], found["action"]) == ("confirmed", "deletion=soft", "adopt")
+    assert found["evidence"].startswith("soft ÷ hard_orm latency: delete_session 0.50× [0.40–0.60], list_live at "
+                                        "50% deleted 1.25× [1.10–1.40]; leaks 0; restore 1 ms, 1 row")
+    assert found["deciding"] == "soft ÷ hard_orm, list_live at 50% deleted: 1.25× [1.10–1.40]; affordable below 1.5"
 
 
-def test_c5_rows_and_wal_ratios():
-    def migration(raw_rows, raw_wal):
-        return frame(row("migrate_audio_storage", "baseline", rows=raw_rows, wal_bytes=raw_wal, median_s=0.018),
-                     row("migrate_audio_storage", "audio_storage=storage_key", rows=1, wal_bytes=128, median_s=0.001))
-
-    verdict, evidence, recommended = verdict_of(migration(1664, 803296), "C5")
-    assert (verdict, recommended) == ("confirmed", "audio_storage=storage_key")
-    assert evidence.endswith("1,664x the rows, 6,276x the WAL")
-    assert verdict_of(migration(5, 300), "C5")[0] == "partly"
-    assert verdict_of(migration(1, 128), "C5")[0] == "refuted"
-
-
-@pytest.mark.parametrize(("naive", "aware", "expected"), [
-    ((95, 94), (95, 95), "refuted"),
-    ((95, 95), (95, 95), "confirmed"),
-    ((95, 94), (95, 93), "partly"),
+@pytest.mark.parametrize(("list_live", "verdict", "action"), [
+    ((1.4, 1.2, 1.6), "inconclusive", "undecided"),
+    ((2.0, 1.8, 2.2), "partly", "change"),
 ])
-def test_c6_rows_per_time_zone(naive, aware, expected):
+def test_c4_a_ratio_across_or_above_the_threshold(list_live, verdict, action):
+    found = judged(deletion(list_live=list_live), "C4")
+    assert (found["verdict"], found["action"]) == (verdict, action)
+    assert found["deciding"].startswith(f"soft ÷ hard_orm, list_live at 50% deleted: {list_live[0]:.2f}× "
+                                        f"[{list_live[1]:.2f}–{list_live[2]:.2f}]")
+
+
+def test_c4_refuted_by_leaks_or_a_restore_that_finds_nothing():
+    assert (judged(deletion(leaks=2), "C4")[["verdict", "action"]] == ["refuted", "reject"]).all()
+    assert judged(deletion(restore_rows=0), "C4")["verdict"] == "refuted"
+
+
+def migration(raw_rows=1664, median=0.018, q1=0.017, q3=0.019, wal=803296):
+    return frame(row("migrate_audio_storage", "baseline", rows=raw_rows, wal_bytes=wal, median_s=median, q1_s=q1,
+                     q3_s=q3),
+                 row("migrate_audio_storage", "audio_storage=storage_key", "", (0.03, 0.02, 0.04), rows=1,
+                     wal_bytes=128, median_s=0.0005))
+
+
+def test_c5_is_judged_on_absolute_cost_and_cheap_at_a_small_size_cannot_decide():
+    found = judged(migration(), "C5")
+    assert (found["verdict"], found["action"]) == ("inconclusive", "undecided")
+    # 10 s at 18 ms per 1,664 rows: 10 / 0.018 × 1,664 = 924,444 messages.
+    assert found["deciding"] == ("raw_path's move at the measured 1,664 messages: 18 ms (IQR 17 ms–19 ms), 784 KiB "
+                                 "WAL; massive from 10 s or 1 GiB: not massive at this size; at this rate 10 s is "
+                                 "reached near 924,444 messages (production size not stated: PRODUCTION_MESSAGES)")
+    assert found["evidence"].endswith("Not measured: lock waits of a concurrent writer, the production size, a "
+                                      "batched backfill")
+
+
+@pytest.mark.parametrize(("production", "verdict", "said"), [
+    (10_000_000, "confirmed", "108.17 s (IQR 102.16 s–114.18 s), 4.5 GiB WAL"),  # × 6,009.6
+    (100_000, "refuted", "1.08 s (IQR 1.02 s–1.14 s), 46 MiB WAL"),           # × 60.1
+])
+def test_c5_projects_the_cost_per_row_to_a_stated_production_size(production, verdict, said):
+    found = judged(migration(), "C5", production_messages=production)
+    assert found["verdict"] == verdict
+    assert found["deciding"].startswith(f"raw_path's move at {production:,} messages (projected linearly from "
+                                        f"1,664): {said}; massive from 10 s or 1 GiB")
+
+
+@pytest.mark.parametrize(("quartiles", "verdict"), [((11.0, 12.0, 13.0), "confirmed"),
+                                                    ((9.0, 10.0, 11.0), "inconclusive")])
+def test_c5_massive_already_at_the_measured_size_and_an_interquartile_range_across_it(quartiles, verdict):
+    q1, median, q3 = quartiles
+    assert judged(migration(median=median, q1=q1, q3=q3), "C5")["verdict"] == verdict
+
+
+def test_c5_refuted_when_raw_paths_rewrite_no_more_rows():
+    found = judged(migration(raw_rows=1), "C5")
+    assert (found["verdict"], found["action"]) == ("refuted", "reject")
+
+
+@pytest.mark.parametrize(("naive", "aware", "expected", "action"), [
+    ((95, 94), (95, 95), "refuted", "reject"),
+    ((95, 95), (95, 95), "confirmed", "change"),
+    ((95, 94), (95, 93), "partly", "undecided"),
+])
+def test_c6_rows_per_time_zone(naive, aware, expected, action):
     records = [row("recent_activity", variant, f"timezone={zone}", rows=count, median_s=0.002)
                for variant, counts in (("baseline", naive), ("timestamps=aware", aware))
                for zone, count in zip(("UTC", "Asia/Tokyo"), counts)]
-    verdict, evidence, recommended = verdict_of(frame(*records), "C6")
-    assert verdict == expected
-    assert evidence.startswith(f"naive_utc: {naive[0]} rows in UTC, {naive[1]} rows in Asia/Tokyo")
-    assert recommended == ("timestamps=aware" if aware[0] == aware[1] else "baseline")
+    found = judged(frame(*records), "C6")
+    assert (found["verdict"], found["action"]) == (expected, action)
+    assert found["evidence"].startswith(f"naive_utc: {naive[0]} rows in UTC, {naive[1]} rows in Asia/Tokyo")
+    assert "datetime.utcnow is deprecated since Python 3.12" in found["evidence"]
+    assert "clock skew breaks event ordering more than time zones do, and this run does not measure skew" \
+        in found["evidence"]
+    assert found["recommended"] == ("timestamps=aware" if aware[0] == aware[1] else "baseline")
 
 
 def test_c3_prefers_the_delete_path_fact_table_and_ignores_paths_that_raised():
-    df = frame(row("purge_user", "baseline", orphans=0, median_s=0.8),
-               row("purge_user", "deletion=hard_db", orphans=0, median_s=0.07))
+    df = frame(*purges())
     paths = pd.DataFrame([
         {"variant": "baseline", "path": "orm_delete", "error": None, "sessions_left": 0, "orphans": 0},
         {"variant": "baseline", "path": "orm_bulk_delete", "error": "IntegrityError", "sessions_left": 1,
@@ -173,6 +330,7 @@ def test_c3_prefers_the_delete_path_fact_table_and_ignores_paths_that_raised():
     assert table.loc["C3", "evidence"] == ("0 orphans after every one of 3 completed delete paths (2 paths × 2 "
                                            "variants); 1 raised an error and deleted nothing (IntegrityError)")
     assert table.loc["C3", "recommended"] == "deletion=hard_db"
+    assert table.loc["C3", "reason"].endswith("; 1 of the delete paths raised an error and deleted nothing")
     paths.loc[3, "orphans"] = 4
     table = verdicts(df, paths).set_index("claim")
     assert table.loc["C3", "verdict"] == "confirmed"

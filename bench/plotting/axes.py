@@ -166,9 +166,12 @@ def scale_from_zero_or_log(ax, values) -> None:
         ax.set_ylim(bottom=0)
 
 
-def latency_lines(ax, table: pd.DataFrame, x: str, axis: str, *, errors: bool = True) -> None:
-    """One line per variant of median latency (ms) against `x`, IQR as error bars."""
+def latency_lines(ax, table: pd.DataFrame, x: str, axis: str, *, errors: bool = True, dashed=(),
+                  suffix: str = "") -> None:
+    """One line per variant of median latency (ms) against `x`, IQR as error bars; variants in `dashed`
+    are drawn dashed, their legend names followed by `suffix`."""
     for variant, part in table.groupby("variant", sort=False):
         part = part.sort_values(x)
         ax.errorbar(part[x], part["median_s"] * MS, yerr=iqr_errors(part) if errors else None, capsize=3,
-                    label=name(variant, axis), markersize=5, **marker_style(variant))
+                    label=name(variant, axis) + (suffix if variant in dashed else ""), markersize=5,
+                    linestyle="--" if variant in dashed else "-", **marker_style(variant))

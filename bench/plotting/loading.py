@@ -9,7 +9,9 @@ from bench.plotting.axes import (
     faceted, finding_title, grouped_points, latency_lines, legend, log_if_spread, not_measured, scale_from_zero_or_log,
 )
 from bench.plotting.style import MS, marker_style, ms, name, plain
-from bench.plotting.tables import by_param, fastest, param_value, summary
+from bench.plotting.tables import (
+    EXTRA_ROWS, SAME_ROWS, by_param, dashboard_work, fastest, param_value, ratio_of, ratios, summary,
+)
 
 
 def _statement_shape(part: pd.DataFrame) -> str:
@@ -39,21 +41,37 @@ def statements_vs_page_size(df: pd.DataFrame, ax) -> None:
 
 @faceted
 def latency_vs_page_size(df: pd.DataFrame, ax) -> None:
-    """Dashboard: median latency (IQR bars) against page size, per loading strategy."""
+    """Dashboard: median latency (IQR bars) against page size, per loading strategy. Strategies that also
+    load every message (not equal work with lazy) are dashed; the title gives each strategy's latency
+    ratio to lazy with its 95% interval, grouped by equal and extra work."""
     table = by_param(df, "dashboard", "page_size")
     if table.empty:
         return not_measured(ax, "dashboard workload")
-    latency_lines(ax, table, "page_size", "loading")
-    ax.set(xscale="log", yscale="log", xlabel="page size (sessions per page)", ylabel="latency per page load (ms)")
     top = table[table["page_size"] == table["page_size"].max()]
+    work = dashboard_work(top)
+    extra = [v for v, said in work.items() if said == EXTRA_ROWS]
+    latency_lines(ax, table, "page_size", "loading", dashed=extra, suffix=" + messages")
+    ax.set(xscale="log", yscale="log", xlabel="page size (sessions per page)", ylabel="latency per page load (ms)")
     base, best = top[top["variant"] == "baseline"], fastest(top)
-    finding = f"At page size {top['page_size'].iloc[0]:.0f}: fastest is {name(best['variant'], 'loading')} " \
-              f"({ms(best['median_s'])})"
-    if not base.empty:
-        finding += f", {base['median_s'].iloc[0] / best['median_s']:.1f}× faster than lazy ({ms(base['median_s'].iloc[0])})"
-        selectin = top[top["variant"] == "loading=selectin"]
-        if not selectin.empty and best["variant"] != "loading=selectin":
-            finding += f"; selectin {ms(selectin['median_s'].iloc[0])}"
+    page = f"{top['page_size'].iloc[0]:.0f}"
+    found = ratios(df, "dashboard")
+    measured = {v: r for v in top["variant"] if v != "baseline" and (r := ratio_of(found, v, top["param"].iloc[0]))}
+    if measured:
+        def listed(variants):
+            return ", ".join(f"{name(v, 'loading')} {measured[v].text()}" for v in variants if v in measured)
+        same = [v for v in measured if work.get(v) == SAME_ROWS]
+        finding = f"At page size {page}, latency ÷ lazy [95% interval] — equal work (same rows): " \
+                  f"{listed(same) or 'none'}"
+        if extra:
+            finding += f"; also loading every message (dashed): {listed(extra)}"
+    else:
+        finding = f"At page size {page}: fastest is {name(best['variant'], 'loading')} ({ms(best['median_s'])})"
+        if not base.empty:
+            finding += f", {base['median_s'].iloc[0] / best['median_s']:.1f}× faster than lazy " \
+                       f"({ms(base['median_s'].iloc[0])})"
+        if extra:
+            finding += f"; {', '.join(name(v, 'loading') for v in extra)} also load{'s' if len(extra) == 1 else ''} " \
+                       f"every message (dashed)"
     finding_title(ax, finding)
     legend(ax, "loading")
 

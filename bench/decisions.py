@@ -1,0 +1,158 @@
+"""What to do with the review's recommendations, and the caveats of the runs the verdicts rest on.
+
+`what_to_do(verdict_table)`: one row per recommendation of the review (its three summary
+recommendations and the three the claims imply), each adopted, rejected, changed or left undecided,
+with the number that decides it (bench.verdicts computes both). `caveats(paths, df)`: the data size,
+machine, backend and load of each run, the trials it discarded, and what no run measures.
+
+Both return plain DataFrames; the report and the notebooks render them escaped (results files are
+untrusted: every value read here from one is type-checked and cut short before it is shown).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from bench.results import read
+
+# The review's recommendations, by the claim that decides each (as written, or as the claim implies).
+REVIEW = {
+    "C1": "1. Optimize loading strategies: lazy='selectin' for skills and messages",
+    "C2": "Extract sync flags such as is_syncing to first-class Boolean columns",
+    "C3": "2. Explicit cascade definitions: SQLAlchemy-level backrefs on association tables against orphaned links",
+    "C4": "3. Soft delete for safety: a deleted_at column on Session instead of a hard delete",
+    "C5": "(implied) Store audio as a storage-independent key instead of a raw path",
+    "C6": "(rated Success) Keep datetime.utcnow timestamps for ordering across zones",
+}
+TODO_COLUMNS = ["review recommends", "claim", "do", "decided by", "verdict"]
+CAVEAT_COLUMNS = ["caveat", "what it means"]
+# What no run of this suite measures, and which verdicts it limits.
+NOT_MEASURED = (
+    "Concurrency: lock waits of a concurrent writer during a migration (C5), a purge (C3) or soft-delete "
+    "maintenance (C4); every case runs alone.",
+    "Production size: the runs use the sizes above; a scan (C2), a migration (C5) and soft-deleted rows (C4) "
+    "grow with the tables.",
+    "A batched backfill as the alternative to one-transaction migration (C5).",
+    "Clock skew between hosts (C6): what breaks event ordering across availability zones and mesh nodes; the "
+    "run compares server time zones only. datetime.utcnow is deprecated since Python 3.12.",
+    "Cold caches and replication: tables are vacuumed, frozen and warm before timing; WAL is counted, not shipped.",
+)
+TEXT_LIMIT = 80
+
+
+def what_to_do(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """One row per review recommendation: what to do, and the number (with interval) that decides it."""
+    rows = []
+    for claim, recommendation in REVIEW.items():
+        judged = verdicts[verdicts["claim"] == claim]
+        if judged.empty:
+            continue
+        row = judged.iloc[0]
+        rows.append({"review recommends": recommendation, "claim": claim, "do": row["action"],
+                     "decided by": row["reason"] or row["deciding"], "verdict": row["verdict"]})
+    return pd.DataFrame(rows, columns=TODO_COLUMNS)
+
+
+def delete_paths(paths: list[str]) -> pd.DataFrame:
+    """Claim C3's fact table from the runs' metadata: one row per delete path x deletion variant."""
+    columns = ["image", "variant", "path", "label", "error", "sessions_left", "orphans"]
+    rows = [{column: entry.get(column) for column in columns}
+            for path in paths for entry in read(path)["sessionbench"].get("delete_paths") or []]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _text(value) -> str | None:
+    """A results value as short text, or None when it is missing or not a plain value."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if math.isfinite(value) else None
+    if isinstance(value, str) and value.strip():
+        return value if len(value) <= TEXT_LIMIT else value[:TEXT_LIMIT - 1] + "…"
+    return None
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _block(meta: dict, name: str) -> dict:
+    value = meta.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _machine(meta: dict) -> str:
+    machine = _block(meta, "machine")
+    cpus, quota, memory = _number(machine.get("cpus")), _number(machine.get("cgroup_cpu_quota")), \
+        _number(machine.get("memory_bytes"))
+    parts = [_text(machine.get("cpu_model")) or "CPU model not recorded"]
+    if cpus:
+        parts.append(f"{cpus:.0f} CPUs" + (f" (cgroup quota {quota:g})" if quota else ""))
+    if memory:
+        parts.append(f"{memory / 1024 ** 3:.0f} GiB memory")
+    for label, key in (("kernel", "kernel"), ("Python", "python"), ("psycopg", "psycopg_impl")):
+        if _text(machine.get(key)):
+            parts.append(f"{label} {_text(machine.get(key))}")
+    return ", ".join(parts)
+
+
+def _load(meta: dict) -> str:
+    load = _block(meta, "load")
+    other, steal = _number(load.get("other_cpu_share")), _number(load.get("steal_share"))
+    if other is None and steal is None:
+        return "not recorded"
+    said = []
+    if other is not None:
+        said.append(f"other processes used {other:.1%} of the CPU")
+    if steal is not None:
+        said.append(f"steal {steal:.1%}")
+    noisy = load.get("noisy") is True
+    return ", ".join(said) + ("; NOISY: small differences may not repeat" if noisy else "; quiet")
+
+
+def _trials(meta: dict) -> str:
+    trials, settings = _block(meta, "trials"), _block(meta, "settings")
+    kept, disturbed = _number(trials.get("kept")), _number(trials.get("disturbed"))
+    per_case = _number(settings.get("trials"))
+    said = f"{per_case:.0f} trials per comparison group; " if per_case else ""
+    if kept is None or disturbed is None:
+        return said + "discarded trials not recorded"
+    return said + f"{disturbed:.0f} of {kept + disturbed:.0f} trials discarded (autovacuum or a checkpoint ran)"
+
+
+def _size(meta: dict) -> str:
+    sessions = _number(meta.get("sessions"))
+    said = f"{sessions:,.0f} sessions" if sessions else "size not recorded"
+    loads = meta.get("loads")
+    first = loads[0] if isinstance(loads, list) and loads and isinstance(loads[0], dict) else {}
+    counts = _block(_block(first, "source"), "rows")
+    messages = _number(counts.get("messages"))
+    scale = _text(meta.get("scale"))
+    return said + (f", {messages:,.0f} messages" if messages else "") + (f" (scale {scale})" if scale else "")
+
+
+def caveats(paths: list[str], df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """What limits the verdicts: per run its size, machine, backend, load and discarded trials; how the
+    runs combine; and what no run measures."""
+    metas = [(read(path)["sessionbench"], path) for path in paths]
+    rows = []
+    several = len(metas) > 1
+    for meta, _ in metas:
+        run = f" ({_text(meta.get('run_id')) or 'run'})" if several else ""
+        server = " ".join(filter(None, [_text(meta.get("backend")), "PostgreSQL",
+                                       _text(meta.get("server_version"))]))
+        rows += [(f"Data size{run}", _size(meta)), (f"Machine{run}", _machine(meta)),
+                 (f"Backend{run}", server), (f"Load during the run{run}", _load(meta)),
+                 (f"Trials{run}", _trials(meta))]
+    rows.append(("Runs", f"{len(metas)} results files pooled: each ratio is their median, its interval spans "
+                         f"every run's" if several else
+                 "one run: repeat it (five runs, say) and report them together to see whether each verdict holds"))
+    if df is not None and "rtt_ms" in df and df["rtt_ms"].fillna(0).max() == 0:
+        rows.append(("Network", "no added round-trip time: across zones every statement of an N+1 also pays a "
+                                "round trip (C1; run with --rtt-ms)"))
+    rows += [("Not measured", text) for text in NOT_MEASURED]
+    return pd.DataFrame(rows, columns=CAVEAT_COLUMNS)

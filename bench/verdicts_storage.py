@@ -1,0 +1,256 @@
+"""Verdicts C3–C6, on what the hub stores: orphaned links, soft delete, audio paths, timestamps.
+
+The same conventions as bench.verdicts (which builds the table): each rule's constants sit beside
+the function that applies them, a latency decides through its ratio's 95% interval, counts decide
+on their own, and each Judgement says what to do with the review's recommendation.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.plotting import ms, param_value, size, summary
+from bench.plotting.tables import Ratio, ratio_of, ratios
+from bench.verdicts import (
+    ADOPT, BASE, CHANGE, CONFIRMED, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement,
+    row_of, short,
+)
+
+# C3: workloads that delete; "delete_paths" (one case per supported path) is counted when present.
+DELETE_PATHS = ("delete_session", "purge_user", "delete_paths")
+# C3: paths no application runs. Turning FK triggers off needs superuser rights and disables every
+# foreign key; its orphans show what the constraints prevent, not what an app purge leaves.
+UNSUPPORTED_PATHS = {"raw_sql_delete_fk_triggers_off"}
+# C4: soft delete is "affordable" while every soft/hard_orm latency ratio stays below this over its
+# whole 95% interval.
+AFFORDABLE_RATIO = 1.5
+# C5: a storage move is "massive" when its one-transaction rewrite takes this long (every message row
+# it updated stays locked until it commits) or writes this much WAL (replicas and backups carry it).
+MASSIVE_SECONDS = 10.0
+MASSIVE_WAL_BYTES = 1024 ** 3
+# C5: messages in the hub's production database, when the user states it: the measured cost per row
+# is then projected linearly to that size (an assumption). None: judged at the measured size only.
+PRODUCTION_MESSAGES: int | None = None
+# C5, C6: what no default run measures, said in the verdict.
+C5_NOT_MEASURED = "lock waits of a concurrent writer, the production size, a batched backfill"
+UTCNOW = ("datetime.utcnow is deprecated since Python 3.12 (write datetime.now(timezone.utc)); across hosts, "
+          "clock skew breaks event ordering more than time zones do, and this run does not measure skew")
+
+RULES = {
+    "C3": "confirmed if any supported delete path that completes (raises no error) leaves orphans > 0; refuted "
+          "if every completed path leaves 0 (exact counts). Paths with FK triggers off are not supported and not "
+          "counted. Source: the run's delete-path fact table, else the delete workloads' orphan counts. "
+          "Recommended: among variants with 0 orphans, the lowest purge_user latency ratio.",
+    "C4": f"refuted if soft delete leaks deleted rows into reads (leaks > 0) or restore returns no row; partly "
+          f"if restore is not measured or a soft ÷ hard_orm latency ratio (delete_session, purge_user, list_live "
+          f"at the largest deleted fraction) lies above {AFFORDABLE_RATIO:g} over its whole 95% interval; "
+          f"inconclusive if one straddles {AFFORDABLE_RATIO:g}; confirmed if all lie below. Recommended: soft "
+          f"unless refuted.",
+    "C5": f"on absolute cost, not a ratio to the alternative: confirmed if raw_path's migration takes "
+          f"{MASSIVE_SECONDS:g} s or more (its whole interquartile range) or writes {size(MASSIVE_WAL_BYTES)} of WAL "
+          f"or more at the measured size, or at PRODUCTION_MESSAGES projected linearly when stated; refuted if it "
+          f"rewrites no more rows than storage_key, or stays below both at the stated production size; "
+          f"inconclusive otherwise (cheap at a measured size smaller than production says nothing of production). "
+          f"Recommended: storage_key unless refuted.",
+    "C6": "confirmed if naive_utc (baseline) recent_activity returns the same rows in every server time zone; "
+          "refuted if its rows differ between zones while aware's do not; partly if both differ or aware is not "
+          "measured (exact counts). Recommended: aware if its rows never differ. Clock skew is not measured.",
+}
+
+
+def _fastest_purge(df: pd.DataFrame, clean) -> tuple[str, Ratio | None]:
+    """Among `clean` variants, the one with the lowest purge_user ratio to hard_orm, and that ratio;
+    ("", None) when the alternatives were not measured beside hard_orm."""
+    table = ratios(df, "purge_user")
+    found = {v: BASE if v == "baseline" else ratio_of(table, v) for v in clean}
+    known = {v: r for v, r in found.items() if r is not None}
+    if not known or (len(known) < len(found) and set(known) == {"baseline"}):
+        return "", None
+    best = min(known, key=lambda v: known[v].value)
+    return best, known[best]
+
+
+def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int) -> Judgement:
+    best, purge = _fastest_purge(df, clean)
+    deciding = f"{leaving} of {completed} completed delete paths leave orphans (exact counts)"
+    raised = f"; {failed} of the delete paths raised an error and deleted nothing" if failed else ""
+    if verdict == CONFIRMED:
+        action, reason = ADOPT, f"{deciding}; {short(best) if best else 'no variant'} leaves none"
+    elif best and best != "baseline" and purge is not None and purge.side(1.0) == "below":
+        action, reason = CHANGE, (f"0 orphans on every completed path, so backrefs add nothing; let the database "
+                                  f"cascade ({short(best)}): purge_user {purge.text()} of the ORM cascade's "
+                                  f"time{raised}")
+    else:
+        action, reason = REJECT, f"0 orphans on every completed path: the foreign keys already prevent them{raised}"
+    return Judgement(verdict, deciding, evidence, best, action, reason)
+
+
+def _c3_from_paths(df: pd.DataFrame, paths: pd.DataFrame) -> Judgement:
+    """C3 on the delete-path fact table: a path that raised deleted nothing, so only completed paths count."""
+    bypass = paths[paths["path"].isin(UNSUPPORTED_PATHS)]
+    paths = paths[~paths["path"].isin(UNSUPPORTED_PATHS)]
+    completed = paths[paths["error"].isna()]
+    failed = paths[paths["error"].notna()]
+    leaving = completed[completed["orphans"] > 0]
+    clean = set(paths["variant"]) - set(leaving["variant"])
+    raised = f"; {len(failed)} raised an error and deleted nothing ({', '.join(sorted(set(failed['error'])))})" \
+        if not failed.empty else ""
+    if not bypass.empty:
+        raised += f"; not counted, FK triggers off: {', '.join(f'{o:.0f}' for o in bypass['orphans'])} orphans"
+    if not leaving.empty:
+        listed = ", ".join(f"{p} × {short(v)} {o:.0f}" for p, v, o in
+                           zip(leaving["path"], leaving["variant"], leaving["orphans"]))
+        evidence = f"orphans left by {len(leaving)} of {len(completed)} completed delete paths: {listed}" + raised
+        return _c3(df, CONFIRMED, evidence, clean, len(leaving), len(completed), len(failed))
+    evidence = f"0 orphans after every one of {len(completed)} completed delete paths " \
+               f"({completed['path'].nunique()} paths × {completed['variant'].nunique()} variants)" + raised
+    return _c3(df, REFUTED, evidence, clean, 0, len(completed), len(failed))
+
+
+def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **_) -> Judgement:
+    if delete_paths is not None and not delete_paths.empty:
+        return _c3_from_paths(df, delete_paths)
+    measured = df[df["workload"].isin(DELETE_PATHS) & df["orphans"].notna()]
+    if measured.empty:
+        return Judgement(NOT_MEASURED, evidence="no delete path recorded orphan counts")
+    paths = measured.assign(path=measured["workload"] + measured["param"].map(lambda p: f"[{p}]" if p else "")
+                            + " × " + measured["variant"].map(short))
+    leaving = paths[paths["orphans"] > 0]
+    clean = measured.groupby("variant")["orphans"].max()
+    clean = list(clean[clean == 0].index)
+    if not leaving.empty:
+        listed = ", ".join(f"{p} {o:.0f}" for p, o in zip(leaving["path"], leaving["orphans"]))
+        return _c3(df, CONFIRMED, f"orphans left by {len(leaving)} of {len(paths)} delete paths: {listed}", clean,
+                   len(leaving), len(paths), 0)
+    evidence = f"0 orphans after every one of {paths['path'].nunique()} measured delete paths " \
+               f"({', '.join(sorted(paths['path'].unique()))})"
+    return _c3(df, REFUTED, evidence, clean, 0, len(paths), 0)
+
+
+def _soft_ratios(df: pd.DataFrame) -> dict[str, Ratio]:
+    """soft ÷ hard_orm latency per delete workload, list_live at its largest deleted fraction."""
+    found = {}
+    for workload in ("delete_session", "purge_user", "list_live"):
+        table = ratios(df, workload)
+        if table.empty:
+            continue
+        fractions = table["param"].map(lambda p: param_value(p) if p else 0.0)
+        param = table.loc[fractions.idxmax(), "param"]
+        ratio = ratio_of(table, "deletion=soft", param)
+        if ratio is not None:
+            found[workload + (f" at {fractions.max():.0%} deleted" if param else "")] = ratio
+    return found
+
+
+def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
+    soft = df[df["variant"] == "deletion=soft"]
+    if soft.empty:
+        return Judgement(NOT_MEASURED, evidence="no results for deletion=soft")
+    leaks = soft["leaks"].dropna()
+    restore = summary(df, "restore_session", by=("variant",))
+    restored = row_of(restore, "deletion=soft") if not restore.empty else None
+    found = _soft_ratios(df)
+    evidence = "soft ÷ hard_orm latency: " + (", ".join(f"{w} {r.text()}" for w, r in found.items()) or "n/a")
+    evidence += f"; leaks {leaks.sum():.0f}" if not leaks.empty else "; leaks not measured"
+    evidence += f"; restore {ms(restored['median_s'])}, {restored['rows']:.0f} row" if restored is not None \
+        else "; restore not measured"
+    sizes = summary(df[df["workload"].isin(["delete_session", "list_live"])].assign(workload="x"), "x", by=("variant",))
+    s, h = row_of(sizes, "deletion=soft"), row_of(sizes, "baseline")
+    if s is not None and h is not None and h["index_bytes"]:
+        evidence += f"; indexes {size(s['index_bytes'])} vs {size(h['index_bytes'])}"
+    sides = {w: r.side(AFFORDABLE_RATIO) for w, r in found.items()}
+    # The deciding ratio: one above the threshold if any, else one across it, else the highest.
+    worst = next((w for side in ("above", "straddles", "unknown") for w in found if sides[w] == side),
+                 max(found, key=lambda w: found[w].value) if found else None)
+    deciding = f"soft ÷ hard_orm, {worst}: {found[worst].text()}; affordable below {AFFORDABLE_RATIO:g}" if worst \
+        else "soft delete's latency not measured beside hard_orm"
+    if (not leaks.empty and leaks.sum() > 0) or (restored is not None and not restored["rows"] > 0):
+        why = f"{leaks.sum():.0f} deleted rows leak into reads" if not leaks.empty and leaks.sum() > 0 \
+            else "restore returns no row"
+        return Judgement(REFUTED, why, evidence, "baseline", REJECT, f"soft delete fails its purpose: {why}")
+    if restored is None:
+        return Judgement(PARTLY, deciding + "; restore not measured", evidence, "deletion=soft", UNDECIDED,
+                         "recovery (restore_session) was not measured")
+    if not found or ("above" not in sides.values() and any(side != "below" for side in sides.values())):
+        return Judgement(INCONCLUSIVE, deciding, evidence, "deletion=soft", UNDECIDED, deciding)
+    if "above" in sides.values():
+        return Judgement(PARTLY, deciding, evidence, "deletion=soft", CHANGE,
+                         f"adopt soft delete only if {worst} at {found[worst].text()} the hard delete's latency is "
+                         f"acceptable (above {AFFORDABLE_RATIO:g}); it restores in {ms(restored['median_s'])}")
+    return Judgement(CONFIRMED, deciding, evidence, "deletion=soft", ADOPT,
+                     f"every soft ÷ hard_orm latency ratio lies below {AFFORDABLE_RATIO:g} (highest: {worst} "
+                     f"{found[worst].text()}) and restore brings a session back in {ms(restored['median_s'])}")
+
+
+def c5_migration(df: pd.DataFrame, production_messages: int | None = PRODUCTION_MESSAGES, **_) -> Judgement:
+    table = summary(df, "migrate_audio_storage", by=("variant",))
+    raw = row_of(table, "baseline") if not table.empty else None
+    key = row_of(table, "audio_storage=storage_key") if not table.empty else None
+    if raw is None or key is None:
+        return Judgement(NOT_MEASURED, evidence="migrate_audio_storage needs both raw_path and storage_key results")
+    sessions = df.loc[df["workload"] == "migrate_audio_storage", "sessions"].max()
+    rows, median, wal = raw["rows"], raw["median_s"], raw["wal_bytes"] or 0
+    low, high = (raw["q1_s"] if pd.notna(raw["q1_s"]) else median), (raw["q3_s"] if pd.notna(raw["q3_s"]) else median)
+    evidence = f"at {sessions:,.0f} sessions raw_path rewrites {rows:,.0f} rows in {ms(median)} (IQR {ms(low)}–" \
+               f"{ms(high)}) and writes {size(wal)} WAL; storage_key rewrites {key['rows']:,.0f} " \
+               f"row{'s' if key['rows'] != 1 else ''} in {ms(key['median_s'])}, {size(key['wal_bytes'] or 0)} WAL. " \
+               f"Not measured: {C5_NOT_MEASURED}"
+    if rows <= key["rows"]:
+        return Judgement(REFUTED, f"raw_path rewrites {rows:,.0f} rows, storage_key {key['rows']:,.0f}", evidence,
+                         "baseline", REJECT, "moving storage rewrites no more rows with raw paths")
+    scale = production_messages / rows if production_messages else 1.0
+    where = f"{production_messages:,.0f} messages (projected linearly from {rows:,.0f})" if production_messages \
+        else f"the measured {rows:,.0f} messages"
+    took, wal_at = Ratio(median * scale, low * scale, high * scale), wal * scale
+    cost = f"raw_path's move at {where}: {ms(took.value)} (IQR {ms(took.low)}–{ms(took.high)}), {size(wal_at)} WAL"
+    deciding = f"{cost}; massive from {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}"
+    side = took.side(MASSIVE_SECONDS)
+    if not production_messages and median > 0 and side == "below" and wal_at < MASSIVE_WAL_BYTES:
+        deciding += f": not massive at this size; at this rate {MASSIVE_SECONDS:g} s is reached near " \
+                    f"{MASSIVE_SECONDS / median * rows:,.0f} messages (production size not stated: PRODUCTION_MESSAGES)"
+    if side == "above" or wal_at >= MASSIVE_WAL_BYTES:
+        return Judgement(CONFIRMED, deciding, evidence, "audio_storage=storage_key", ADOPT,
+                         f"{cost}, at or above {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}; storage_key "
+                         f"rewrites {key['rows']:,.0f} row{'s' if key['rows'] != 1 else ''}")
+    if side == "below" and production_messages:
+        return Judgement(REFUTED, deciding, evidence, "audio_storage=storage_key", REJECT,
+                         f"not massive at the stated size: {cost}, below {MASSIVE_SECONDS:g} s and "
+                         f"{size(MASSIVE_WAL_BYTES)}")
+    return Judgement(INCONCLUSIVE, deciding, evidence, "audio_storage=storage_key", UNDECIDED,
+                     f"cheap at this size ({ms(median)}, {size(wal)} WAL for {rows:,.0f} rows); measure at production "
+                     f"size, with a concurrent writer and as a batched backfill")
+
+
+def _differs_by_zone(part: pd.DataFrame) -> bool:
+    # Compared within each run: runs at other scales return other counts.
+    return bool((part.groupby("run_id", dropna=False)["rows"].nunique() > 1).any())
+
+
+def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
+    part = df[df["workload"] == "recent_activity"]
+    naive, aware = part[part["variant"] == "baseline"], part[part["variant"] == "timestamps=aware"]
+    if naive["param"].nunique() < 2:
+        return Judgement(NOT_MEASURED, evidence=f"recent_activity needs at least two server time zones; {UTCNOW}",
+                         reason=UTCNOW)
+    table = summary(df, "recent_activity")
+    counts = "; ".join(
+        f"{short(v) if v != 'baseline' else 'naive_utc'}: " + ", ".join(
+            f"{r:.0f} rows in {param_value(p)}" for p, r in zip(rows["param"], rows["rows"]))
+        for v, rows in table.groupby("variant", sort=False))
+    naive_differs = _differs_by_zone(naive)
+    aware_consistent = aware["param"].nunique() >= 2 and not _differs_by_zone(aware)
+    recommended = "timestamps=aware" if aware_consistent else "baseline"
+    deciding = f"rows in the window per server time zone (exact counts): {counts}"
+    evidence = f"{counts}; {UTCNOW}"
+    if not naive_differs:
+        return Judgement(CONFIRMED, deciding, evidence, recommended, CHANGE,
+                         "time zones do not change naive_utc's rows here, but write UTC with "
+                         "datetime.now(timezone.utc): datetime.utcnow is deprecated since Python 3.12")
+    if aware_consistent:
+        return Judgement(REFUTED, deciding, evidence, recommended, REJECT,
+                         f"naive timestamps change with the server's time zone ({counts.split('; ')[0]}); store "
+                         f"timestamptz written with datetime.now(timezone.utc) (utcnow is deprecated since 3.12)")
+    return Judgement(PARTLY, deciding, evidence, recommended, UNDECIDED, deciding)
+
+
+JUDGES = {"C3": c3_orphans, "C4": c4_soft_delete, "C5": c5_migration, "C6": c6_timestamps}
