@@ -26,5 +26,6 @@ def test_lazy_dashboard_pays_one_round_trip_per_session_and_selectin_does_not(tm
     assert sorted(r["rtt_ms"] for r in relays) == [0.0, 2.0]
     assert all(r["relayed"] for r in relays)  # 0 ms goes through the relay too, so both compare
     two = next(r for r in relays if r["rtt_ms"] == 2.0)
-    assert two["added_ms"] >= 2.0
+    # measured against a direct sample taken at another moment: a little jitter either way
+    assert two["added_ms"] >= 1.8
     assert "rtt ms" in done.stdout  # the summary shows the RTT column when several are measured

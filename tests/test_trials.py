@@ -108,14 +108,21 @@ def test_settled_tables_are_vacuumed_with_autovacuum_off_for_the_run_only(state)
 
 
 def test_server_counts_never_reset_other_statistics(state, server):
-    other = create_engine(server.url.set(database="postgres"))
-    with other.connect() as conn:
-        conn.execute(text("select 42 as other_database_statement"))
-        conn.commit()
+    # Another database of the same server, with a statement of its own (its own table, so
+    # pg_stat_statements cannot fold it into an entry of any other statement).
+    admin_engine = create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as admin:
+        if not admin.execute(text("select 1 from pg_database where datname = 'sb_test_other'")).first():
+            admin.execute(text("create database sb_test_other"))
+    admin_engine.dispose()
+    other = create_engine(server.url.set(database="sb_test_other"))
+    with other.begin() as conn:
+        conn.execute(text("create table if not exists other_database_marker (id int)"))
+        conn.execute(text("select count(*) from other_database_marker"))
     with state.setup_engine.connect() as conn:
         def calls():
             return conn.execute(text("select coalesce(sum(calls), 0) from pg_stat_statements "
-                                     "where query like '%other_database_statement%'")).scalar_one()
+                                     "where query like '%from other_database_marker%'")).scalar_one()
         before = calls()
         (case,) = [c for c in group("list_live", "deleted_fraction=0") if c.variant.label == "baseline"]
         measure.prepare(state, case, server.url, warm=False).close()
