@@ -10,20 +10,15 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from models_variants import BASELINE
+from models_variants import AXES, BASELINE
 
 # Okabe & Ito's colour-blind-safe palette. The reviewed baseline is always black; within an
-# axis the alternatives take the palette in declared order, so no chart shows a colour twice.
-COLOURS = {
-    "baseline": "#000000",
-    "loading=selectin": "#0072B2", "loading=joined": "#E69F00", "loading=subquery": "#009E73",
-    "loading=raise": "#CC79A7",
-    "sync_flag=jsonb_gin": "#0072B2", "sync_flag=jsonb_expr": "#E69F00", "sync_flag=bool_column": "#009E73",
-    "sync_flag=sync_table": "#CC79A7",
-    "deletion=hard_db": "#0072B2", "deletion=soft": "#E69F00",
-    "audio_storage=storage_key": "#0072B2",
-    "timestamps=aware": "#0072B2",
-}
+# axis the alternatives take the palette in the order their axis module declares them, so no chart
+# shows a colour twice and a new axis value gets its colour without an entry here.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442"]
+COLOURS = {"baseline": "#000000", **{
+    f"{axis.name}={value}": PALETTE[index % len(PALETTE)]
+    for axis in AXES.values() for index, value in enumerate(list(axis.values)[1:])}}
 MARKERS = {"#000000": "o", "#0072B2": "s", "#E69F00": "^", "#009E73": "D", "#CC79A7": "v", "#D55E00": "P"}
 # Variants from a full grid ("loading=joined,deletion=soft") get a colour derived from the label.
 _SPARE = ["#D55E00", "#56B4E9", "#F0E442", "#999999", "#882255", "#44AA99"]
