@@ -142,7 +142,18 @@ def series(options) -> dict:
         "headlines": [headline_ratios(path) for path in runs],
         "spread": run_spread(runs),
         "runs": [str(p) for p in runs],
+        "slow": [{"workload": s["workload"], "base": s["base"], "path": str(s["path"])} for s in slow],
     }
+
+
+def replay(result: dict, options) -> dict:
+    """The comparisons again, with the current compare, on the runs a series stored."""
+    runs = [Path(p) for p in result["runs"]]
+    slow = result["slow"]
+    return {**result,
+            "aa": {m: [compare(a, b, options.threshold, m) for a, b in zip(runs, runs[1:])] for m in METRICS},
+            "ab": {m: [{**compare(runs[s["base"]], Path(s["path"]), options.threshold, m), "slowed": s["workload"]}
+                       for s in slow] for m in METRICS}}
 
 
 def _bound(hits: int, total: int) -> str:
@@ -253,13 +264,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed for which workload is slowed")
     parser.add_argument("--work", default="error-rates-runs", help="folder for the runs and series.json")
     parser.add_argument("--doc", default=str(ROOT / "docs" / "error-rates.md"))
+    parser.add_argument("--replay", action="store_true",
+                        help="compare the runs stored in --work again (after changing compare), without new runs")
     options = parser.parse_args(argv)
     options.argv = list(argv if argv is not None else sys.argv[1:])
     section = "busy" if options.busy else "idle"
     Path(options.work).mkdir(parents=True, exist_ok=True)
-    with busy(os.cpu_count() or 1) if options.busy else contextlib.nullcontext():
-        result = series(options)
-    (Path(options.work) / "series.json").write_text(json.dumps(result, indent=1, default=str))
+    stored = Path(options.work) / "series.json"
+    if options.replay:
+        result = replay(json.loads(stored.read_text()), options)
+    else:
+        with busy(os.cpu_count() or 1) if options.busy else contextlib.nullcontext():
+            result = series(options)
+    stored.write_text(json.dumps(result, indent=1, default=str))
     title = "Busy: one CPU-bound process per core beside the runs" if options.busy else "Idle machine"
     block = summarize(result, options, title)
     write_doc(Path(options.doc), section, block)

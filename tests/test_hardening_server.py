@@ -235,3 +235,27 @@ def test_docker_api_errors_are_told_in_words():
 def test_a_probe_of_a_live_server_does_not_call_it_gone(server):
     assert reachable(server.url)
     assert not reachable(server.url.set(query={"host": "/nonexistent", "port": "5432"}))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 70 MB tmpfs: room for the embedded server, not for every variant's tables."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=70m", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root and the mount capability")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.db
+def test_a_full_disk_stops_the_run_in_one_line_and_leaves_nothing(small_disk, tmp_path):
+    done = sessionbench("run", "--backend", "embedded", *FAST, "--sessions", "5000",
+                        "--only", "workload=dashboard,active_sync,purge_user",
+                        "--out", str(tmp_path / "out"), env={**os.environ, "TMPDIR": str(small_disk)})
+    assert done.returncode == 2, done.stderr
+    line = one_clear_line(done.stderr)
+    assert "the disk is full" in line, line
+    assert "try: free space" in done.stderr
+    assert not list(small_disk.iterdir())  # the server was stopped and its folder removed

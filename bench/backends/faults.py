@@ -1,7 +1,7 @@
 """Faults no later case can survive, recognised from the exception and told in one line.
 
-A lost server, a statement timeout, a read-only database or role and a process out of file
-descriptors fail every remaining case the same way; the run stops at the first one and says
+A lost server, a full disk, a statement timeout, a read-only database or role and a process out
+of file descriptors fail every remaining case the same way; the run stops at the first one and says
 what happened and what to try, instead of repeating a driver error per case.
 """
 
@@ -41,6 +41,10 @@ def known_fault(exc: BaseException, during: str) -> UserError | None:
             return UserError(f"a statement ran into the server's statement_timeout during {during}",
                              "lift it for this role or database (ALTER ROLE ... SET statement_timeout = 0), "
                              "or remove statement_timeout from the URL's options")
+        if isinstance(cause, psycopg.errors.DiskFull) or (isinstance(cause, OSError) and cause.errno == errno.ENOSPC):
+            return UserError(f"the disk is full during {during}: {first_line(cause)}",
+                             "free space where the server keeps its data (for the embedded server: TMPDIR), "
+                             "or run a smaller --scale")
         if isinstance(cause, psycopg.errors.ReadOnlySqlTransaction):
             return UserError(f"the database is read-only for this connection during {during}: {first_line(cause)}",
                              "use a primary server and a role or database without default_transaction_read_only")
