@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench import compare as compare_module
+from bench import results
 from bench.stats import clopper_pearson_upper
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,27 +91,27 @@ def busy(cores: int):
 
 
 def headline_ratios(path: Path) -> dict:
-    doc = json.loads(path.read_text())
     out = {}
-    for name, (workload, param, variant, inverted) in HEADLINES.items():
-        for bench in doc["benchmarks"]:
-            info = bench["extra_info"]
-            if (info["workload"], info["param"], info["variant"]) == (workload, param, variant) and info.get("ratio"):
-                out[name] = 1 / info["ratio"] if inverted else info["ratio"]
+    for row in results.rows(results.read(path)):
+        for name, (workload, param, variant, inverted) in HEADLINES.items():
+            if (row["workload"], row["param"], row["variant"]) == (workload, param, variant) and row.get("ratio"):
+                out[name] = 1 / row["ratio"] if inverted else row["ratio"]
     return out
 
 
-def run_spread(paths: list[Path]) -> dict:
+def run_spread(paths: list[Path], metric: str = "wall") -> dict:
     """Spread between runs that trials within a run do not show: per benchmark, the variance of the
     runs' log geometric means minus what their trial spread alone explains (Kalibera & Jones)."""
     per_key: dict[tuple, list] = {}
     for path in paths:
-        for bench in json.loads(path.read_text())["benchmarks"]:
-            info = bench["extra_info"]
-            logs = [math.log(v) for v in info["trial_medians_s"]]
-            per_key.setdefault((info["workload"], info["param"], info["variant"]), []).append(logs)
+        for bench in results.read(path)["benchmarks"]:
+            values = results.trial_values(bench, metric)
+            if len(values) >= 2:
+                per_key.setdefault(results.key_of(bench), []).append([math.log(v) for v in values])
     spreads = []
     for runs in per_key.values():
+        if len(runs) < 2:
+            continue
         means = [statistics.fmean(r) for r in runs]
         within = statistics.fmean(statistics.variance(r) / len(r) for r in runs)
         spreads.append(math.sqrt(max(0.0, statistics.variance(means) - within)))
@@ -140,7 +142,7 @@ def series(options) -> dict:
         "check_aa": [check(path) for path in runs],
         "check_extra": check(extra),
         "headlines": [headline_ratios(path) for path in runs],
-        "spread": run_spread(runs),
+        "spread": {m: run_spread(runs, m) for m in METRICS},
         "runs": [str(p) for p in runs],
         "slow": [{"workload": s["workload"], "base": s["base"], "path": str(s["path"])} for s in slow],
     }
@@ -181,6 +183,15 @@ def gate_rates(aa: list[dict], ab: list[dict]) -> dict:
     }
 
 
+def _spreads(result: dict) -> dict:
+    spread = result["spread"]
+    if "median" in spread:  # a series stored before spreads were kept per metric
+        spread = {"wall": spread}
+    if len(spread) < len(METRICS):
+        spread = {m: run_spread([Path(p) for p in result["runs"]], m) for m in METRICS}
+    return spread
+
+
 def _pct(value) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
@@ -217,9 +228,10 @@ def summarize(result: dict, options, title: str) -> str:
         "Smallest slowdown flagged 95% of the time by workload (wall, median over the A/A comparisons): "
         + ", ".join(f"{w} {_pct(v)}" for w, v in wall["detectable_by_workload"].items()) + ".",
         "",
-        f"Spread between runs that trials do not show (wall, log scale, over {result['spread']['benchmarks']} "
-        f"benchmarks): median {result['spread']['median']:.3f}, 90th percentile {result['spread']['p90']:.3f}, "
-        f"largest {result['spread']['max']:.3f}.",
+        "Spread between runs that trials do not show (log scale; compare assumes "
+        f"RUN_SPREAD = {compare_module.RUN_SPREAD} for one file per side): "
+        + "; ".join(f"{m} median {v['median']:.3f}, 90th percentile {v['p90']:.3f}, largest {v['max']:.3f}"
+                    for m, v in _spreads(result).items()) + ".",
         "",
         "Headline ratios, wall time, measured side by side in each run:",
         "",

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from bench import error_rates
+from bench.results import FORMAT_VERSION
 
 
 def test_write_doc_replaces_only_its_own_section(tmp_path):
@@ -23,11 +24,13 @@ def test_write_doc_replaces_only_its_own_section(tmp_path):
 
 
 def _run(tmp_path, name, trials):
-    """A results file with one benchmark per (variant, trial medians)."""
+    """A results file with one benchmark per (variant, trial medians, ratio)."""
     path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps({"benchmarks": [
-        {"extra_info": {"workload": "dashboard", "param": "page_size=100", "variant": variant,
-                        "trial_medians_s": medians, "ratio": ratio}}
+    path.write_text(json.dumps({"sessionbench": {"format_version": FORMAT_VERSION, "run_id": name}, "benchmarks": [
+        {"name": f"test_workload[{variant}]",
+         "stats": {"median": sorted(medians)[len(medians) // 2], "rounds": len(medians), "data": medians},
+         "extra_info": {"workload": "dashboard", "param": "page_size=100", "variant": variant, "image": None,
+                        "rtt_ms": 0.0, "trial_medians_s": medians, "ratio": ratio}}
         for variant, medians, ratio in trials]}))
     return path
 
@@ -46,7 +49,7 @@ def test_run_spread_is_what_the_trials_do_not_explain(tmp_path):
 
 
 def test_headline_ratios_are_read_the_way_round_they_are_named(tmp_path):
-    path = _run(tmp_path, "h", [("baseline", [1.0], 1.0), ("loading=selectin", [0.25], 0.25)])
+    path = _run(tmp_path, "h", [("baseline", [1.0, 1.0], 1.0), ("loading=selectin", [0.25, 0.25], 0.25)])
     assert error_rates.headline_ratios(path) == {"lazy / selectin, dashboard page 100": pytest.approx(4.0)}
 
 
