@@ -152,7 +152,8 @@ def replay(result: dict, options) -> dict:
     """The comparisons again, with the current compare, on the runs a series stored."""
     runs = [Path(p) for p in result["runs"]]
     slow = result["slow"]
-    return {**result,
+    extra = next((Path(options.work) / "EXTRA").glob("*.json"))
+    return {**result, "check_aa": [check(path) for path in runs], "check_extra": check(extra),
             "aa": {m: [compare(a, b, options.threshold, m) for a, b in zip(runs, runs[1:])] for m in METRICS},
             "ab": {m: [{**compare(runs[s["base"]], Path(s["path"]), options.threshold, m), "slowed": s["workload"]}
                        for s in slow] for m in METRICS}}
