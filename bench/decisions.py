@@ -15,7 +15,8 @@ import math
 
 import pandas as pd
 
-from bench.results import read
+from bench.results import load, read
+from bench.verdicts import verdicts as verdicts_of
 
 # The review's recommendations, by the claim that decides each (as written, or as the claim implies).
 REVIEW = {
@@ -135,6 +136,19 @@ def _size(meta: dict) -> str:
     return said + (f", {messages:,.0f} messages" if messages else "") + (f" (scale {scale})" if scale else "")
 
 
+def agreement(paths: list[str]) -> str:
+    """Whether each run on its own reaches the same verdict per claim: 'Run by run, every claim has the
+    same verdict in all 5 runs.' or which claims differ and how."""
+    per_run = [verdicts_of(load([path]), delete_paths([path])).set_index("claim")["verdict"] for path in paths]
+    found = pd.concat(per_run, axis=1)
+    differ = [f"{claim} " + ", ".join(f"{verdict} in {count}" for verdict, count in
+                                      sorted(row.value_counts().items(), key=lambda item: (-item[1], item[0])))
+              for claim, row in found.iterrows() if row.nunique() > 1]
+    if not differ:
+        return f"Run by run, every claim has the same verdict in all {len(paths)} runs."
+    return f"Run by run, the verdicts differ: {'; '.join(differ)} (of {len(paths)} runs); the others agree."
+
+
 def caveats(paths: list[str], df: pd.DataFrame | None = None) -> pd.DataFrame:
     """What limits the verdicts: per run its size, machine, backend, load and discarded trials; how the
     runs combine; and what no run measures."""
@@ -149,7 +163,7 @@ def caveats(paths: list[str], df: pd.DataFrame | None = None) -> pd.DataFrame:
                  (f"Backend{run}", server), (f"Load during the run{run}", _load(meta)),
                  (f"Trials{run}", _trials(meta))]
     rows.append(("Runs", f"{len(metas)} results files pooled: each ratio is their median, its interval spans "
-                         f"every run's" if several else
+                         f"every run's. {agreement(paths)}" if several else
                  "one run: repeat it (five runs, say) and report them together to see whether each verdict holds"))
     if df is not None and "rtt_ms" in df and df["rtt_ms"].fillna(0).max() == 0:
         rows.append(("Network", "no added round-trip time: across zones every statement of an N+1 also pays a "

@@ -47,7 +47,8 @@ def table(frame: pd.DataFrame):
     (results strings are untrusted), text wrapped."""
     return (frame.style.hide(axis="index").format(na_rep=MISSING, escape="html", precision=3)
             .format_index(escape="html", axis="columns")
-            .set_properties(**{"text-align": "left", "white-space": "normal", "vertical-align": "top"}))
+            .set_properties(**{"text-align": "left", "white-space": "normal", "vertical-align": "top"})
+            .set_table_styles([{"selector": "th", "props": "text-align: left; vertical-align: bottom"}]))
 
 
 def _shaded(frame: pd.DataFrame, column: str, colours: dict):
@@ -178,8 +179,9 @@ def combining(df: pd.DataFrame) -> str:
     repeated = df.groupby(["workload", "param", "variant", "image", "rtt_ms", "sessions"], dropna=False)["run_id"]
     pooled = int((repeated.nunique() > 1).sum())
     if pooled:
-        said.append(f"{pooled} benchmarks measured in more than one run are pooled: each chart and verdict uses "
-                    f"the median of their medians, so a headline can differ from any single run's.")
+        said.append(f"{pooled} benchmarks measured in more than one run are pooled: each chart uses the median of "
+                    f"their medians, each verdict the median ratio with an interval spanning every run's, so a "
+                    f"headline can differ from any single run's.")
     return " ".join(said)
 
 

@@ -74,6 +74,16 @@ def decide(ratio: Ratio | None, threshold: float, below: str, above: str) -> str
 BASE = Ratio(1.0, 1.0, 1.0)
 
 
+def ties(best: str, found: dict[str, Ratio]) -> str:
+    """'; lowest: raise, ahead of every other' or '; lowest: jsonb_gin, not told apart from bool_column
+    (...)': whether the recommendation's lead over each alternative is beyond its interval."""
+    tied = [v for v in found if v != best and found[best].over(found[v]).side(1.0) != "below"]
+    if not tied:
+        return f"; lowest: {short(best)}, clearly below every other candidate"
+    return f"; lowest: {short(best)}, not told apart from {', '.join(short(v) for v in tied)} (the interval of " \
+           f"its ratio to each includes 1)"
+
+
 def _group_ratios(df: pd.DataFrame, workload: str, variants, param: str = "") -> dict[str, Ratio]:
     table = ratios(df, workload)
     found = {v: ratio_of(table, v, param) for v in variants}
@@ -109,6 +119,8 @@ def c1_loading(df: pd.DataFrame, **_) -> Judgement:
     evidence += "; " + _work_text(top, r, work, page)
     candidates = [v for v in top["variant"] if bounded.get(v) and v in r]
     best = min(candidates, key=lambda v: r[v].value) if candidates else ""
+    if best:
+        evidence += ties(best, {v: r[v] for v in candidates})
     if lazy["statements"].nunique() <= 1:
         verdict = REFUTED
     elif not (lazy_is_1n and selectin_ok):
@@ -224,6 +236,7 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
     if weighted:
         evidence += f"; read + write cost ÷ the JSON blob's, weighing {assumption}: " + ", ".join(
             f"{short(v)} {w.text()}" for v, w in sorted(weighted.items(), key=lambda item: item[1].value))
+        evidence += ties(best, weighted)
     deciding = (f"bool_column ÷ JSON blob, active_sync latency: {flag_read.text()}; fixes it below {FIX_RATIO:g}"
                 if flag_read else "bool_column not measured beside the JSON blob") + \
         f". Recommendation weighs {assumption}"

@@ -15,6 +15,7 @@ from bench.verdicts import (
     ADOPT, BASE, CHANGE, CONFIRMED, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement,
     row_of, short,
 )
+from models_variants import Variant
 
 # C3: workloads that delete; "delete_paths" (one case per supported path) is counted when present.
 DELETE_PATHS = ("delete_session", "purge_user", "delete_paths")
@@ -58,10 +59,20 @@ RULES = {
 }
 
 
+def _deletion(variant: str):
+    """The deletion axis value of a variant; None for a variant this sessionbench does not declare."""
+    try:
+        return Variant.parse(variant).values()["deletion"]
+    except ValueError:
+        return None
+
+
 def _fastest_purge(df: pd.DataFrame, clean) -> tuple[str, Ratio | None]:
-    """Among `clean` variants, the one with the lowest purge_user ratio to hard_orm, and that ratio;
-    ("", None) when the alternatives were not measured beside hard_orm."""
+    """Among `clean` variants that delete rows (soft delete keeps them: C4 judges it), the one with the
+    lowest purge_user ratio to hard_orm, and that ratio; ("", None) when the alternatives were not
+    measured beside hard_orm."""
     table = ratios(df, "purge_user")
+    clean = [v for v in clean if (value := _deletion(v)) is not None and not value.soft]
     found = {v: BASE if v == "baseline" else ratio_of(table, v) for v in clean}
     known = {v: r for v, r in found.items() if r is not None}
     if not known or (len(known) < len(found) and set(known) == {"baseline"}):
@@ -77,9 +88,9 @@ def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int)
     if verdict == CONFIRMED:
         action, reason = ADOPT, f"{deciding}; {short(best) if best else 'no variant'} leaves none"
     elif best and best != "baseline" and purge is not None and purge.side(1.0) == "below":
-        action, reason = CHANGE, (f"0 orphans on every completed path, so backrefs add nothing; let the database "
-                                  f"cascade ({short(best)}): purge_user {purge.text()} of the ORM cascade's "
-                                  f"time{raised}")
+        action, reason = CHANGE, (f"0 orphans on every completed path, so backrefs add nothing; use {short(best)} "
+                                  f"({_deletion(best).description}): purge_user {purge.text()} of the ORM "
+                                  f"cascade's time{raised}")
     else:
         action, reason = REJECT, f"0 orphans on every completed path: the foreign keys already prevent them{raised}"
     return Judgement(verdict, deciding, evidence, best, action, reason)

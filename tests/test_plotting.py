@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from bench import plotting
+from bench.plotting.tables import EXTRA_ROWS, SAME_ROWS, UNKNOWN_WORK, Ratio, dashboard_work, ratio_of, ratios
 from bench.results import COLUMNS
 from models_variants import AXES, BASELINE
 
@@ -51,10 +52,58 @@ def test_statements_chart_states_the_finding_with_units_and_log_axes(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_latency_chart_compares_strategies_at_the_largest_page():
+def test_latency_chart_without_ratios_compares_medians_and_names_the_extra_work():
     fig = plotting.latency_vs_page_size(pd.DataFrame(dashboard(), columns=COLUMNS))
-    assert title(fig) == "At page size 1000: fastest is selectin (290 ms), 2.1× faster than lazy (620 ms)"
+    assert title(fig) == "At page size 1000: fastest is selectin (290 ms), 2.1× faster than lazy (620 ms); " \
+                         "selectin also loads every message (dashed)"
     assert fig.axes[0].get_ylabel() == "latency per page load (ms)"
+
+
+def test_latency_chart_groups_strategies_by_equal_work_with_their_intervals():
+    records = dashboard()
+    for variant, counts, ratio in (("loading=raise", (2, 2, 4), (0.1, 0.09, 0.11)),):
+        for size, count in zip((10, 100, 1000), counts):
+            records.append(row("dashboard", variant, f"page_size={size}", statements=count, rows=size * 4,
+                               median_s=0.06, q1_s=0.05, q3_s=0.07))
+    df = pd.DataFrame(records, columns=COLUMNS)
+    top = df["param"] == "page_size=1000"
+    df.loc[top & (df["variant"] == "loading=selectin"), ["ratio", "ratio_low", "ratio_high"]] = [0.4, 0.3, 0.5]
+    df.loc[top & (df["variant"] == "loading=raise"), ["ratio", "ratio_low", "ratio_high"]] = [0.1, 0.09, 0.11]
+    ax = plotting.latency_vs_page_size(df).axes[0]
+    assert title(ax.figure) == ("At page size 1000, latency ÷ lazy [95% interval] — equal work (same rows): raise "
+                                "0.10× [0.09–0.11]; also loading every message (dashed): selectin 0.40× "
+                                "[0.30–0.50]")
+    handles, labels = ax.get_legend_handles_labels()
+    assert labels == ["lazy (baseline)", "selectin + messages", "raise"]
+    assert [h.lines[0].get_linestyle() for h in handles] == ["-", "--", "-"]
+
+
+def test_ratios_pool_runs_into_the_median_and_an_interval_spanning_every_run():
+    df = pd.DataFrame([row("dashboard", "loading=selectin", "page_size=10", run_id=run, ratio=r, ratio_low=low,
+                           ratio_high=high)
+                       for run, r, low, high in (("r1", 0.4, 0.3, 0.5), ("r2", 0.5, 0.45, 0.6),
+                                                 ("r3", 0.45, 0.4, 0.55))], columns=COLUMNS)
+    pooled = ratio_of(ratios(df, "dashboard"), "loading=selectin", "page_size=10")
+    assert pooled == Ratio(0.45, 0.3, 0.6, how="pooled over 3 runs")
+    assert ratio_of(ratios(df, "dashboard"), "loading=raise", "page_size=10") is None
+
+
+def test_a_ratio_is_on_one_side_of_a_threshold_only_with_its_whole_interval():
+    assert [Ratio(0.4, 0.3, 0.5).side(0.9), Ratio(1.2, 1.1, 1.3).side(0.9), Ratio(0.85, 0.7, 1.03).side(0.9),
+            Ratio(0.85, 0.7, 0.9).side(0.9), Ratio(0.85).side(0.9)] == \
+        ["below", "above", "straddles", "straddles", "unknown"]
+    # 0.1 / 0.4 with the widest interval both allow: 0.09 / 0.5 to 0.11 / 0.3.
+    assert Ratio(0.1, 0.09, 0.11).over(Ratio(0.4, 0.3, 0.5)).text() == "0.25× [0.18–0.37]"
+    assert Ratio(0.1, 0.09, 0.11).over(Ratio(0.4)).text() == "0.25× (no interval)"
+    assert Ratio(1664.0, 0.0512, 2.0).text() == "1,664× [0.051–2.00]"
+
+
+def test_equal_work_on_the_dashboard_follows_the_strategy_without_rows_sent():
+    table = pd.DataFrame({"variant": ["baseline", "loading=selectin", "loading=joined", "loading=subquery",
+                                      "loading=raise", "loading=$nope$"]})
+    assert dashboard_work(table) == {"baseline": SAME_ROWS, "loading=selectin": EXTRA_ROWS,
+                                     "loading=joined": EXTRA_ROWS, "loading=subquery": EXTRA_ROWS,
+                                     "loading=raise": SAME_ROWS, "loading=$nope$": UNKNOWN_WORK}
 
 
 def test_two_images_are_drawn_side_by_side():
@@ -124,7 +173,8 @@ def test_migration_chart_is_a_dot_plot_with_counts_written():
 
 
 def test_read_write_chart_starts_at_zero_and_names_index_sizes_in_words():
-    df = pd.DataFrame([row(workload, variant, median_s=median, q1_s=median, q3_s=median, index_bytes=index)
+    df = pd.DataFrame([row(workload, variant, median_s=median, q1_s=median, q3_s=median, index_bytes=index,
+                           seq_scan=variant == "baseline" and workload == "active_sync")
                        for variant, index, medians in (("baseline", 589_824, (0.004, 0.0023)),
                                                        ("sync_flag=bool_column", 606_208, (0.0003, 0.0026)))
                        for workload, median in zip(("active_sync", "mark_sync"), medians)], columns=COLUMNS)
@@ -132,6 +182,14 @@ def test_read_write_chart_starts_at_zero_and_names_index_sizes_in_words():
     assert ax.get_ylim()[0] == 0 and ax.get_xlim()[0] == 0
     assert ax.get_legend_handles_labels()[1] == ["json (baseline): indexes 576 KiB", "bool_column: indexes 592 KiB"]
     assert not [c for c in ax.collections if type(c).__name__ == "PathCollection"]  # no marker-area encoding
+    # 0.1 × 0.3 + 2.6 ms against 0.1 × 4 + 2.3 ms: bool_column.
+    assert title(ax.figure).startswith("Cheapest without a Seq Scan at 0.1 reads per write: bool_column (0.3 ms")
+    # At 0.01 reads per write the blob costs less (2.34 against 2.60 ms), but its plan scans.
+    assert title(plotting.read_write_tradeoff(df, reads_per_write=0.01)).startswith(
+        "Cheapest without a Seq Scan at 0.01 reads per write: bool_column")
+    df["seq_scan"] = None
+    assert title(plotting.read_write_tradeoff(df, reads_per_write=0.01)).startswith(
+        "Cheapest without a Seq Scan at 0.01 reads per write: json (baseline) (4 ms read")
 
 
 def test_row_explosion_says_it_counts_the_main_statement_only():
@@ -162,5 +220,5 @@ def test_results_strings_are_drawn_as_text_never_as_mathtext(tmp_path):
 def test_alt_text_is_the_finding_and_the_axes():
     fig = plotting.latency_vs_page_size(pd.DataFrame(dashboard(), columns=COLUMNS))
     assert plotting.describe(fig) == ("At page size 1000: fastest is selectin (290 ms), 2.1× faster than lazy "
-                                      "(620 ms) (chart of latency per page load (ms) against page size (sessions "
-                                      "per page))")
+                                      "(620 ms); selectin also loads every message (dashed) (chart of latency per "
+                                      "page load (ms) against page size (sessions per page))")

@@ -17,6 +17,8 @@ from bs4 import BeautifulSoup
 
 from bench import plotting
 from bench.report import _kernel, execute, render
+from bench.report_page import closing_section
+from bench.results import FORMAT_VERSION
 from tests.test_notebooks import NOTEBOOKS, ROOT, small_run  # noqa: F401 - the shared session fixture
 
 # Each payload marks the page if it ever runs; escaped, it is only text.
@@ -43,6 +45,7 @@ def hostile_copy(run: str, folder: Path) -> Path:
     meta = doc["sessionbench"]
     meta.update(run_id="../../evil", backend=SCRIPT, server_version=ONERROR, scale=MATHTEXT)
     meta["packages"]["sqlalchemy"] = SCRIPT
+    meta["machine"]["cpu_model"] = ONERROR  # shown in the Caveats that end the page
     meta["delete_paths"][0].update(label=ONERROR, error=SCRIPT)
     for bench in doc["benchmarks"]:
         info = bench["extra_info"]
@@ -91,6 +94,39 @@ def test_the_page_escapes_results_strings_and_reads_as_one_report(hostile_report
     assert "NaN" not in cells and "None" not in cells and "nan" not in cells
     assert not soup.select("th.row_heading, tbody th")  # no pandas index column
     assert "2 results files" in text and "side by side" in text  # how the runs are combined is said
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_the_page_ends_with_what_to_do_and_caveats(hostile_report):
+    _, _, page = hostile_report
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    headings = [h.get_text(strip=True) for h in soup.find_all("h2")]
+    assert headings[-2:] == ["What to do", "Caveats"] and headings.count("What to do") == 1
+    assert soup.find("a", href="#report-what-to-do") and soup.find("a", href="#report-caveats")
+    todo = soup.find(id="report-what-to-do").find_next("table")
+    rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in todo.find("tbody").find_all("tr")]
+    assert [r[1] for r in rows] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert {r[2] for r in rows} <= {"adopt", "reject", "change", "undecided"}
+    assert all(r[3] for r in rows)  # each decided by a number, or by what is missing
+    caveats = soup.find(id="report-caveats").find_next("table").get_text(" ", strip=True)
+    assert "<img src=x onerror" in caveats  # the hostile CPU model, shown as text
+    assert "Clock skew between hosts (C6)" in caveats and "Load during the run" in caveats
+
+
+def test_the_closing_sections_escape_every_string_of_a_results_file(tmp_path):
+    doc = {"sessionbench": {"format_version": FORMAT_VERSION, "run_id": "r1", "backend": SCRIPT,
+                            "machine": {"cpu_model": ONERROR, "kernel": SCRIPT}, "load": {"noisy": True}},
+           "benchmarks": []}
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(doc))
+    section = closing_section([str(path)])
+    assert "<script>" not in section and "<img src=x" not in section
+    assert "&lt;img src=x onerror" in section and "&lt;script&gt;" in section
+    soup = BeautifulSoup(section, "html.parser")
+    assert [h.get_text() for h in soup.find_all("h2")] == ["What to do", "Caveats"]
+    assert [h["id"] for h in soup.find_all("h2")] == ["report-what-to-do", "report-caveats"]
+    assert "6 not measured" in section  # no benchmarks: every claim says so, and every action is undecided
 
 
 @pytest.mark.db

@@ -74,7 +74,8 @@ def test_c1_confirmed_by_selectins_interval_and_says_which_comparisons_are_equal
                                         "rows (sessions and skill names); latency ÷ lazy at page size 1000: on equal "
                                         "work (the same rows as lazy): raise 0.10× [0.09–0.11]; not equal work (they "
                                         "also load every message of the page's sessions, which the dashboard does "
-                                        "not show): selectin 0.40× [0.30–0.50], joined 0.50× [0.40–0.60]; ")
+                                        "not show): selectin 0.40× [0.30–0.50], joined 0.50× [0.40–0.60]; lowest: "
+                                        "raise, clearly below every other candidate; ")
     # raise ÷ selectin: 0.1 / 0.4, its interval from both: 0.09 / 0.5 and 0.11 / 0.3.
     assert found["evidence"].endswith("raise is recommended: 4 statements loading the same rows as lazy, at 0.10× "
                                       "[0.09–0.11] of lazy's latency; against selectin 0.25× [0.18–0.37] (interval "
@@ -155,7 +156,8 @@ def test_c2_weighs_read_and_write_by_the_stated_reads_per_write():
     # Read share 0.1 × 16 ms / (0.1 × 16 ms + 30 ms) = 0.0506: bool_column 0.0506 × 0.06 + 0.9494 × 1.2 = 1.14.
     assert found["evidence"].endswith("read + write cost ÷ the JSON blob's, weighing 0.1 active_sync reads per "
                                       "mark_sync write (READS_PER_WRITE, an assumption): jsonb_expr 1.00× "
-                                      "[0.95–1.05], bool_column 1.14× [1.05–1.24]")
+                                      "[0.95–1.05], bool_column 1.14× [1.05–1.24]; lowest: jsonb_expr, not told "
+                                      "apart from bool_column (the interval of its ratio to each includes 1)")
     assert found["recommended"] == "sync_flag=jsonb_expr"
     # jsonb_expr ÷ bool_column: 1.00 / 1.14 = 0.88, its interval 0.95 / 1.24 to 1.05 / 1.05: across 1.
     assert (found["action"], found["reason"]) == (
@@ -208,18 +210,21 @@ def test_c3_orphans_on_any_delete_path_confirm_and_zero_everywhere_refutes():
     assert found["evidence"].startswith("0 orphans after every one of 4 measured delete paths")
     assert found["deciding"] == "0 of 4 completed delete paths leave orphans (exact counts)"
     assert (found["action"], found["reason"]) == (
-        "change", "0 orphans on every completed path, so backrefs add nothing; let the database cascade (hard_db): "
-                  "purge_user 0.10× [0.08–0.12] of the ORM cascade's time")
+        "change", "0 orphans on every completed path, so backrefs add nothing; use hard_db (passive_deletes=True "
+                  "everywhere; ON DELETE CASCADE in the database does the work): purge_user 0.10× [0.08–0.12] of the "
+                  "ORM cascade's time")
     dirty = frame(*clean, row("delete_paths", "baseline", "path=bulk_query_delete", orphans=3, median_s=0.01))
     found = judged(dirty, "C3")
     assert (found["verdict"], found["action"]) == ("confirmed", "adopt")
     assert "delete_paths[path=bulk_query_delete] × baseline 3" in found["evidence"]
 
 
-def test_c3_rejects_backrefs_when_no_faster_clean_variant_is_clearly_faster():
-    found = judged(frame(*purges(hard_db_ratio=(0.95, 0.8, 1.1))), "C3")
+def test_c3_rejects_backrefs_when_no_clean_variant_that_deletes_is_clearly_faster():
+    soft = row("purge_user", "deletion=soft", "", (0.2, 0.17, 0.23), orphans=0, median_s=0.16)
+    found = judged(frame(*purges(hard_db_ratio=(0.95, 0.8, 1.1)), soft), "C3")
     assert (found["verdict"], found["action"]) == ("refuted", "reject")
     assert found["reason"] == "0 orphans on every completed path: the foreign keys already prevent them"
+    assert found["recommended"] == "deletion=hard_db"  # soft delete keeps the rows: C4 judges it, not C3
 
 
 def deletion(soft_delete=(0.5, 0.4, 0.6), list_live=(1.25, 1.1, 1.4), leaks=0, restore_rows=1):
