@@ -125,6 +125,10 @@ def _trials(meta: dict) -> str:
     return said + f"{disturbed:.0f} of {kept + disturbed:.0f} trials discarded (autovacuum or a checkpoint ran)"
 
 
+def _server(meta: dict) -> str:
+    return " ".join(filter(None, [_text(meta.get("backend")), "PostgreSQL", _text(meta.get("server_version"))]))
+
+
 def _size(meta: dict) -> str:
     sessions = _number(meta.get("sessions"))
     said = f"{sessions:,.0f} sessions" if sessions else "size not recorded"
@@ -152,16 +156,17 @@ def agreement(paths: list[str]) -> str:
 def caveats(paths: list[str], df: pd.DataFrame | None = None) -> pd.DataFrame:
     """What limits the verdicts: per run its size, machine, backend, load and discarded trials; how the
     runs combine; and what no run measures."""
-    metas = [(read(path)["sessionbench"], path) for path in paths]
-    rows = []
+    metas = [read(path)["sessionbench"] for path in paths]
     several = len(metas) > 1
-    for meta, _ in metas:
-        run = f" ({_text(meta.get('run_id')) or 'run'})" if several else ""
-        server = " ".join(filter(None, [_text(meta.get("backend")), "PostgreSQL",
-                                       _text(meta.get("server_version"))]))
-        rows += [(f"Data size{run}", _size(meta)), (f"Machine{run}", _machine(meta)),
-                 (f"Backend{run}", server), (f"Load during the run{run}", _load(meta)),
-                 (f"Trials{run}", _trials(meta))]
+    per_run = {"Data size": _size, "Machine": _machine, "Backend": _server, "Load during the run": _load,
+               "Trials": _trials}
+    rows = []
+    for caveat, describe in per_run.items():
+        said = [describe(meta) for meta in metas]
+        if len(set(said)) == 1:  # the same in every run: said once
+            rows.append((caveat, said[0] + (" (every run)" if several else "")))
+        else:
+            rows += [(f"{caveat} ({_text(meta.get('run_id')) or 'run'})", text) for meta, text in zip(metas, said)]
     rows.append(("Runs", f"{len(metas)} results files pooled: each ratio is their median, its interval spans "
                          f"every run's. {agreement(paths)}" if several else
                  "one run: repeat it (five runs, say) and report them together to see whether each verdict holds"))

@@ -97,7 +97,9 @@ def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int)
 
 
 def _c3_from_paths(df: pd.DataFrame, paths: pd.DataFrame) -> Judgement:
-    """C3 on the delete-path fact table: a path that raised deleted nothing, so only completed paths count."""
+    """C3 on the delete-path fact table: a path that raised deleted nothing, so only completed paths count.
+    Several runs count a path once per outcome (the same path with the same result in every run is one)."""
+    paths = paths.drop_duplicates(subset=[c for c in ("image", "variant", "path", "error", "orphans") if c in paths])
     bypass = paths[paths["path"].isin(UNSUPPORTED_PATHS)]
     paths = paths[~paths["path"].isin(UNSUPPORTED_PATHS)]
     completed = paths[paths["error"].isna()]

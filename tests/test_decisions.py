@@ -66,12 +66,15 @@ def test_caveats_name_size_machine_backend_load_trials_and_what_no_run_measures(
                for text in NOT_MEASURED)
 
 
-def test_a_noisy_run_says_so_and_several_runs_are_named(tmp_path):
-    paths = [results_file(tmp_path, f"r{i}.json", load={"other_cpu_share": 0.4, "steal_share": 0.03, "noisy": True})
-             for i in (1, 2)]
+def test_a_noisy_run_says_so_and_several_runs_are_named_where_they_differ(tmp_path):
+    paths = [results_file(tmp_path, f"r{i}.json", backend="embedded", server_version="18.6",
+                          load={"other_cpu_share": share, "steal_share": 0.03, "noisy": share > 0.25})
+             for i, share in ((1, 0.4), (2, 0.1))]
     said = dict(zip(*caveats(paths).T.values))
     assert said["Load during the run (r1)"] == "other processes used 40.0% of the CPU, steal 3.0%; NOISY: small " \
                                                "differences may not repeat"
+    assert said["Load during the run (r2)"] == "other processes used 10.0% of the CPU, steal 3.0%; quiet"
+    assert said["Backend"] == "embedded PostgreSQL 18.6 (every run)"  # the same in both runs: said once
     assert said["Runs"].startswith("2 results files pooled")
     assert "Network" not in said  # not known without the benchmarks
 

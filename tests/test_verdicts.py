@@ -336,6 +336,8 @@ def test_c3_prefers_the_delete_path_fact_table_and_ignores_paths_that_raised():
                                            "variants); 1 raised an error and deleted nothing (IntegrityError)")
     assert table.loc["C3", "recommended"] == "deletion=hard_db"
     assert table.loc["C3", "reason"].endswith("; 1 of the delete paths raised an error and deleted nothing")
+    again = verdicts(df, pd.concat([paths, paths], ignore_index=True)).set_index("claim")  # a second run, alike
+    assert again.loc["C3", "evidence"] == table.loc["C3", "evidence"]
     paths.loc[3, "orphans"] = 4
     table = verdicts(df, paths).set_index("claim")
     assert table.loc["C3", "verdict"] == "confirmed"
