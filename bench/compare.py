@@ -47,7 +47,7 @@ METRIC_WORDS = {"wall": "wall time per round (median of each trial)",
 # Regressions first (worst first), then improvements, then the rest.
 _VERDICT_ORDER = {"regression": 0, "improvement": 1, "no change": 2}
 
-Identity = tuple  # (workload, param, variant, image, rtt_ms)
+Identity = tuple  # results.KEY: (workload, param, variant, image, rtt_ms, *data set columns)
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,16 @@ class Row:
     detectable: float | None = None  # smallest slowdown flagged 95% of the time (0.2 = 20%)
     unit: str = "trial"  # what the interval's samples are: "trial" or "run"
     note: str = ""
+    data: tuple = ()  # the data set: results.DATA_COLUMNS values
+    show_data: bool = False  # label names the data set (the comparison spans several)
 
     @property
     def identity(self) -> Identity:
-        return (self.workload, self.param, self.variant, self.image, self.rtt_ms)
+        return (self.workload, self.param, self.variant, self.image, self.rtt_ms, *self.data)
 
     @property
     def label(self) -> str:
-        return identity_label(self.identity)
+        return identity_label(self.identity, with_data=self.show_data)
 
 
 def parse_threshold(text: str | float) -> float:
@@ -101,11 +103,13 @@ def parse_threshold(text: str | float) -> float:
 def _index(doc: dict, side: str) -> dict[Identity, dict]:
     indexed: dict[Identity, dict] = {}
     for bench in doc["benchmarks"]:
+        if results.under_load(bench):  # one window of many clients, no trials: not a latency benchmark
+            continue
         identity = benchmark_identity(bench)
         if identity in indexed:
             raise UserError(
                 f"{side} results hold {identity_label(identity)} twice",
-                "each (workload, param, variant, image, rtt_ms) must appear once per file",
+                "each (workload, param, variant, image, rtt_ms, data set) must appear once per file",
             )
         indexed[identity] = bench
     return indexed
@@ -131,11 +135,11 @@ def _samples(benches: list[dict], metric: str) -> tuple[list[float], str]:
 
 
 def _compare_one(identity: Identity, base: list[dict], new: list[dict], threshold: float, alpha: float,
-                 metric: str) -> Row:
+                 metric: str, show_data: bool = False) -> Row:
     base_values, base_unit = _samples(base, metric)
     new_values, new_unit = _samples(new, metric)
     if not base_values or not new_values:
-        raise UserError(f"{identity_label(identity)} has no {metric} values on one side",
+        raise UserError(f"{identity_label(identity, with_data=show_data)} has no {metric} values on one side",
                         "compare --metric wall, or re-run with the embedded backend (CPU is read there)")
     unit = "run" if base_unit == new_unit == "run" else "trial"
     base_median, new_median = _geomean(base_values), _geomean(new_values)
@@ -155,7 +159,7 @@ def _compare_one(identity: Identity, base: list[dict], new: list[dict], threshol
     # Without an interval nothing shows the change is more than noise: no verdict either way.
     verdict = "no change" if note else stats.classify((ratio, low, high), threshold)
     return Row(
-        *identity, base_median_s=base_median, new_median_s=new_median, ratio=ratio, ci_low=low, ci_high=high,
+        *identity[:5], data=tuple(identity[5:]), show_data=show_data, base_median_s=base_median, new_median_s=new_median, ratio=ratio, ci_low=low, ci_high=high,
         verdict=verdict, base_statements=base_count,
         new_statements=new_count, statements_verdict=_statements_verdict(base_count, new_count),
         detectable=detectable, unit=unit, note=note,
@@ -178,8 +182,9 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     # Bonferroni: each benchmark's one-sided test at family_alpha / m keeps the chance that any of the m
     # is flagged by noise at family_alpha.
     alpha = family_alpha / len(common)
+    show_data = results.data_varies(common)
     rows = [_compare_one(i, [idx[i] for idx in base_index if i in idx], [idx[i] for idx in new_index if i in idx],
-                         threshold, alpha, metric) for i in common]
+                         threshold, alpha, metric, show_data) for i in common]
     return sort_rows(rows)
 
 
@@ -194,11 +199,12 @@ def sort_rows(rows: list[Row]) -> list[Row]:
 
 def unmatched(base_docs: list[dict], new_docs: list[dict]) -> tuple[list[str], list[str]]:
     """Labels of benchmarks only in base and only in new (not compared)."""
-    base_ids = {benchmark_identity(b) for doc in base_docs for b in doc["benchmarks"]}
-    new_ids = {benchmark_identity(b) for doc in new_docs for b in doc["benchmarks"]}
+    base_ids = {benchmark_identity(b) for doc in base_docs for b in doc["benchmarks"] if not results.under_load(b)}
+    new_ids = {benchmark_identity(b) for doc in new_docs for b in doc["benchmarks"] if not results.under_load(b)}
+    show_data = results.data_varies(base_ids | new_ids)
     return (
-        sorted(identity_label(i) for i in base_ids - new_ids),
-        sorted(identity_label(i) for i in new_ids - base_ids),
+        sorted(identity_label(i, with_data=show_data) for i in base_ids - new_ids),
+        sorted(identity_label(i, with_data=show_data) for i in new_ids - base_ids),
     )
 
 

@@ -8,12 +8,13 @@ reused by every workload (write workloads undo their changes).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timezone
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from bench import plans
@@ -33,15 +34,27 @@ def schema_prefix(run_id: str) -> str:
 
 @dataclass
 class RunState:
+    """One data set of a run on one server: its source schema and each variant's tables.
+
+    `tag` (d0, d1, ...) tells the run's data sets apart in schema names. Variants whose tables
+    come out identical (same DDL, same fill: the loading variants) share one copy, so a size's
+    data is held once per table layout instead of once per variant.
+    """
+
     server: Server
     run_id: str
     spec: DataSpec
+    tag: str = "d0"
     progress: bool = False
+    session_settings: dict = field(default_factory=dict)  # SET on every connection of the run, e.g. jit=off
     trial_log: dict = field(default_factory=lambda: {"disturbed": 0, "kept": 0, "max_dead_tuples": 0})
     loads: dict = field(default_factory=dict)
     sizes: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)
+    shared_with: dict = field(default_factory=dict)  # variant label -> label of the variant whose tables it uses
+    cache: dict = field(default_factory=dict)        # data bytes against shared_buffers (record_data_size)
     _models: dict = field(default_factory=dict)
+    _layouts: dict = field(default_factory=dict)      # layout signature -> (schema, its first models)
     _engine: Engine | None = None
 
     @property
@@ -50,13 +63,14 @@ class RunState:
 
     @property
     def source_schema(self) -> str:
-        return f"{self.prefix}_source"
+        return f"{self.prefix}_{self.tag}_source"
 
     @property
     def setup_engine(self) -> Engine:
         if self._engine is None:
             self._engine = create_engine(self.server.url, pool_size=2,
                                          connect_args={"application_name": "sessionbench/setup"})
+            pin_session_settings(self._engine, self.session_settings)  # EXPLAIN runs here: as the workloads do
         return self._engine
 
     def load_source(self) -> None:
@@ -65,9 +79,19 @@ class RunState:
         self.facts = read_facts(self.setup_engine, self.source_schema)
 
     def models_for(self, variant: Variant):
-        """The variant's models, its schema filled from the source on first use."""
+        """The variant's models; its tables are created and filled from the source on first use,
+        or, when an earlier variant's tables are identical, that variant's copy is used."""
         if variant not in self._models:
-            schema = f"{self.prefix}_{variant.slug}"[:63]
+            signature = layout_signature(variant, self.source_schema)
+            if signature in self._layouts:
+                schema, first = self._layouts[signature]
+                models = build_models(variant, schema=schema)
+                self.shared_with[variant.label] = first
+                self.loads[variant.label] = {"schema": schema, "shares": first}
+                self.sizes[variant.label] = self.sizes[first]
+                self._models[variant] = models
+                return models
+            schema = f"{self.prefix}_{self.tag}_{variant.slug}"[:63]
             models = build_models(variant, schema=schema)
             started = time.perf_counter()
             with self.setup_engine.begin() as conn:
@@ -81,7 +105,17 @@ class RunState:
             with self.setup_engine.connect() as conn:
                 self.sizes[variant.label] = plans.relation_sizes(conn, schema)
             self._models[variant] = models
+            self._layouts[signature] = (schema, variant.label)
         return self._models[variant]
+
+    def data_bytes(self) -> int:
+        """Bytes of every table and index this data set holds: its source and each distinct copy."""
+        with self.setup_engine.connect() as conn:
+            return int(conn.execute(text(
+                "select coalesce(sum(pg_total_relation_size(c.oid)), 0) from pg_class c "
+                "join pg_namespace n on n.oid = c.relnamespace "
+                "where left(n.nspname, length(:p)) = :p and c.relkind in ('r', 'm')"),
+                {"p": f"{self.prefix}_{self.tag}_"}).scalar_one())
 
     def restore_variant(self, variant: Variant) -> None:
         """Put the variant's data back as loaded: empty its tables and fill them again."""
@@ -112,14 +146,26 @@ class RunState:
                                   "toast.autovacuum_enabled = false)"))
             conn.execute(text(f"VACUUM (FREEZE, ANALYZE) {', '.join(tables)}"))
 
-    def drop_run_schemas(self) -> list[str]:
+    def record_data_size(self) -> None:
+        """How this data set's bytes compare with the server's shared_buffers and the machine's memory."""
+        with self.setup_engine.connect() as conn:
+            buffers = conn.execute(text(
+                "select setting::bigint * current_setting('block_size')::bigint from pg_settings "
+                "where name = 'shared_buffers'")).scalar_one()
+        data = self.data_bytes()
+        self.cache = {"data_bytes": data, "shared_buffers_bytes": int(buffers),
+                      "fits_in_shared_buffers": data <= buffers}
+
+    def drop_run_schemas(self, data_set: bool = False) -> list[str]:
+        """Drop every schema of the run (or only this data set's); nothing else is touched."""
+        prefix = f"{self.prefix}_{self.tag}_" if data_set else f"{self.prefix}_"
         with self.setup_engine.begin() as conn:
             # An exact prefix, not LIKE: there `_` matches any character, so other schemas would match.
             # A lock held by a cut-off workload fails the drop in time instead of hanging the cleanup.
             conn.execute(text("set local lock_timeout = '10s'"))
             names = conn.execute(text(
                 "select nspname from pg_namespace where left(nspname, length(:prefix)) = :prefix"),
-                {"prefix": f"{self.prefix}_"}).scalars().all()
+                {"prefix": prefix}).scalars().all()
             for name in names:
                 conn.execute(text(f'drop schema "{name}" cascade'))
         return list(names)
@@ -128,6 +174,38 @@ class RunState:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def pin_session_settings(engine: Engine, session_settings: dict) -> None:
+    """SET each setting on every new connection: this session only, never the server's configuration."""
+    if not session_settings:
+        return
+    @event.listens_for(engine, "connect")
+    def _pin(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            for name, value in session_settings.items():
+                cursor.execute("select set_config(%s, %s, false)", (name, value))
+        dbapi_connection.commit()
+
+
+def layout_signature(variant: Variant, source_schema: str) -> str:
+    """What a variant's tables are: their DDL and the statements filling them, schema left out.
+
+    Two variants with the same signature hold byte-identical tables, so they can share one copy.
+    """
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from models_variants import filling
+
+    models = build_models(variant, schema="sb_layout")
+    dialect = postgresql.dialect()
+    parts = []
+    for table in models.metadata.sorted_tables:
+        parts.append(str(CreateTable(table).compile(dialect=dialect)))
+        parts += sorted(str(CreateIndex(index).compile(dialect=dialect)) for index in table.indexes)
+    parts += filling.fill_statements(models, source_schema)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def read_facts(engine: Engine, source: str) -> dict:
@@ -150,7 +228,7 @@ def read_facts(engine: Engine, source: str) -> dict:
               and exists (select 1 from "{source}".session_skills k where k.session_id = s.id)
             order by s.id desc limit 1""",
         "sync_session": f"""select s.id from "{source}".sessions s
-            where s.deleted_draw >= 0.5 and not s.any_syncing order by s.id limit 1""",
+            where s.deleted_draw >= 0.5 order by s.any_syncing, s.id limit 1""",  # one not syncing, if any is
         "purge_user": f"""select user_id from "{source}".sessions
             group by user_id order by count(*) desc, user_id limit 1""",
         # C6's boundary sits on a data point (the 10th most recent update), so reading naive

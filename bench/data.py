@@ -20,13 +20,13 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Engine
 
 from bench.datagen import (
-    BLOCK_SESSIONS, GENERATOR_VERSION, MAX_SKILLS, REFERENCE_INSTANT, SKILL_NAMES, TABLES, SessionPlan,
+    BLOCK_SESSIONS, DEFAULT_SYNCING, GENERATOR_VERSION, SWEEP_SYNCING, syncing_share, MAX_SKILLS, REFERENCE_INSTANT, SKILL_NAMES, TABLES, SessionPlan,
     messages_table, session_nodes_table, session_plan, sessions_table, skills_table, table_batches,
 )
 from bench.settings import SCALES
 
 __all__ = [
-    "BLOCK_SESSIONS", "REFERENCE_INSTANT", "SCALES", "SKILL_NAMES", "TABLES", "DataSpec", "LoadReport",
+    "BLOCK_SESSIONS", "REFERENCE_INSTANT", "SCALES", "SKILL_NAMES", "TABLES", "DataSpec", "LoadReport", "data_specs",
     "load_source", "messages_table", "session_nodes_table", "session_plan", "sessions_table", "skills_table",
     "table_batches",
 ]
@@ -56,12 +56,19 @@ _CONSTRAINTS = {
 
 @dataclass(frozen=True)
 class DataSpec:
-    """Size and seed of one canonical data set; users defaults to max(10, sessions // 20)."""
+    """Size and seed of one canonical data set; users defaults to max(10, sessions // 20).
+
+    `syncing` is how many sessions are syncing at once: a count ("100", the same at every size,
+    as live mesh activity is) or a share ("1%", growing with the table). `nodes_per_session`
+    gives every session exactly that many mesh nodes; None keeps the natural mix (1 to 16).
+    """
 
     sessions: int
     seed: int = 42
     skills: int = 50
     users: int | None = None
+    syncing: str = DEFAULT_SYNCING
+    nodes_per_session: int | None = None
 
     def __post_init__(self) -> None:
         if self.users is None:
@@ -70,6 +77,9 @@ class DataSpec:
             raise ValueError("sessions and users must be >= 1 and seed >= 0")
         if not MAX_SKILLS <= self.skills <= len(SKILL_NAMES):
             raise ValueError(f"skills must be between {MAX_SKILLS} and {len(SKILL_NAMES)}")
+        if self.nodes_per_session is not None and self.nodes_per_session < 1:
+            raise ValueError("nodes_per_session must be >= 1")
+        syncing_share(self.syncing, self.sessions)  # refuses a malformed value here, not half way
 
     @classmethod
     def from_scale(cls, scale: str, seed: int = 42) -> DataSpec:
@@ -77,10 +87,33 @@ class DataSpec:
             raise ValueError(f"unknown scale {scale!r}; valid: {', '.join(SCALES)}")
         return cls(sessions=SCALES[scale], seed=seed)
 
+    @property
+    def columns(self) -> dict:
+        """What each results row says about the data its case ran on (part of the benchmark's key)."""
+        return {"sessions": self.sessions, "nodes_per_session": self.nodes_per_session, "syncing": self.syncing}
+
+    @property
+    def label(self) -> str:
+        nodes = f", {self.nodes_per_session} nodes each" if self.nodes_per_session else ""
+        return f"{self.sessions:,} sessions ({self.syncing} syncing{nodes})"
+
     def describe(self) -> dict:
         return {"sessions": self.sessions, "users": self.users, "skills": self.skills,
-                "seed": self.seed, "generator_version": GENERATOR_VERSION,
-                "reference_instant": REFERENCE_INSTANT.isoformat()}
+                "seed": self.seed, "syncing": self.syncing, "nodes_per_session": self.nodes_per_session,
+                "generator_version": GENERATOR_VERSION, "reference_instant": REFERENCE_INSTANT.isoformat()}
+
+
+def data_specs(chosen) -> list[DataSpec]:
+    """The data sets a run measures on, smallest first: every size x syncing x nodes per session.
+
+    Sizes come from --sessions, else --scale. One size keeps 1% of sessions syncing (as the hub
+    looks at any one moment); a sweep holds a fixed 100, so what grows is the table, not the answer.
+    """
+    sizes = chosen.sessions or [SCALES[scale] for scale in chosen.scale]
+    syncing = chosen.syncing or ([DEFAULT_SYNCING] if len(sizes) == 1 else [SWEEP_SYNCING])
+    nodes = chosen.nodes_per_session or [None]
+    return [DataSpec(sessions=size, seed=chosen.seed, syncing=share, nodes_per_session=count)
+            for size in sorted(sizes) for count in nodes for share in syncing]
 
 
 

@@ -24,7 +24,8 @@ REFERENCE_INSTANT = datetime(2026, 1, 1)  # fixed, not now(): data must not depe
 BLOCK_SESSIONS = 10_000
 LONG_SESSION_MESSAGES = 200
 MAX_MESSAGES, MAX_NODES, MAX_SKILLS, MESH_NODES = 2_000, 16, 8, 64
-SYNCING_FRACTION, AUDIO_FRACTION = 0.01, 0.2
+AUDIO_FRACTION = 0.2
+DEFAULT_SYNCING, SWEEP_SYNCING = "1%", "100"  # a share of all sessions, or a fixed count
 AUDIO_ROOT = "/var/lib/hub/audio/"
 TABLES = ("users", "skills", "sessions", "session_nodes", "session_skills", "messages")
 _STREAMS = {"users": 1, "sessions": 2, "session_nodes": 3, "session_skills": 4, "messages": 5,
@@ -61,6 +62,7 @@ class SessionPlan:
     skill_counts: np.ndarray
     syncing: np.ndarray
     deleted_draw: np.ndarray
+    mesh_nodes: int = MESH_NODES  # node ids are drawn from node-1 .. node-<mesh_nodes>
 
     @property
     def message_starts(self) -> np.ndarray:
@@ -100,8 +102,33 @@ def _longest_kept(counts: np.ndarray, deleted_draw: np.ndarray) -> int:
     return int(np.argmax(np.where(kept, counts, -1) if kept.any() else counts))
 
 
+def syncing_share(syncing: str, sessions: int) -> float | int:
+    """"1%" -> 0.01 (a share), "100" -> 100 (a count, at most every session)."""
+    try:
+        if syncing.endswith("%"):
+            share = float(syncing[:-1]) / 100
+            if 0 < share <= 1:
+                return share
+        elif int(syncing) >= 1:
+            return min(int(syncing), sessions)
+    except ValueError:
+        pass
+    raise ValueError(f"syncing {syncing!r} is neither a count (100) nor a percentage (1%)")
+
+
+def _syncing(draws: np.ndarray, syncing: str) -> np.ndarray:
+    """Which sessions are syncing: draws below the share, or the `count` lowest draws (ties by id)."""
+    wanted = syncing_share(syncing, len(draws))
+    if isinstance(wanted, float):
+        return draws < wanted
+    chosen = np.zeros(len(draws), dtype=bool)
+    chosen[np.argsort(draws, kind="stable")[:wanted]] = True
+    return chosen
+
+
 def session_plan(spec: DataSpec) -> SessionPlan:
     parts = []
+    fixed_nodes = spec.nodes_per_session
     for block, lo, hi in _blocks(spec.sessions):
         rng, n = _rng(spec, "sessions", block), hi - lo
         parts.append(dict(
@@ -115,9 +142,10 @@ def session_plan(spec: DataSpec) -> SessionPlan:
             # lognormal: mean about 8, most sessions a handful of messages, a few hundreds
             message_counts=np.rint(rng.lognormal(1.5, 1.1, n)).astype(np.int64).clip(
                 1, MAX_MESSAGES),
-            node_counts=1 + rng.binomial(MAX_NODES - 1, 0.25, n),
+            node_counts=(1 + rng.binomial(MAX_NODES - 1, 0.25, n)) if fixed_nodes is None
+            else np.full(n, fixed_nodes, dtype=np.int64),
             skill_counts=rng.binomial(MAX_SKILLS, 0.35, n),
-            syncing=rng.random(n) < SYNCING_FRACTION,
+            syncing_draw=rng.random(n),
             deleted_draw=rng.random(n),
         ))
     cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
@@ -126,7 +154,8 @@ def session_plan(spec: DataSpec) -> SessionPlan:
     counts[longest] = max(counts[longest], LONG_SESSION_MESSAGES)
     pace = cols.pop("pace_us")
     cols["duration_us"] = np.minimum(counts * pace, 6 * _DAY_US)
-    return SessionPlan(**cols)
+    cols["syncing"] = _syncing(cols.pop("syncing_draw"), spec.syncing)
+    return SessionPlan(**cols, mesh_nodes=max(MESH_NODES, fixed_nodes or 0))
 
 
 def _strings(values: np.ndarray) -> pa.Array:
@@ -193,7 +222,7 @@ def _pick_distinct(rng: np.random.Generator, counts: np.ndarray, choices: int) -
 
 def _nodes(spec: DataSpec, plan: SessionPlan, block: int, lo: int, hi: int) -> dict:
     rng, counts = _rng(spec, "session_nodes", block), plan.node_counts[lo:hi]
-    nodes, mask = _pick_distinct(rng, counts, MESH_NODES)
+    nodes, mask = _pick_distinct(rng, counts, plan.mesh_nodes)
     sync_slot = (rng.random(hi - lo) * counts).astype(np.int64)
     syncing = (np.arange(nodes.shape[1]) == sync_slot[:, None]) & plan.syncing[lo:hi, None]
     last_sync = plan.created_us[lo:hi, None] + (

@@ -54,10 +54,16 @@ def _number(value) -> int | float | None:
     return int(number) if number.is_integer() else number  # counts stay integers in the JSON
 
 
-def _name(row) -> str:
-    from bench.compare import identity_label  # not at import: the CLI reads FORMATS without numpy
+def _key(row) -> tuple:
+    return tuple(None if _missing(row.get(column)) else row.get(column) for column in KEY)
 
-    return identity_label(tuple(None if _missing(row[column]) else row[column] for column in KEY))
+
+def _namer(records: list[dict]):
+    """Names for the rows: the data set is named only when the rows span several (a size sweep)."""
+    from bench.results import data_varies, label_of  # not at import: the CLI reads FORMATS without numpy
+
+    with_data = data_varies([_key(row) for row in records])
+    return lambda row: label_of(_key(row), with_data=with_data)
 
 
 def _missing(value) -> bool:
@@ -67,7 +73,9 @@ def _missing(value) -> bool:
 def bencher(table) -> dict:
     """Bencher Metric Format: one benchmark per results row, latency (ns) and the counts as measures."""
     out: dict[str, dict] = {}
-    for row in table.to_dict("records"):
+    records = table.to_dict("records")
+    _name = _namer(records)
+    for row in records:
         measures = {}
         median, q1, q3 = (_number(row[c]) for c in ("median_s", "q1_s", "q3_s"))
         if median is not None:
@@ -86,7 +94,9 @@ def bencher(table) -> dict:
 def github_action_benchmark(table) -> list[dict]:
     """customSmallerIsBetter entries: '<benchmark> latency' in ms, then one entry per count."""
     entries = []
-    for row in table.to_dict("records"):
+    records = table.to_dict("records")
+    _name = _namer(records)
+    for row in records:
         name = _name(row)
         median, q1, q3 = (_number(row[c]) for c in ("median_s", "q1_s", "q3_s"))
         if median is not None:

@@ -133,8 +133,14 @@ def write_budgets(doc: dict, path: Path) -> None:
 # ---------------------------------------------------------------- the run
 
 
-def _label(info: dict) -> str:
-    return results.label_of(tuple(info.get(k) for k in results.KEY))
+def _label(info: dict, with_data: bool = False) -> str:
+    return results.label_of(tuple(info.get(k) for k in results.KEY), with_data=with_data)
+
+
+def _rows_at(doc: dict, sessions: int) -> list[dict]:
+    """The rows measured on `sessions` sessions: budgets are per data size (a sweep's other sizes are not gated)."""
+    # Load rows (--clients) have no statement count of their own: one window of many clients' requests.
+    return [info for info in results.rows(doc) if info.get("sessions") in (None, sessions) and not results.under_load(info)]
 
 
 def _budget_key(info: dict) -> Budget:
@@ -162,7 +168,7 @@ def _find_block(budgets: dict, sessions: int, seed, path: Path) -> dict:
 def check_statements(doc: dict, block: dict) -> tuple[list[Breach], list[str], list[str], list[str]]:
     """(over budget, without a budget, under budget, budgeted but absent from the run)."""
     budget = {(e["workload"], e["param"], e["variant"]): e["statements"] for e in block["counts"]}
-    table = results.rows(doc)
+    table = _rows_at(doc, block["sessions"])
     absent = set(budget) - {_budget_key(info) for info in table}
     over, missing, under = [], [], []
     for info in table:
@@ -192,13 +198,14 @@ def _matches(value: str, wanted: str | list | None) -> bool:
 
 def check_plans(doc: dict, plans: list[dict]) -> tuple[list[Breach], int]:
     """(broken expectations, how many expectations applied to this run)."""
-    sessions, _ = _run_size(doc)
+    run_sessions, _ = _run_size(doc)
     broken, applied = [], 0
     for plan in plans:
-        if not plan.get("min_sessions", 0) <= sessions <= plan.get("max_sessions", sessions):
-            continue
         matched = False
         for info in results.rows(doc):
+            sessions = info.get("sessions") or run_sessions  # each row against its own data size
+            if not plan.get("min_sessions", 0) <= sessions <= plan.get("max_sessions", sessions):
+                continue
             workload, param, variant = _budget_key(info)
             if workload != plan["workload"] or not _matches(variant, plan["variant"]) or not _matches(
                     param, plan.get("param")):
@@ -211,7 +218,7 @@ def check_plans(doc: dict, plans: list[dict]) -> tuple[list[Breach], int]:
             ok = info.get("seq_scan") is not None and plan.get("seq_scan", info["seq_scan"]) == info["seq_scan"]
             ok = ok and plan.get("uses_index", indexes[0] if indexes else None) in indexes
             if not ok:
-                broken.append(Breach(_label(info), _describe(plan), actual, plan.get("why", "")))
+                broken.append(Breach(_label(info, with_data=True), _describe(plan), actual, plan.get("why", "")))
         applied += matched
     return broken, applied
 
@@ -228,7 +235,7 @@ def _update(doc: dict, budgets: dict, path: Path) -> int:
     sessions, seed = _run_size(doc)
     meta = doc["sessionbench"]
     counts: dict[Budget, int] = {}
-    for info in results.rows(doc):
+    for info in _rows_at(doc, sessions):
         key, measured = _budget_key(info), info.get("statements")
         if not isinstance(measured, int):
             raise UserError(f"{_label(info)} has no statement count", "re-run the benchmarks before --update")
@@ -269,7 +276,7 @@ def check(run_path, budgets=None, update: bool = False) -> int:
     sessions, seed = _run_size(doc)
     over, missing, under, absent = check_statements(doc, _find_block(budget_doc, sessions, seed, path))
     broken, applied = check_plans(doc, budget_doc["plan"])
-    checked = len(doc["benchmarks"]) - len(missing)
+    checked = len(_rows_at(doc, sessions)) - len(missing)
     failed = results.load_failed(doc)
     empty = not doc["benchmarks"]
     verdict = "FAILED" if over or broken or failed or empty else "ok"

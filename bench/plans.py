@@ -52,6 +52,8 @@ def summarize_plan(plan: dict) -> dict:
         "planning_ms": plan.get("Planning Time"),
         "execution_ms": plan.get("Execution Time"),
         "plan_rows": root.get("Actual Rows", root.get("Plan Rows")),
+        # EXPLAIN adds a "JIT" section only when the statement was compiled: builds without LLVM never do
+        "jit_used": "JIT" in plan,
     }
 
 

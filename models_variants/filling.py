@@ -50,23 +50,34 @@ def create_schema(conn, models: ModelSet) -> None:
         conn.execute(CreateTable(table))
 
 
-def fill_from_source(conn, models: ModelSet, source_schema: str) -> dict[str, int]:
+def _fill_plan(models: ModelSet, source_schema: str) -> list[tuple[str, str]]:
+    """(table, INSERT .. SELECT) per table, parents before children so FKs hold row by row."""
     fills = base_fills(models)
     for value in models.parts.values():
         value.fill(models, fills)
-    tables = models.metadata.sorted_tables  # parents before children, so FKs hold row by row
+    tables = models.metadata.sorted_tables
     missing = {t.name for t in tables} - fills.keys()
     if missing:
         raise ValueError(f"no fill for tables {sorted(missing)}")
     names = {"src": models.q(source_schema), "tgt": models.q(models.schema)}
-    rows = {}
+    plan = []
     for table in tables:
         fill = fills[table.name]
         columns = ", ".join(models.q(name) for name in fill.columns)
         select = ", ".join(fill.columns.values())
-        statement = (f"INSERT INTO {models.qualified(table.name)} ({columns}) "
-                     f"SELECT {select} FROM {fill.source.format(**names)}")
-        rows[table.name] = conn.execute(text(statement)).rowcount
+        plan.append((table.name, f"INSERT INTO {models.qualified(table.name)} ({columns}) "
+                                 f"SELECT {select} FROM {fill.source.format(**names)}"))
+    return plan
+
+
+def fill_statements(models: ModelSet, source_schema: str) -> list[str]:
+    """The statements `fill_from_source` runs to fill the tables (index builds aside)."""
+    return [statement for _, statement in _fill_plan(models, source_schema)]
+
+
+def fill_from_source(conn, models: ModelSet, source_schema: str) -> dict[str, int]:
+    rows = {table: conn.execute(text(statement)).rowcount for table, statement in _fill_plan(models, source_schema)}
+    tables = models.metadata.sorted_tables
     for table in tables:
         for index in sorted(table.indexes, key=lambda index: index.name):
             conn.execute(CreateIndex(index))

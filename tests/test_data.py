@@ -38,7 +38,7 @@ def test_spec_defaults_and_scales():
 
 def test_describe_names_everything_the_data_depends_on():
     assert SMALL.describe() == {"sessions": 1000, "users": 50, "skills": 50, "seed": 42,
-                                "generator_version": 1,
+                                "syncing": "1%", "nodes_per_session": None, "generator_version": 1,
                                 "reference_instant": "2026-01-01T00:00:00"}
 
 
