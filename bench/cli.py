@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress, only the summary")
     run.add_argument("--print-path", action="store_true",
                      help="print only the results file's path on standard output (for scripts)")
+    settings.add_to_argparse(run, ("shard",), "several machines (join the parts with `sessionbench merge`)")
 
     trace = sub.add_parser("trace", help="run one workload once and print every SQL statement it sent")
     trace.add_argument("workload", help="a workload name (`sessionbench list` shows them)")
@@ -100,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     history = sub.add_parser("history", help="trend table and step-change chart over many runs")
     history.add_argument("runs", nargs="+")
     history.add_argument("--out", default="history", help="chart folder (default history/)")
+
+    merge = sub.add_parser("merge", help="join the results files of a run's shards (run --shard K/N) into one")
+    merge.add_argument("parts", nargs="+", metavar="SHARD.json", help="every shard's results file, each once")
+    merge.add_argument("--out", default="results", help="folder for the merged results file (default results/)")
+    merge.add_argument("--allow-missing", action="store_true",
+                       help="merge even when shards are missing (they are named in the file and a warning)")
+    merge.add_argument("--print-path", action="store_true",
+                       help="print only the merged file's path on standard output (for scripts)")
     return parser
 
 
@@ -140,6 +149,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "history":
         from bench.history import main_history
         return main_history(args.runs, args.out)
+    if args.command == "merge":
+        from bench.merge import merge
+        return merge(args.parts, args.out, allow_missing=args.allow_missing, print_path=args.print_path)
     raise UserError(f"unknown command {args.command!r}")
 
 

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 from bench.errors import UserError
+from bench.shard import parse_shard
 
 SCALES = {"small": 1_000, "medium": 100_000, "large": 1_000_000}
 # The most added round-trip time a run accepts: a 1000-statement N+1 at 1 s per trip is 17 minutes.
@@ -133,6 +134,8 @@ SETTINGS: tuple[Setting, ...] = (
             many=True, env=None),
     Setting("grid", "axis", "axis: each workload over the axis it exercises; full: every combination",
             _choice("axis", "full")),
+    Setting("shard", None, "run only part K of N of the cases (e.g. 2/8), every comparison group whole, for N "
+            "machines", parse_shard, hint="e.g. --shard 1/8 for the first of eight parts"),
     Setting("max_time", 0.4, "seconds of timed rounds per case, spread over its trials", _seconds(600),
             hint="e.g. --max-time 0.4"),
     Setting("min_rounds", 6, "least timed rounds per case", _positive_int(1, 10_000)),

@@ -19,7 +19,7 @@ YAMLLINT_CONFIG = "{extends: default, rules: {line-length: {max: 120}, truthy: {
                   "document-start: disable}}"
 # The majors that run on Node 24 (each action's action.yml at that tag says `using: node24`).
 CURRENT_MAJORS = {"actions/checkout": 7, "actions/setup-python": 7, "actions/upload-artifact": 7,
-                  "dawidd6/action-download-artifact": 21}
+                  "actions/download-artifact": 8, "dawidd6/action-download-artifact": 21}
 
 
 def _tool(name: str) -> str:
@@ -38,7 +38,7 @@ def _steps():
 
 
 def test_there_is_a_workflow():
-    assert [path.name for path in WORKFLOWS] == ["benchmarks.yml"]
+    assert [path.name for path in WORKFLOWS] == ["benchmarks.yml", "grid.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -117,3 +117,49 @@ def test_pull_requests_measure_base_and_head_alternately_in_one_job():
     checkouts = [step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@")]
     assert {step["with"].get("path") for step in checkouts} == {"head", "base"}
 
+
+def _grid() -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "grid.yml").read_text())
+
+
+def test_the_grid_runs_nightly_and_by_hand_with_shards_and_scale():
+    triggers = _grid()[True]  # PyYAML reads the key `on` as True
+    assert triggers["schedule"][0]["cron"] == "17 2 * * *"
+    inputs = triggers["workflow_dispatch"]["inputs"]
+    assert inputs["shards"]["default"] == 8 and inputs["scale"]["options"] == ["small", "medium", "large"]
+
+
+def test_the_grid_plan_numbers_the_shards_for_the_matrix(tmp_path):
+    """The plan step's own script, run here: the matrix gets [1..N], a bad count fails the step."""
+    script = next(step for step in _grid()["jobs"]["plan"]["steps"] if step.get("id") == "split")["run"]
+    for shards, code, expected in (("8", 0, "count=8\nshards=[1,2,3,4,5,6,7,8]\n"), ("1", 0, "count=1\nshards=[1]\n"),
+                                   ("0", 1, ""), ("257", 1, ""), ("2; rm -rf /", 1, ""), ("", 1, "")):
+        output = tmp_path / f"out-{code}-{len(shards)}"
+        output.write_text("")
+        done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], capture_output=True, text=True, check=False,
+                              env={"SHARDS": shards, "GITHUB_OUTPUT": str(output), "PATH": "/usr/bin:/bin"})
+        assert (done.returncode, output.read_text()) == (code, expected), done.stdout
+
+
+def test_each_shard_runs_the_full_grid_on_its_own_runner_and_keeps_its_file():
+    job = _grid()["jobs"]["shard"]
+    assert job["needs"] == "plan" and job["strategy"]["fail-fast"] is False
+    assert job["strategy"]["matrix"]["k"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
+    run = next(step for step in job["steps"] if step.get("id") == "run")
+    assert run["env"]["SHARD"] == "${{ matrix.k }}/${{ needs.plan.outputs.count }}"
+    assert all(flag in run["run"] for flag in ("--grid full", '--shard "$SHARD"', "--backend docker", "--print-path"))
+    upload = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["name"] == "grid-shard-${{ matrix.k }}" and "always()" in upload["if"]
+
+
+def test_the_merge_job_merges_every_shard_and_keeps_the_report():
+    job = _grid()["jobs"]["merge"]
+    assert job["needs"] == ["plan", "shard"] and "!cancelled()" in job["if"]
+    steps = job["steps"]
+    download = next(step for step in steps if step.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"] == {"pattern": "grid-shard-*", "path": "shards", "merge-multiple": True}
+    runs = [step.get("run", "") for step in steps]
+    assert any("sessionbench merge shards/*.json" in run and "--print-path" in run for run in runs)
+    assert any(run.startswith('sessionbench report "$MERGED"') for run in runs)
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert "report/" in upload["with"]["path"] and "merged/" in upload["with"]["path"]

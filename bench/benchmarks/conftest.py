@@ -52,8 +52,14 @@ def _images(config) -> list:
 def _cases(config) -> list[Case]:
     shared = config._sessionbench
     if "cases" not in shared:
-        shared["cases"] = apply_only(all_cases(_settings(config).grid), shared["only"], images=_images(config),
-                                     rtts=_settings(config).rtt_ms)
+        from bench import shard
+
+        cases = apply_only(all_cases(_settings(config).grid), shared["only"], images=_images(config),
+                           rtts=_settings(config).rtt_ms)
+        try:  # --shard K/N: only this part's comparison groups, each whole
+            shared["cases"] = shard.select(cases, _settings(config).shard)
+        except UserError as exc:  # an empty shard runs nothing; `sessionbench run` prints the one line
+            shared["fatal"], shared["cases"] = exc, []
     return shared["cases"]
 
 
