@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bench.errors import UserError
+from bench.recommended import RECOMMENDED
 from bench.workloads import Workload, load_all, param_label
 from models_variants import AXES, Variant
 
@@ -41,14 +42,53 @@ class Case:
                 **self.variant.as_dict()}
 
 
+@dataclass(frozen=True)
+class RttPass:
+    """A short relay pass: a few cases measured again through a relay adding each RTT, on a smaller budget."""
+
+    workload: str
+    param: str
+    variants: tuple[str, ...]
+    rtt_ms: tuple[float, ...]
+    max_time: float
+    trials: int
+
+    def holds(self, case: Case) -> bool:
+        return (case.workload.name, case.param) == (self.workload, self.param) and case.variant.label in self.variants
+
+
+# Claim C1 where it hurts, in every default run: the dashboard at one page size through a relay at a
+# few added round-trip times (the latency-against-RTT chart), lazy beside the review's fix (selectin on
+# both) and the recommended skills_only. It joins a run given neither --rtt-ms (other than 0) nor
+# --only; --rtt-ms with other values measures every case at each instead.
+RTT_PASS = RttPass(workload="dashboard", param="page_size=10",
+                   variants=("baseline", "loading=selectin", "loading=skills_only"),
+                   rtt_ms=(1.0, 3.0), max_time=0.1, trials=3)
+
+
+def run_rtts(chosen: list[float], only: dict | None = None) -> list[float]:
+    """The RTTs a run measures at: the chosen ones, plus RTT_PASS's in a default run (0 alone, no --only)."""
+    return [*chosen, *RTT_PASS.rtt_ms] if list(chosen) == [0.0] and not only else list(chosen)
+
+
+def in_rtt_pass_only(rtt_ms: float, chosen: list[float]) -> bool:
+    """Whether an RTT is measured by RTT_PASS alone (its cases only, on its budget)."""
+    return rtt_ms not in chosen and rtt_ms in RTT_PASS.rtt_ms
+
+
 def all_cases(grid: str = "axis") -> list[Case]:
+    """Each workload over its axis plus the recommended model (bench.recommended) at the workload's
+    last (largest) parameters, or the full grid."""
     cases = []
     for workload in load_all().values():
-        variants = Variant.full_grid() if grid == "full" else Variant.along(workload.axis)
+        variants = Variant.full_grid() if grid == "full" else [*Variant.along(workload.axis), RECOMMENDED]
         for variant in variants:
             if workload.skip_reason(variant):
                 continue
-            for params in workload.param_grid():
+            params_grid = workload.param_grid()
+            if grid != "full" and variant == RECOMMENDED:
+                params_grid = params_grid[-1:]  # end to end once per workload: the run's time budget
+            for params in params_grid:
                 cases.append(Case(workload, variant, params))
     return cases
 

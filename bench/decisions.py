@@ -153,6 +153,22 @@ def agreement(paths: list[str]) -> str:
     return f"Run by run, the verdicts differ: {'; '.join(differ)} (of {len(paths)} runs); the others agree."
 
 
+def _network(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """What added round-trip time the runs measured: none, a relay pass over a few cases, or every case."""
+    relayed = df[df["rtt_ms"].fillna(0) > 0]
+    if relayed.empty:
+        return [("Network", "no added round-trip time: across zones every round trip of a request pays it (C1; "
+                            "run with --rtt-ms)")]
+    cases = relayed[["workload", "param"]].drop_duplicates()
+    if len(cases) == len(df[["workload", "param"]].drop_duplicates()):
+        return []
+    rtts = ", ".join(f"{r:g}" for r in sorted(relayed["rtt_ms"].unique()))
+    names = ", ".join(_text(f"{w} {p}".strip()) or "?" for w, p in cases.itertuples(index=False))
+    return [("Network", f"added round-trip time ({rtts} ms) measured for {names} only (the relay pass); every other "
+                        f"latency is at 0 ms, where each round trip costs far less than across zones (the results' "
+                        f"round_trips say how many each request pays; run with --rtt-ms)")]
+
+
 def caveats(paths: list[str], df: pd.DataFrame | None = None) -> pd.DataFrame:
     """What limits the verdicts: per run its size, machine, backend, load and discarded trials; how the
     runs combine; and what no run measures."""
@@ -170,8 +186,7 @@ def caveats(paths: list[str], df: pd.DataFrame | None = None) -> pd.DataFrame:
     rows.append(("Runs", f"{len(metas)} results files pooled: each ratio is their median, its interval spans "
                          f"every run's. {agreement(paths)}" if several else
                  "one run: repeat it (five runs, say) and report them together to see whether each verdict holds"))
-    if df is not None and "rtt_ms" in df and df["rtt_ms"].fillna(0).max() == 0:
-        rows.append(("Network", "no added round-trip time: across zones every statement of an N+1 also pays a "
-                                "round trip (C1; run with --rtt-ms)"))
+    if df is not None and "rtt_ms" in df:
+        rows += _network(df)
     rows += [("Not measured", text) for text in NOT_MEASURED]
     return pd.DataFrame(rows, columns=CAVEAT_COLUMNS)

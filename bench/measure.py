@@ -88,29 +88,37 @@ def make_round(case: Case, ctx: CaseContext, kwargs: dict, work: injected.Work |
 
 
 def count_pass(ctx: CaseContext, one_round, server_counts: bool) -> dict:
-    """One untimed round with every statement recorded, plus the server's own count, WAL and
-    the statements the driver had prepared by the end of the round."""
+    """One untimed round with every statement recorded (with its executions), the round trips and
+    what the server sent on the workload's connection (bench.counting says what each count is),
+    plus the server's own count, WAL and the statements the driver had prepared by the end of the round."""
     prepared: list = []
     counter = counting.StatementCounter(ctx.engine)
+    with ctx.engine.connect() as conn:  # the pool's one connection: the round runs on it
+        wire = counting.WireCounter(conn.connection.dbapi_connection)
 
     def inspect(db):
         counter.__exit__()
+        wire.pause()  # the suite's own query below is not the workload's
         prepared.extend(plans.prepared_statements(db.connection()))
+        wire.resume()  # the round's end (ROLLBACK, DEALLOCATE ALL) is
 
     with ctx.setup_engine.connect() as setup:
         wal_start = plans.wal_position(setup)
         setup.commit()
         before = counting.server_totals(setup) if server_counts else None
         counter.__enter__()
+        wire.start()
         try:
             rows = one_round(inspect)
         finally:
             if counter.listening:
                 counter.__exit__()
+            sent = wire.stop()
         counted = counting.server_totals(setup).since(before) if server_counts else None
         server = counted.calls if counted is not None else None
-        facts = {"statements": counter.count, "rows": rows, "server_statements": server,
-                 "wal_bytes": plans.wal_since(setup, wal_start)}
+        facts = {"statements": counter.count, "executions": counter.executions, "rows": rows,
+                 "server_statements": server, "wal_bytes": plans.wal_since(setup, wal_start),
+                 **(sent.as_dict() if sent else {"round_trips": None, "wire_rows": None, "wire_bytes": None})}
     main = counter.first_select()
     facts.update(plans.prepared_summary(prepared, main.sql if main else None, main.params if main else None))
     facts["_main"] = (main.sql, main.params) if main else None

@@ -20,7 +20,10 @@ FORMAT_VERSION = 2
 AXIS_COLUMNS = list(AXES)
 COLUMNS = [
     "run_id", "backend", "server_version", "image", "rtt_ms", "workload", "param", "variant", *AXIS_COLUMNS,
-    "sessions", "statements", "server_statements", "rows", "min_s", "median_s", "mean_s", "stddev_s",
+    "sessions", "statements", "server_statements", "rows",
+    # per round, on the wire (bench.counting says what each is): executions with every parameter set,
+    # round trips an added RTT multiplies, rows and bytes the server sent over all statements
+    "executions", "round_trips", "wire_rows", "wire_bytes", "min_s", "median_s", "mean_s", "stddev_s",
     "iqr_s", "q1_s", "q3_s", "p95_s", "p99_s", "rounds",
     # measured side by side (bench.trials): the ratio to the group's baseline and its interval
     "trials", "rounds_per_trial", "trials_discarded", "ratio", "ratio_low", "ratio_high",
@@ -70,7 +73,8 @@ def read(path: str | os.PathLike) -> dict:
 # sessionbench reads from it, so a hostile or damaged file is refused in one line, never half-read.
 _LARGEST = 2.0**63  # numbers must fit the 64-bit columns pandas computes with
 _NUMERIC_SUFFIXES = ("_s", "_ms", "_bytes")
-_COUNTS = {"rtt_ms", "sessions", "statements", "server_statements", "rows", "rounds", "orphans", "leaks",
+_COUNTS = {"rtt_ms", "sessions", "statements", "server_statements", "rows", "rounds", "executions", "round_trips",
+           "wire_rows", "orphans", "leaks",
            "plan_rows", "shared_hit", "shared_read"}
 _STATS = ("min", "max", "median", "mean", "stddev", "iqr", "q1", "q3", "rounds")
 _RUN_TEXT = ("run_id", "backend", "server_version", "scale", "commit", "python", "grid")

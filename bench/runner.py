@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench import backends, interrupts, redact, settings
 from bench.context import new_run_id
-from bench.cases import all_cases, apply_only, parse_only
+from bench.cases import all_cases, apply_only, parse_only, run_rtts
 from bench.errors import UserError
 from bench.results import write_new
 from bench.summary import print_summary
@@ -106,7 +106,7 @@ def run(args) -> int:
     chosen = settings.resolve(vars(args))
     images = backends.resolve_image(chosen.image)
     only = parse_only(chosen.only)
-    cases = apply_only(all_cases(chosen.grid), only, images=images, rtts=chosen.rtt_ms)
+    cases = apply_only(all_cases(chosen.grid), only, images=images, rtts=run_rtts(chosen.rtt_ms, only))
     out = Path(args.out)
     check_out_folder(out)
     backend, why = backends.choose(chosen.backend, images=images, database_url=chosen.database_url)

@@ -83,10 +83,24 @@ def trace(args) -> int:
         return 0
     for item in statements:
         sql = " ".join(item["sql"].split())
-        print(f"{item['n']:>4}  {item['ms']:>8.3f} ms  {item['rows']:>6} rows  {sql[:160]}")
-    server_count = facts["server_statements"]
+        print(f"{item['n']:>4}  {item['ms']:>8.3f} ms  {item['rows']:>6} rows  x{item['executions']:<4} {sql[:160]}")
     print(f"{workload.name} [{case.param or '-'}] on {variant.label} ({server.backend}, PostgreSQL {server.version}, "
-          f"{spec.sessions} sessions): {facts['statements']} statements sent"
-          + (f", {server_count} counted by the server" if server_count is not None else "")
-          + f", {facts['rows']} rows handled")
+          f"{spec.sessions} sessions):")
+    print("\n".join(footer(facts)))
     return 0
+
+
+def footer(facts: dict) -> list[str]:
+    """What the round cost, each count named for what it is (bench.counting defines them)."""
+    server_count = facts["server_statements"]
+    lines = [f"  {facts['statements']} statements sent by the client (one per execute or executemany call; xN: its "
+             f"executions), {facts['executions']} executions (one per parameter set)"
+             + (f", {server_count} counted by the server" if server_count is not None else "")]
+    if facts.get("round_trips") is not None:
+        lines.append(f"  {facts['round_trips']} round trips (each statement, psycopg's Parse when it prepares one, "
+                     f"BEGIN, ROLLBACK/COMMIT, DEALLOCATE ALL): what an added network RTT multiplies")
+        lines.append(f"  {facts['wire_rows']:,} rows sent by the server over all statements ({facts['wire_bytes']:,} "
+                     f"bytes on the wire); {facts['rows']:,} rows used by the workload")
+    else:
+        lines.append(f"  {facts['rows']:,} rows used by the workload (round trips and wire rows not traced here)")
+    return lines

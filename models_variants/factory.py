@@ -86,10 +86,10 @@ class ModelSet:
             user: Mapped[User] = relationship(back_populates="sessions")
             messages: Mapped[list[Message]] = relationship(
                 back_populates="session", order_by=lambda: Message.id,
-                **loading.relationship_kwargs(), **deletion.relationship_kwargs("messages"))
+                **loading.relationship_kwargs("messages"), **deletion.relationship_kwargs("messages"))
             skills: Mapped[list[Skill]] = relationship(
                 secondary=session_skills, back_populates="sessions",
-                **loading.relationship_kwargs(), **deletion.relationship_kwargs("skills"))
+                **loading.relationship_kwargs("skills"), **deletion.relationship_kwargs("skills"))
 
         class Message(*mixins("message_mixin"), Base):
             __tablename__ = "messages"

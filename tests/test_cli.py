@@ -121,6 +121,11 @@ def test_trace_numbers_every_statement_of_the_n_plus_1():
                             "--backend", "embedded", "--sessions", "200")
     assert selectin.returncode == 0, selectin.stderr
     assert "3 statements sent" in selectin.stdout
+    # the footer names each count: round trips (BEGIN + 3 + ROLLBACK), rows sent beside rows used
+    assert "5 round trips" in selectin.stdout
+    assert "rows sent by the server over all statements" in selectin.stdout
+    assert "rows used by the workload" in selectin.stdout
+    assert all(s["executions"] == 1 for s in statements)
 
 
 def _postgres_under(prefix: str) -> list[int]:

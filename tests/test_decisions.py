@@ -109,3 +109,14 @@ def test_several_runs_say_whether_each_run_reaches_the_same_verdicts(tmp_path):
         "Run by run, the verdicts differ: C6 refuted in 2, confirmed in 1 (of 3 runs); the others agree.")
     said = dict(zip(*caveats(same).T.values))
     assert said["Runs"].endswith("Run by run, every claim has the same verdict in all 2 runs.")
+
+
+def test_a_relay_pass_over_a_few_cases_says_the_others_are_at_zero_rtt(tmp_path):
+    path = results_file(tmp_path, backend="embedded", server_version="18.6")
+    df = pd.DataFrame({"workload": ["dashboard", "dashboard", "dashboard", "active_sync"],
+                       "param": ["page_size=10", "page_size=10", "page_size=10", ""], "rtt_ms": [0.0, 1.0, 3.0, 0.0]})
+    said = dict(zip(*caveats([path], df).T.values))
+    assert said["Network"].startswith("added round-trip time (1, 3 ms) measured for dashboard page_size=10 only (the "
+                                      "relay pass); every other latency is at 0 ms")
+    everywhere = df.assign(rtt_ms=[1.0, 1.0, 3.0, 1.0])
+    assert "Network" not in dict(zip(*caveats([path], everywhere).T.values))

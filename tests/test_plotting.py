@@ -222,3 +222,29 @@ def test_alt_text_is_the_finding_and_the_axes():
     assert plotting.describe(fig) == ("At page size 1000: fastest is selectin (290 ms), 2.1× faster than lazy "
                                       "(620 ms); selectin also loads every message (dashed) (chart of latency per "
                                       "page load (ms) against page size (sessions per page))")
+
+
+def test_row_explosion_counts_every_statements_rows_when_the_results_hold_them():
+    records = [dict(r, wire_rows=r["rows"] * (3 if r["variant"] != "baseline" else 1)) for r in dashboard()]
+    ax = plotting.row_explosion(pd.DataFrame(records, columns=COLUMNS)).axes[0]
+    assert ax.get_ylabel() == "rows the server sent, all statements of a page load"
+    assert title(ax.figure) == "At page size 1000 the page uses 4,000 rows; the server sends 12,000 (3.0×) for " \
+                               "selectin; 4,000 (1.0×) for lazy"
+
+
+def test_rtt_chart_draws_the_relay_pass_with_what_round_trips_predict():
+    records = [r for r in dashboard() if r["param"] == "page_size=10"]
+    for r in list(records):  # the relay pass: +1 ms per round trip per added ms, at 1 and 3 ms
+        trips = r["statements"] + 2
+        r["round_trips"] = trips
+        records += [dict(r, rtt_ms=rtt, median_s=r["median_s"] + trips * rtt / 1000 + 0.001) for rtt in (1.0, 3.0)]
+    records.append(row("dashboard", "loading=joined", "page_size=10", statements=1, round_trips=3, median_s=0.005))
+    ax = plotting.latency_vs_rtt(pd.DataFrame(records, columns=COLUMNS)).axes[0]
+    assert ax.get_xlabel().startswith("added round-trip time (ms")
+    assert ax.get_ylabel() == "latency per page load at page size 10 (ms)"
+    assert ax.get_yscale() == "linear"
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert "joined" not in labels  # measured at one RTT only: not a line
+    assert labels.count("least an added RTT can cost: round trips × RTT") == 1
+    assert title(ax.figure) == "At 3 ms added RTT: lazy 48 ms, selectin 19.4 ms; per added ms: lazy +13.0 ms (13 " \
+                               "round trips), selectin +5.0 ms (5 round trips)"

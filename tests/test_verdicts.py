@@ -117,6 +117,53 @@ def test_c1_rows_the_server_sent_decide_equal_work_when_the_results_hold_them():
            "0.50× [0.40–0.60], 7,000 rows sent" in evidence
 
 
+def per_relationship(skills_only_ratio, raise_ratio=(0.1, 0.09, 0.11)):
+    """The review's literal fix (selectin on both, every message sent too) beside selectin on skills only
+    and explicit loading (raise), wire rows as the counting round records them."""
+    return frame(*[dict(r, wire_rows=r["rows"], round_trips=r["statements"] + 2)
+                   for r in dashboard("baseline", (11, 101, 1001), (0.01, 0.1, 1.0))],
+                 *dashboard("loading=selectin", (3, 3, 5), (0.005, 0.02, 0.4), (0.4, 0.3, 0.5), wire_rows=3000,
+                            round_trips=7),
+                 *dashboard("loading=skills_only", (2, 2, 3), (0.001, 0.01, 0.1), skills_only_ratio, wire_rows=1000,
+                            round_trips=5),
+                 *dashboard("loading=raise", (2, 2, 3), (0.001, 0.01, 0.1), raise_ratio, wire_rows=1000,
+                            round_trips=5))
+
+
+def test_c1_a_tie_goes_to_the_strategy_needing_no_loader_in_the_queries_and_prices_selectins_extra_work():
+    found = judged(per_relationship((0.11, 0.09, 0.13)), "C1")
+    assert found["recommended"] == "loading=skills_only"  # not told apart from raise, which lies lower
+    assert "on equal work (the same rows as lazy): skills_only 0.11× [0.09–0.13], 1,000 rows sent, raise 0.10× " \
+           "[0.09–0.11], 1,000 rows sent; not equal work (they also load every message of the page's sessions, " \
+           "which the dashboard does not show): selectin 0.40× [0.30–0.50], 3,000 rows sent" in found["evidence"]
+    # selectin ÷ skills_only: 0.4 / 0.11, interval 0.3 / 0.13 to 0.5 / 0.09
+    assert "selectin on both ÷ skills_only (the same skills query without the messages) at page size 1000: " \
+           "3.64× [2.31–5.56]" in found["evidence"]
+    assert "skills_only is recommended: 3 statements in 5 round trips loading the same rows as lazy" \
+        in found["evidence"]
+    assert (found["action"], found["reason"]) == (
+        "change", "use skills_only, selectin on skills (every list shows them), lazy on messages (only the detail "
+                  "page): 0.27× [0.18–0.43] of selectin's latency at page size 1000, where selectin also loads "
+                  "every message")
+
+
+def test_c1_explicit_loading_is_recommended_when_it_is_clearly_the_fastest():
+    found = judged(per_relationship((0.3, 0.25, 0.35), raise_ratio=(0.1, 0.09, 0.11)), "C1")
+    assert found["recommended"] == "loading=raise"
+    assert found["reason"].startswith("use raise and load explicitly what each page shows: ")
+
+
+def test_c1_leaves_the_recommended_model_out_of_the_per_axis_comparison():
+    from bench.recommended import RECOMMENDED
+
+    df = pd.concat([per_relationship((0.11, 0.09, 0.13)), frame(row(
+        "dashboard", RECOMMENDED.label, "page_size=1000", (0.01, 0.005, 0.02), statements=1, rows=1000,
+        median_s=0.0001))], ignore_index=True)
+    found = judged(df, "C1")
+    assert found["recommended"] == "loading=skills_only"
+    assert RECOMMENDED.label not in found["evidence"]
+
+
 def test_c1_uses_the_sessions_that_exist_when_the_page_is_larger():
     df = frame(*[dict(r, sessions=200) for r in dashboard("baseline", (11, 101, 201), (0.01, 0.1, 0.2))],
                *[dict(r, sessions=200) for r in dashboard("loading=selectin", (3, 3, 3), (0.01, 0.02, 0.03),

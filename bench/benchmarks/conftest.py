@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 
 from bench import backends, environment, settings
-from bench.cases import Case, all_cases, apply_only, parse_only
+from bench.cases import RTT_PASS, Case, all_cases, apply_only, in_rtt_pass_only, parse_only, run_rtts
 from bench.context import RunState, new_run_id
 from bench.data import DataSpec
 from bench.errors import UserError
+from bench.recommended import RECOMMENDED
 from bench.metadata import run_metadata
 from bench.settings import SETTINGS
 
@@ -55,7 +56,7 @@ def _cases(config) -> list[Case]:
         from bench import shard
 
         cases = apply_only(all_cases(_settings(config).grid), shared["only"], images=_images(config),
-                           rtts=_settings(config).rtt_ms)
+                           rtts=run_rtts(_settings(config).rtt_ms, shared["only"]))
         try:  # --shard K/N: only this part's comparison groups, each whole
             shared["cases"] = shard.select(cases, _settings(config).shard)
         except UserError as exc:  # an empty shard runs nothing; `sessionbench run` prints the one line
@@ -66,14 +67,15 @@ def _cases(config) -> list[Case]:
 def pytest_generate_tests(metafunc):
     config = metafunc.config
     only = config._sessionbench["only"]
-    images, rtts = _images(config), _settings(config).rtt_ms
+    images, rtts = _images(config), run_rtts(_settings(config).rtt_ms, only)
     if "case" in metafunc.fixturenames:
         # Parametrized by id, a stable string: pytest-benchmark stores it as the `case` param.
         ids = [case.id for case in _cases(config)]
         metafunc.parametrize("case", ids, ids=ids, indirect=True)
     if "deletion_variant" in metafunc.fixturenames:
         # Claim C3's fact table runs for every deletion variant some deletion workload of this run uses.
-        variants = sorted({c.variant for c in _cases(config) if c.workload.axis == "deletion"}, key=lambda v: v.label)
+        variants = sorted({c.variant for c in _cases(config) if c.workload.axis == "deletion"
+                           and c.variant != RECOMMENDED}, key=lambda v: v.label)  # the recommended model: its value has a row
         metafunc.parametrize("deletion_variant", variants, ids=[v.label for v in variants])
     if "image" in metafunc.fixturenames:
         kept = [i for i in images if "image" not in only or str(i) in only["image"]]
@@ -86,6 +88,15 @@ def pytest_generate_tests(metafunc):
 def pytest_collection_modifyitems(config, items):
     # A test whose parameter list came out empty (no deletion workload in this run) is not a case.
     items[:] = [item for item in items if "NOTSET" not in item.nodeid]
+    # At an RTT only the relay pass measures (bench.cases.RTT_PASS), only its cases run.
+    chosen, cases = _settings(config).rtt_ms, {case.id: case for case in _cases(config)}
+    items[:] = [item for item in items if not _outside_rtt_pass(getattr(item, "callspec", None), chosen, cases)]
+
+
+def _outside_rtt_pass(callspec, chosen: list[float], cases: dict) -> bool:
+    if callspec is None or not in_rtt_pass_only(callspec.params.get("rtt_ms", 0.0), chosen):
+        return False
+    return "case" not in callspec.params or not RTT_PASS.holds(cases[callspec.params["case"]])
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ case's test then hands its own rounds to pytest-benchmark and records its metric
 from __future__ import annotations
 
 from bench import stats, trials
+from bench.cases import RTT_PASS, in_rtt_pass_only
 
 
 def _group_result(request, case, run_state, url, rtt_ms):
@@ -15,9 +16,13 @@ def _group_result(request, case, run_state, url, rtt_ms):
     if key not in shared["groups"]:
         chosen = shared["settings"]
         members = [c for c in shared["cases"] if c.group == case.group]
+        max_time, trial_count = chosen.max_time, chosen.trials
+        if in_rtt_pass_only(rtt_ms, chosen.rtt_ms):  # the short relay pass: its cases, its budget
+            members = [c for c in members if RTT_PASS.holds(c)]
+            max_time, trial_count = RTT_PASS.max_time, RTT_PASS.trials
         shared["groups"][key] = trials.measure_group(
-            run_state, members, url, max_time=chosen.max_time, min_rounds=chosen.min_rounds,
-            trials=chosen.trials, seed=chosen.seed)
+            run_state, members, url, max_time=max_time, min_rounds=chosen.min_rounds,
+            trials=trial_count, seed=chosen.seed)
     return shared["groups"][key].pop(case)
 
 

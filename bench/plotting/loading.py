@@ -143,7 +143,12 @@ def row_explosion(df: pd.DataFrame, ax) -> None:
     ax.set(xscale="log", yscale="log", xlabel="page size (sessions per page)", ylabel=ylabel)
     top = table[table["page_size"] == table["page_size"].max()]
     worst = top.loc[top["y"].idxmax()]
-    if column:
+    if column == "wire_rows":
+        groups = top.groupby("y", sort=False)["variant"].apply(lambda vs: ", ".join(_short_name(v) for v in vs))
+        finding = f"At page size {worst['page_size']:.0f} the page uses {worst['rows']:,.0f} rows; the server sends " + \
+            "; ".join(f"{rows:,.0f} ({rows / worst['rows']:.1f}×) for {names}"
+                      for rows, names in sorted(groups.items(), reverse=True))
+    elif column:
         finding = f"At page size {worst['page_size']:.0f}, {name(worst['variant'], 'loading')} fetches the most: " \
                   f"{verb} {worst['y']:,.0f} rows for a page that uses {worst['rows']:,.0f} " \
                   f"({worst['y'] / worst['rows']:.1f}×)"
@@ -155,30 +160,59 @@ def row_explosion(df: pd.DataFrame, ax) -> None:
     legend(ax, "loading")
 
 
+def _rtt_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Dashboard medians per variant and added RTT at the page size measured at the most RTTs (the
+    default run's relay pass measures one), variants measured at two RTTs or more only, with
+    `page_size`; empty when no page size has two."""
+    table = summary(df, "dashboard", by=("param", "variant", "rtt_ms"))
+    if table.empty:
+        return table
+    table["page_size"] = table["param"].map(param_value)
+    spread = table.groupby("page_size")["rtt_ms"].nunique()
+    if spread.max() < 2:
+        return table.iloc[0:0]
+    page = max(size for size, count in spread.items() if count == spread.max())
+    table = table[table["page_size"] == page]
+    return table[table.groupby("variant")["rtt_ms"].transform("nunique") >= 2]
+
+
+def _short_name(variant: str) -> str:
+    return name(variant, "loading").replace(" (baseline)", "")
+
+
 @faceted
 def latency_vs_rtt(df: pd.DataFrame, ax) -> None:
-    """Dashboard at the largest page size: latency against added round-trip time, with 1+N's prediction."""
-    part = df[df["workload"] == "dashboard"]
-    if part.empty or part["rtt_ms"].nunique() < 2:
-        return not_measured(ax, "one round-trip time only (run with --rtt-ms 0,1,5)")
-    table = summary(part, "dashboard", by=("param", "variant", "rtt_ms"))
-    table["page_size"] = table["param"].map(param_value)
-    table = table[table["page_size"] == table["page_size"].max()]
+    """Dashboard: latency against added round-trip time, one page size, per loading strategy, beside the
+    least each strategy's round trips let an added RTT cost (dotted: round trips × RTT, drawn from the
+    smallest relayed RTT, since 0 ms is a direct connection without the relay's own overhead)."""
+    table = _rtt_table(df)
+    if table.empty:
+        return not_measured(ax, "one round-trip time only (run with --rtt-ms 0,1,3, or without --only rtt_ms)")
     latency_lines(ax, table, "rtt_ms", "loading")
-    base = table[table["variant"] == "baseline"].sort_values("rtt_ms")
-    if not base.empty:
-        start = base.iloc[0]
-        rtts = np.array(sorted(table["rtt_ms"].unique()))
-        predicted = start["median_s"] * MS + start["statements"] * (rtts - start["rtt_ms"])
-        ax.plot(rtts, predicted, ls=":", color="#777777", label="lazy predicted: +(1+N)×RTT")
-        last = base.iloc[-1]
-        finding = f"At {last['rtt_ms']:g} ms RTT lazy takes {ms(last['median_s'])}: {last['statements']:.0f} round " \
-                  f"trips predict {predicted[-1]:.0f} ms"
-        others = table[(table["rtt_ms"] == last["rtt_ms"]) & (table["variant"] != "baseline")]
-        if not others.empty:
-            best = fastest(others)
-            finding += f"; {name(best['variant'], 'loading')} {ms(best['median_s'])}"
-        finding_title(ax, finding)
-    ax.set(xlabel="added round-trip time (ms)", ylabel=f"latency at page size {table['page_size'].max():.0f} (ms)")
+    rtts = np.array(sorted(table["rtt_ms"].unique()))
+    label = "least an added RTT can cost: round trips × RTT"
+    slopes = {}
+    for variant, part in table.groupby("variant", sort=False):
+        relayed = part[part["rtt_ms"] > 0].sort_values("rtt_ms")
+        start = (relayed if not relayed.empty else part.sort_values("rtt_ms")).iloc[0]
+        if "round_trips" not in part or pd.isna(start["round_trips"]):
+            continue
+        ax.plot(rtts, start["median_s"] * MS + start["round_trips"] * (rtts - start["rtt_ms"]), ls=":", lw=1,
+                color=marker_style(variant)["color"], label=label)
+        label = None  # one legend entry for every dotted line
+        if len(relayed) >= 2:  # the slope between relayed points: the relay's own overhead cancels out
+            first, last = relayed.iloc[0], relayed.iloc[-1]
+            slopes[variant] = ((last["median_s"] - first["median_s"]) * MS / (last["rtt_ms"] - first["rtt_ms"]),
+                               start["round_trips"])
+    page = f"{table['page_size'].iloc[0]:.0f}"
+    top = table[table["rtt_ms"] == rtts.max()].sort_values("median_s", ascending=False)
+    finding = f"At {rtts.max():g} ms added RTT: " + ", ".join(
+        f"{_short_name(row['variant'])} {ms(row['median_s'])}" for _, row in top.iterrows())
+    if slopes:
+        finding += "; per added ms: " + ", ".join(
+            f"{_short_name(v)} {slope:+.1f} ms ({trips:.0f} round trips)" for v, (slope, trips) in slopes.items())
+    finding_title(ax, finding)
+    ax.set(xlabel="added round-trip time (ms; 0 = direct connection, others through the relay)",
+           ylabel=f"latency per page load at page size {page} (ms)")
     log_if_spread(ax, table["median_s"])
     legend(ax, "loading")

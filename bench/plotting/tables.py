@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench.recommended import without as without_recommended
 from models_variants import Variant
 
 
@@ -17,8 +18,9 @@ def _largest_scale(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(df: pd.DataFrame, workload: str, by: tuple[str, ...] = ("param", "variant")) -> pd.DataFrame:
-    """Median over repeated results of the same benchmark, at the largest scale and zero added RTT."""
-    part = df[df["workload"] == workload]
+    """Median over repeated results of the same benchmark, at the largest scale and zero added RTT; the
+    recommended model (several axes changed at once, bench.recommended) is left out."""
+    part = without_recommended(df[df["workload"] == workload])
     if part.empty:
         return part
     if "rtt_ms" not in by and part["rtt_ms"].notna().any():
@@ -26,7 +28,8 @@ def summary(df: pd.DataFrame, workload: str, by: tuple[str, ...] = ("param", "va
     if "sessions" not in by:
         part = _largest_scale(part)
     numbers = ["statements", "rows", "median_s", "q1_s", "q3_s", "wal_bytes", "index_bytes", "table_bytes",
-               "orphans", "leaks", *([c for c in ("plan_rows", "wire_rows", "wire_bytes") if c in part])]
+               "orphans", "leaks",
+               *([c for c in ("plan_rows", "executions", "round_trips", "wire_rows", "wire_bytes") if c in part])]
     table = part.groupby(list(by), dropna=False, sort=False)[numbers].median(numeric_only=True)
     text = part.groupby(list(by), dropna=False, sort=False)[["plan_top", "seq_scan"]].first()
     return table.join(text).reset_index()
@@ -107,7 +110,7 @@ def ratios(df: pd.DataFrame, workload: str) -> pd.DataFrame:
     the median ratio, and an interval from the lowest low to the highest high (every run's interval
     inside it). Columns: param, variant, ratio, ratio_low, ratio_high, runs."""
     columns = ["param", "variant", "ratio", "ratio_low", "ratio_high", "runs"]
-    part = df[df["workload"] == workload]
+    part = without_recommended(df[df["workload"] == workload])
     if part.empty or "ratio" not in part:
         return pd.DataFrame(columns=columns)
     if part["rtt_ms"].notna().any():

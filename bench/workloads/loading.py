@@ -9,11 +9,11 @@ from bench.workloads import workload
 
 
 def explicit_loads(ctx, *relationships) -> list:
-    """Under `raise` nothing loads by itself, so the query says what it needs; elsewhere the
-    relationship's own strategy is what is being measured, so no option is added."""
-    if ctx.variant.loading != "raise":
-        return []
-    return [selectinload(relationship) for relationship in relationships]
+    """A relationship set to `raise` loads nothing by itself, so the query says what it needs
+    (selectinload); elsewhere the relationship's own strategy is what is being measured, so no
+    option is added."""
+    explicit = ctx.models.parts["loading"].explicit()
+    return [selectinload(relationship) for relationship in relationships if relationship.key in explicit]
 
 
 @workload(axis="loading", params={"page_size": [10, 100, 1000]})
