@@ -27,6 +27,7 @@ def _version() -> str:
 
 
 SERVER = ("backend", "image", "database_url")
+LOAD = ("clients", "pool_size", "load_workers", "load_seconds")
 DATA = ("scale", "sessions", "seed", "rtt_ms")
 MEASURING = ("only", "grid", "max_time", "min_rounds", "trials")
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_to_argparse(run, SERVER, "PostgreSQL server")
     settings.add_to_argparse(run, DATA, "data")
     settings.add_to_argparse(run, MEASURING, "what to measure and how long")
+    settings.add_to_argparse(run, LOAD, "concurrent load (only with --clients)")
     run.add_argument("--out", default=os.environ.get("SESSIONBENCH_RESULTS_DIR") or "results",
                      help="results folder (env SESSIONBENCH_RESULTS_DIR; default results/)")
     run.add_argument("--report", action="store_true", help="render the HTML report (under report/) after the run")

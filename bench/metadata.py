@@ -51,6 +51,9 @@ def run_metadata(config, output_json: dict) -> dict:
         "facts": [{k: str(v) for k, v in s.facts.items()} for s in states],
         "relays": shared["relays"],
         "delete_paths": shared["delete_paths"],
+        # --clients only: how the load generator was checked, and C2's concurrent node-write facts
+        "concurrency": shared.get("concurrency"),
+        "node_writes": shared.get("node_writes") or [],
         "packages": package_versions(),
         "python": platform.python_version(),
         "commit": (output_json.get("commit_info") or {}).get("id"),

@@ -32,11 +32,15 @@ COLUMNS = [
     "generic_seq_scan", "plan_in_use", "plan_changes", "plan_rows", "shared_hit", "shared_read", "planning_ms",
     "execution_ms", "wal_bytes", "table_bytes", "index_bytes", "orphans", "leaks", "label", "commit",
     "datetime",
+    # under concurrent load (--clients, bench.concurrency_cases): one row per mix x variant x clients
+    "clients", "roles", "pool_size", "load_workers", "ops", "ops_per_s", "p50_s", "pool_wait_s", "pool_wait_p99_s",
+    "pool_wait_share", "pool_waited", "errors", "load_cpu_share", "ceiling_ops_per_s", "headroom", "busy_backends",
+    "cpu_share", "lock_wait_share", "client_wait_share", "lock_waits", "top_wait",
 ]
 # Lists of numbers, kept in extra_info beside the columns.
 LIST_COLUMNS = ("trial_medians_s", "trial_cpu_s", "trial_unloaded_s")
 # Bulky detail kept in the file, not in the table.
-DETAIL = ("first_statements", "orphans_detail", "leaks_detail", *LIST_COLUMNS)
+DETAIL = ("first_statements", "orphans_detail", "leaks_detail", "roles_detail", "wait_events", *LIST_COLUMNS)
 KEY = ["workload", "param", "variant", "image", "rtt_ms"]
 
 
@@ -76,6 +80,7 @@ _NUMERIC_SUFFIXES = ("_s", "_ms", "_bytes")
 _COUNTS = {"rtt_ms", "sessions", "statements", "server_statements", "rows", "rounds", "executions", "round_trips",
            "wire_rows", "orphans", "leaks",
            "plan_rows", "shared_hit", "shared_read"}
+_COUNTS |= {"clients", "pool_size", "load_workers", "ops", "pool_waited", "errors", "wait_samples"}
 _STATS = ("min", "max", "median", "mean", "stddev", "iqr", "q1", "q3", "rounds")
 _RUN_TEXT = ("run_id", "backend", "server_version", "scale", "commit", "python", "grid")
 _RUN_NUMBERS = ("sessions", "seed")
@@ -145,7 +150,8 @@ def _run_problem(doc: dict) -> str | None:
     meta = doc["sessionbench"]
     problems = [_text_problem(meta.get(name), f"sessionbench.{name}") for name in _RUN_TEXT]
     problems += [_number_problem(meta.get(name), f"sessionbench.{name}") for name in _RUN_NUMBERS]
-    for name, kind in (("packages", dict), ("delete_paths", list), ("failed", list), ("only", list)):
+    for name, kind in (("packages", dict), ("delete_paths", list), ("failed", list), ("only", list),
+                       ("node_writes", list), ("concurrency", dict)):
         if meta.get(name) is not None and not isinstance(meta[name], kind):
             problems.append(f"sessionbench.{name} is {type(meta[name]).__name__}, not a {kind.__name__}")
     problems += [_text_problem(version, f"sessionbench.packages.{package}")
@@ -156,6 +162,10 @@ def _run_problem(doc: dict) -> str | None:
             continue
         problems += [_column_problem(name, value, f"sessionbench.delete_paths[{index}].{name}")
                      for name, value in entry.items() if name not in ("orphans_detail", "warnings")]
+    for index, entry in enumerate(meta.get("node_writes") or []):
+        problems.append(None if isinstance(entry, dict) else f"sessionbench.node_writes[{index}] is not an object")
+        problems += [_column_problem(name, value, f"sessionbench.node_writes[{index}].{name}")
+                     for name, value in (entry.items() if isinstance(entry, dict) else ())]
     commit = doc.get("commit_info")
     if commit is not None and not isinstance(commit, dict):
         problems.append(f"commit_info is {type(commit).__name__}, not an object")
@@ -203,6 +213,12 @@ def label_of(key: tuple) -> str:
     if rtt_ms:
         parts.append(f"rtt={rtt_ms:g}ms")
     return " ".join(parts)
+
+
+def under_load(row: dict) -> bool:
+    """A row (or benchmark) measured under concurrent load (`--clients`): one window of many clients'
+    requests, not a one-client latency benchmark with trials, so compare and the gates leave it out."""
+    return row.get("extra_info", row).get("clients") is not None
 
 
 def metric(benchmark: dict, name: str):

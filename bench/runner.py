@@ -73,9 +73,24 @@ def pytest_args(chosen: settings.RunSettings, run_id: str, partial: Path, quiet:
     argv = [str(BENCHMARKS / "test_workloads.py"), "-c", str(BENCHMARKS / "pytest.ini"), "--rootdir", str(BENCHMARKS),
             "-q", f"--benchmark-json={partial}", "--benchmark-quiet", "--benchmark-sort=fullname",
             "--sb-run-id", run_id, *settings.as_flags(chosen)]
+    if chosen.clients:  # the load cases and C2's node-write facts run only when clients are asked for
+        argv.insert(1, str(BENCHMARKS / "test_concurrency.py"))
     if not quiet:
         argv.append("--sb-progress")
     return argv
+
+
+def _load_total(chosen: settings.RunSettings, only: dict) -> int:
+    """Load cases (x RTTs) and node-write tables `--clients` adds; refused when --only leaves none."""
+    if not chosen.clients:
+        return 0
+    from bench.concurrency_cases import MIXES, load_cases
+
+    cases = load_cases(chosen.clients, only)
+    if not cases:
+        runs = "; ".join(f"{mix.name}: {', '.join(mix.workloads)}" for mix in MIXES)
+        raise UserError("--clients: no load mix runs a workload --only keeps", f"the mixes run {runs}")
+    return len(cases) * len(chosen.rtt_ms) + len({c.variant for c in cases if c.mix.axis == "sync_flag"})
 
 
 def check_out_folder(out: Path) -> None:
@@ -121,6 +136,7 @@ def run(args) -> int:
     delete_path_tables = len({c.variant for c in cases if c.workload.axis == "deletion"})
     servers = len(images) if backend == "docker" else 1
     total = (len(cases) * len(chosen.rtt_ms) + delete_path_tables) * servers
+    total += _load_total(chosen, only) * servers
     info = sys.stderr if args.print_path else sys.stdout
     print(f"sessionbench: backend {backend} ({why}); {total} cases, {chosen.trials} trials each; run {run_id}",
           file=info, flush=True)

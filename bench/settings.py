@@ -46,6 +46,21 @@ def _seconds(high: float):
     return parse
 
 
+# The most concurrent clients a load case runs (each is a thread holding at most one connection).
+MAX_CLIENTS = 256
+
+
+def parse_counts(text: str, high: int) -> list[int]:
+    """"1,4,8" -> [1, 4, 8]: whole numbers from 1 to `high`, each once, in rising order."""
+    values = set()
+    for item in str(text).strip("[] ").split(","):
+        if item.strip():
+            values.add(_positive_int(1, high)(item))
+    if not values:
+        raise ValueError("no number given")
+    return sorted(values)
+
+
 def parse_rtts(text: str) -> list[float]:
     """"0,0.5,2" -> [0.0, 0.5, 2.0]: finite, non-negative, at most MAX_RTT_MS, each once."""
     values = []
@@ -141,6 +156,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_rounds", 6, "least timed rounds per case", _positive_int(1, 10_000)),
     Setting("trials", 6, "trials per case: each runs every variant of a comparison in a new random order",
             _positive_int(2, 1000), hint="use 2 or more; 6 or more for an interval"),
+    # Concurrent load (bench.concurrency): runs only when --clients is given.
+    Setting("clients", [], "concurrent clients of the load benchmarks, comma separated, e.g. 1,4,8 "
+            "(default: none, no load run)", lambda text: parse_counts(text, MAX_CLIENTS), hint="e.g. --clients 1,4,8"),
+    Setting("pool_size", 2, "connections in each load worker's pool (SQLAlchemy pool_size, no overflow)",
+            _positive_int(1, 100), hint="e.g. --pool-size 2"),
+    Setting("load_workers", 2, "worker processes serving the load's clients, as an app server's workers",
+            _positive_int(1, 64), hint="e.g. --load-workers 2"),
+    Setting("load_seconds", 3.0, "seconds measured per load case, after a warm-up of a third of that",
+            _seconds(600), hint="e.g. --load-seconds 3"),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

@@ -7,11 +7,11 @@ is marked "~": the run cannot tell it from no difference.
 
 from __future__ import annotations
 
-from bench.results import rows
+from bench.results import rows, under_load
 
 
 def summary_rows(doc: dict) -> list[dict]:
-    return sorted(rows(doc), key=lambda r: (str(r["image"]), r["rtt_ms"] or 0, r["workload"], r["param"],
+    return sorted((r for r in rows(doc) if not under_load(r)), key=lambda r: (str(r["image"]), r["rtt_ms"] or 0, r["workload"], r["param"],
                                             r["variant"] != "baseline", r["variant"]))
 
 
@@ -58,6 +58,9 @@ def print_summary(doc: dict) -> None:
     for cells in lines:
         print(fmt(cells))
     print("~ : the interval includes 1, so this run cannot tell the variant from the baseline")
+    from bench.concurrency_report import print_load_summary  # the --clients rows, a table of their own
+
+    print_load_summary(doc)
     meta = doc["sessionbench"]
     load, trials = meta.get("load") or {}, meta.get("trials") or {}
     if load.get("noisy"):

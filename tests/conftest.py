@@ -41,6 +41,19 @@ def fresh_schema(engine):
         conn.execute(text(f'drop schema if exists "{name}" cascade'))
 
 
+@pytest.fixture(scope="module")
+def small_state(server):
+    """One run's state on 200 generated sessions (seed 3) for a test module; its schemas go afterwards."""
+    from bench.context import RunState, new_run_id
+    from bench.data import DataSpec
+
+    run = RunState(server, new_run_id(), DataSpec(sessions=200, seed=3))
+    run.load_source()
+    yield run
+    run.drop_run_schemas()
+    run.close()
+
+
 def docker_required() -> bool:
     return os.environ.get("SESSIONBENCH_REQUIRE_DOCKER", "") not in ("", "0", "false")
 

@@ -11,7 +11,10 @@ style: colours, markers, names, number labels, saving · tables: the numbers a c
 axes: shared drawing · loading, sync_flag, deletion, storage_time: one module per review area.
 """
 
+import functools
+
 from bench.plotting.axes import LOG_SPAN
+from bench.plotting.concurrency import load_curves
 from bench.plotting.deletion import DELETION_WORKLOADS, deletion_latency, list_live_vs_fraction, wal_bytes
 from bench.plotting.loading import (
     latency_bars, latency_vs_page_size, latency_vs_rtt, row_explosion, statements_vs_page_size,
@@ -25,7 +28,7 @@ __all__ = [
     "CHARTS", "COLOURS", "DELETION_WORKLOADS", "DPI", "LOG_SPAN", "MARKERS", "MS", "active_sync", "colour",
     "deletion_latency", "latency_bars", "latency_vs_page_size", "latency_vs_rtt", "list_live_vs_fraction",
     "migration_cost", "ms", "name", "param_value", "publish", "read_write_tradeoff", "row_explosion", "save",
-    "size", "statements_vs_page_size", "summary", "timestamps_rows", "wal_bytes",
+    "size", "load_curves", "statements_vs_page_size", "summary", "timestamps_rows", "wal_bytes",
 ]
 
 # Every chart, by the file name the report gives it.
@@ -42,4 +45,8 @@ CHARTS = {
     "deletion_wal": wal_bytes,
     "storage_migration": migration_cost,
     "time_rows_per_zone": timestamps_rows,
+    # --clients only (notebook 06); "not measured" without load rows
+    "load_dashboard": functools.partial(load_curves, workload="dashboard_under_load"),
+    "load_sync": functools.partial(load_curves, workload="sync_under_load"),
+    "load_delete": functools.partial(load_curves, workload="delete_under_load"),
 }
