@@ -228,4 +228,5 @@ def case_facts(prepared: Prepared, version_num: int) -> dict:
         if workload.main_statement == "first" else {"plan_top": None, "seq_scan": None}
     integrity = integrity_facts(ctx, case, prepared.kwargs) if workload.axis == "deletion" and workload.rollback \
         else {"orphans": None, "leaks": None}
-    return {**plan, **integrity}
+    own = workload.facts(ctx, **case.params, **prepared.kwargs) if workload.facts else {}
+    return {**plan, **integrity, **own}

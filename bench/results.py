@@ -28,6 +28,8 @@ COLUMNS = [
     # measured side by side (bench.trials): the ratio to the group's baseline and its interval
     "trials", "rounds_per_trial", "trials_discarded", "ratio", "ratio_low", "ratio_high",
     "cpu_s", "client_cpu_s", "server_cpu_s", "cpu_wait_s", "server_exec_s",
+    # a storage move (bench.workloads.storage), once with a writer updating the same messages meanwhile
+    "rows_rewritten", "batches", "migration_wall_s", "writer_wait_max_s", "writer_updates", "writer_lock_waits",
     "plan_top", "seq_scan", "generic_plan_top",
     "generic_seq_scan", "plan_in_use", "plan_changes", "plan_rows", "shared_hit", "shared_read", "planning_ms",
     "execution_ms", "wal_bytes", "table_bytes", "index_bytes", "orphans", "leaks", "label", "commit",
@@ -79,7 +81,8 @@ _LARGEST = 2.0**63  # numbers must fit the 64-bit columns pandas computes with
 _NUMERIC_SUFFIXES = ("_s", "_ms", "_bytes")
 _COUNTS = {"rtt_ms", "sessions", "statements", "server_statements", "rows", "rounds", "executions", "round_trips",
            "wire_rows", "orphans", "leaks",
-           "plan_rows", "shared_hit", "shared_read"}
+           "plan_rows", "shared_hit", "shared_read", "rows_rewritten", "batches", "writer_updates",
+           "writer_lock_waits"}
 _COUNTS |= {"clients", "pool_size", "load_workers", "ops", "pool_waited", "errors", "wait_samples"}
 _STATS = ("min", "max", "median", "mean", "stddev", "iqr", "q1", "q3", "rounds")
 _RUN_TEXT = ("run_id", "backend", "server_version", "scale", "commit", "python", "grid")
@@ -291,20 +294,47 @@ def rows(doc: dict) -> list[dict]:
     return out
 
 
+# One block per data set of the run (bench.context), and the fields a cache-regime check reads.
+DATA_SIZE_NUMBERS = ("sessions", "nodes_per_session", "data_bytes", "shared_buffers_bytes", "memory_bytes")
+
+
+def data_sizes(doc: dict) -> list[dict]:
+    """The run's data sets with their size against shared_buffers and RAM (`sessionbench.data_sizes`):
+    sessions, nodes_per_session, syncing, data_bytes, shared_buffers_bytes, memory_bytes,
+    fits_in_shared_buffers and fits_in_memory. A value of the wrong kind reads as missing (None), a block that is not
+    an object is left out; a file without the list gives []."""
+    blocks = doc["sessionbench"].get("data_sizes")
+    out = []
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict):
+            continue
+        entry = {name: block.get(name) if _number_problem(block.get(name), name) is None else None
+                 for name in DATA_SIZE_NUMBERS}
+        entry["syncing"] = None if block.get("syncing") is None else str(block["syncing"])
+        for name in ("fits_in_shared_buffers", "fits_in_memory"):
+            entry[name] = block.get(name) if isinstance(block.get(name), bool) else None
+        out.append(entry)
+    return out
+
+
 def load(paths) -> "pandas.DataFrame":  # noqa: F821 - pandas is imported lazily
     """A tidy DataFrame, one row per workload x variant x param x image x rtt, over one or more files."""
     import pandas as pd
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    frames = []
+    frames, docs = [], []
     for path in paths:
-        table = rows(read(path))
+        docs.append(read(path))
+        table = rows(docs[-1])
         extra = [name for name in dict.fromkeys(k for row in table for k in row) if name not in COLUMNS]
         frames.append(pd.DataFrame(table, columns=COLUMNS + extra))
     if not frames:
         raise UserError("no results files given", "pass one or more results/*.json")
-    return pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True)
+    df.attrs["data_sizes"] = [{"run_id": doc["sessionbench"].get("run_id"), **block}
+                              for doc in docs for block in data_sizes(doc)]
+    return df
 
 
 def write_new(doc: dict, out_dir: str | os.PathLike, run_id: str) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -98,6 +99,80 @@ def fit_loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, f
         raise ValueError("fit_loglog_slope() needs at least two distinct xs")
     slope, intercept = np.polyfit(np.log10(x), np.log10(y), 1)
     return float(slope), float(intercept)
+
+
+@dataclass(frozen=True)
+class LogLogFit:
+    """A least-squares line through (log10 x, log10 y) with what its intervals need.
+
+    `low`/`high` bound the slope at `confidence` (Student t, n - 2 degrees of freedom, from the
+    residuals: noise and any lack of fit alike); None with only two points, where a line fits exactly.
+    """
+
+    slope: float
+    intercept: float
+    low: float | None
+    high: float | None
+    points: int
+    residual_se: float  # log10 units
+    log_x_mean: float
+    sxx: float          # sum of squared deviations of log10 x
+    confidence: float = 0.95
+
+    @property
+    def df(self) -> int:
+        return self.points - 2
+
+    def predict(self, x: float) -> tuple[float, float | None, float | None]:
+        """(y, low, high) the line gives at x, with the confidence interval of the line itself there
+        (it widens with the distance from the measured xs: an extrapolation is as sure as the fit allows,
+        and assumes the power law holds out there)."""
+        log_x = math.log10(x)
+        log_y = self.intercept + self.slope * log_x
+        if self.df < 1:
+            return 10 ** log_y, None, None
+        half = t_quantile(0.5 + self.confidence / 2, self.df) * self.residual_se * math.sqrt(
+            1 / self.points + (log_x - self.log_x_mean) ** 2 / self.sxx)
+        return 10 ** log_y, 10 ** (log_y - half), 10 ** (log_y + half)
+
+
+def fit_loglog(xs: Sequence[float], ys: Sequence[float], *, confidence: float = 0.95) -> LogLogFit:
+    """fit_loglog_slope with the slope's interval. Repeated xs are welcome (every trial at a size is a
+    point): the interval then carries the spread between trials as well as the line's lack of fit."""
+    slope, intercept = fit_loglog_slope(xs, ys)
+    log_x, log_y = np.log10(np.asarray(xs, dtype=float)), np.log10(np.asarray(ys, dtype=float))
+    n = log_x.size
+    sxx = float(((log_x - log_x.mean()) ** 2).sum())
+    residuals = log_y - (intercept + slope * log_x)
+    if n < 3:
+        return LogLogFit(slope, intercept, None, None, n, 0.0, float(log_x.mean()), sxx, confidence)
+    se = math.sqrt(float((residuals ** 2).sum()) / (n - 2))
+    half = t_quantile(0.5 + confidence / 2, n - 2) * se / math.sqrt(sxx)
+    return LogLogFit(slope, intercept, slope - half, slope + half, n, se, float(log_x.mean()), sxx, confidence)
+
+
+def neighbour_slopes(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float, float]]:
+    """(x from, x to, log-log slope) between each pair of neighbouring distinct xs, each x taken at the
+    median of its ys: where the growth bends, these differ."""
+    by_x: dict[float, list[float]] = {}
+    for x, y in zip(xs, ys):
+        if x <= 0 or y <= 0:
+            raise ValueError("neighbour_slopes() needs positive xs and ys")
+        by_x.setdefault(float(x), []).append(float(y))
+    sizes = sorted(by_x)
+    level = {x: statistics.median(by_x[x]) for x in sizes}
+    return [(a, b, math.log10(level[b] / level[a]) / math.log10(b / a)) for a, b in zip(sizes, sizes[1:])]
+
+
+# A bend: neighbouring segments whose slopes differ by at least this much (0.5: from flat to
+# half-linear, or from linear to N^1.5). Segment slopes of medians move by about 0.2 between sizes
+# 3x apart when medians are 10% noisy, so smaller changes are not told from noise.
+BEND_SLOPE = 0.5
+
+
+def bends(slopes: Sequence[float], *, min_change: float = BEND_SLOPE) -> list[int]:
+    """Indices of the segments where the slope changes by min_change or more from the segment before."""
+    return [i for i in range(1, len(slopes)) if abs(slopes[i] - slopes[i - 1]) >= min_change]
 
 
 def _is_material(before: float, after: float, min_ratio: float) -> bool:

@@ -29,7 +29,7 @@ def small_run(tmp_path_factory) -> str:
 def test_the_five_notebooks_ship_as_package_data():
     assert [path.name for path in NOTEBOOKS] == ["00_summary.ipynb", "01_loading.ipynb", "02_sync_flag.ipynb",
                                                  "03_deletion.ipynb", "04_storage_and_time.ipynb",
-                                                 "06_concurrency.ipynb"]
+                                                 "05_growth.ipynb", "06_concurrency.ipynb"]
     assert (ROOT / "notebooks" / "__init__.py").exists()
 
 

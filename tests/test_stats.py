@@ -6,8 +6,8 @@ import pytest
 from pytest_benchmark.stats import Stats
 
 from bench.stats import (
-    classify, clopper_pearson_upper, detect_steps, detectable_change, fit_loglog_slope, log_ratio, paired_ratio,
-    summarize, t_quantile,
+    BEND_SLOPE, bends, classify, clopper_pearson_upper, detect_steps, detectable_change, fit_loglog, fit_loglog_slope,
+    log_ratio, neighbour_slopes, paired_ratio, summarize, t_quantile,
 )
 
 
@@ -133,6 +133,52 @@ def test_fit_loglog_slope_rejects_bad_input():
     with pytest.raises(ValueError, match="length"):
         fit_loglog_slope([1, 2, 3], [1, 2])
 
+
+
+def test_fit_loglog_gives_the_slopes_interval_from_the_residuals():
+    # log10 y = 0, 1.1, 1.9, 3.0 at log10 x = 0..3: Sxx 5, Sxy 4.9, slope 0.98, intercept 0.03,
+    # residuals -0.03, 0.09, -0.09, 0.03: se sqrt(0.018 / 2); half width t(0.975, 2) 4.27 * se / sqrt(5).
+    fit = fit_loglog([1, 10, 100, 1000], [1, 10 ** 1.1, 10 ** 1.9, 1000])
+    assert (fit.slope, fit.intercept, fit.points, fit.df) == (pytest.approx(0.98), pytest.approx(0.03), 4, 2)
+    assert fit.residual_se == pytest.approx(math.sqrt(0.009))
+    assert (fit.low, fit.high) == (pytest.approx(0.7988, abs=1e-4), pytest.approx(1.1612, abs=1e-4))
+    exact = fit_loglog([10, 100, 1000], [2, 20, 200])
+    assert (exact.slope, exact.low, exact.high) == (pytest.approx(1.0), pytest.approx(1.0), pytest.approx(1.0))
+
+
+def test_fit_loglog_projection_widens_away_from_the_measured_sizes():
+    fit = fit_loglog([1, 10, 100, 1000], [1, 10 ** 1.1, 10 ** 1.9, 1000])
+    # At x = 10,000: log10 y = 0.03 + 0.98 * 4 = 3.95; half width 4.27 * se * sqrt(1/4 + 2.5² / 5) = 0.4962.
+    value, low, high = fit.predict(10_000)
+    assert value == pytest.approx(10 ** 3.95)
+    assert (low, high) == (pytest.approx(10 ** (3.95 - 0.4962), rel=1e-3),
+                           pytest.approx(10 ** (3.95 + 0.4962), rel=1e-3))
+    inside = fit.predict(31.6)
+    assert inside[2] / inside[1] < high / low
+
+
+def test_fit_loglog_with_two_points_has_no_interval_and_repeated_sizes_count_each_trial():
+    two = fit_loglog([100, 1000], [1, 10])
+    assert (two.slope, two.low, two.high) == (pytest.approx(1.0), None, None)
+    assert two.predict(10_000) == (pytest.approx(100.0), None, None)
+    # Three trials at each of two sizes: four degrees of freedom, the spread between trials sets the width.
+    trials = fit_loglog([100] * 3 + [1000] * 3, [0.9, 1.0, 1.1, 9, 10, 11])
+    assert trials.points == 6 and trials.low < 1.0 < trials.high
+    assert trials.slope == pytest.approx(1.0, abs=1e-3)
+
+
+def test_neighbour_slopes_and_bends():
+    # medians: 2 at 1,000 (of 1 and 3), 2 at 3,000, 20 at 10,000: flat, then log10(10) / log10(10/3) = 1.9125.
+    segments = neighbour_slopes([1000, 1000, 3000, 3000, 10_000], [1, 3, 2, 2, 20])
+    assert [(a, b) for a, b, _ in segments] == [(1000, 3000), (3000, 10_000)]
+    assert [s for _, _, s in segments] == [pytest.approx(0.0), pytest.approx(1.9125, abs=1e-4)]
+    assert BEND_SLOPE == 0.5
+    assert bends([0.0, 1.9125]) == [1]
+    assert bends([0.9, 1.0, 1.1, 0.95]) == []  # a straight line with noise
+    assert bends([0.1, 0.2, 0.9, 1.0]) == [2]
+    assert bends([1.0, 0.4], min_change=0.7) == []
+    with pytest.raises(ValueError, match="positive"):
+        neighbour_slopes([0, 1], [1, 1])
 
 @pytest.mark.parametrize(
     ("values", "steps"),

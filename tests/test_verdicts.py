@@ -232,15 +232,82 @@ def test_c2_refuted_without_a_scan_and_partly_when_the_fix_scans_too():
     assert verdict_of(both_scan, "C2")[0] == "partly"
 
 
-def test_c2_slope_over_sizes_is_evidence_not_a_deciding_point_estimate():
+def test_c2_slope_over_two_sizes_is_evidence_not_a_deciding_point_estimate():
     df = frame(*sync("baseline", "Seq Scan", True, 0.010, 0.01, sessions=1000),
                *sync("baseline", "Seq Scan", True, 0.011, 0.01, sessions=100000),
                *sync("sync_flag=bool_column", "Index Only Scan", False, 0.001, 0.01, (0.1, 0.08, 0.12),
                      (1.0, 0.9, 1.1), sessions=100000))
     verdict, evidence, _ = verdict_of(df, "C2")
     assert verdict == "confirmed"
-    assert "blob latency slope 0.02 over 1,000–100,000 sessions (flat, a fit of medians without interval: not " \
-           "deciding)" in evidence
+    # log10(1.1) / log10(100) = 0.0207
+    assert "JSON blob's active_sync latency grows as N^0.02 (no interval: two points) over 1,000–100,000 sessions " \
+           "(2 sizes; syncing sessions as generated (not recorded)) (two sizes: no interval, not deciding)" in evidence
+
+
+def test_c2_with_one_size_keeps_the_plan_and_ratio_rule_and_says_growth_was_not_measured():
+    found = judged(sync_flags(), "C2")
+    assert found["verdict"] == "confirmed" and found["deciding"].startswith("bool_column ÷ JSON blob")
+    assert "; growth with the table's size not measured (one size measured: run with --sessions " \
+           "1000,3000,10000,30000,100000)" in found["evidence"]
+
+
+SWEEP = (1000, 10_000, 100_000, 1_000_000)
+# log10 of active_sync medians at SWEEP: the blob's as in test_stats (slope 0.98 [0.80–1.16]), bool_column's
+# nearly flat (0.03 [0.01–0.05]).
+LINEAR, FLAT = (-3, -1.9, -1.1, 0), (-3, -2.98, -2.93, -2.92)
+
+
+def sweep(blob_logs, flag_logs, syncing="100", flag_read=(0.06, 0.05, 0.08)):
+    records = []
+    for sessions, blob, flag in zip(SWEEP, blob_logs, flag_logs):
+        records += [row("active_sync", "baseline", plan_top="Seq Scan", seq_scan=True, median_s=10 ** blob,
+                        sessions=sessions, syncing=syncing, rows=7),
+                    row("active_sync", "sync_flag=bool_column", "", flag_read, plan_top="Index Only Scan",
+                        seq_scan=False, median_s=10 ** flag, sessions=sessions, syncing=syncing, rows=7),
+                    row("mark_sync", "baseline", median_s=0.03, sessions=sessions, syncing=syncing, rows=2),
+                    row("mark_sync", "sync_flag=bool_column", "", (1.2, 1.1, 1.3), median_s=0.036,
+                        sessions=sessions, syncing=syncing, rows=2)]
+    return records
+
+
+def test_c2_decides_the_scan_by_the_slopes_interval_when_several_sizes_were_measured():
+    found = judged(frame(*sweep(LINEAR, FLAT)), "C2")
+    assert (found["verdict"], found["action"]) == ("confirmed", "adopt")
+    assert found["deciding"].startswith(
+        "JSON blob's active_sync latency grows as N^0.98 [0.80–1.16], bool_column's as N^0.03 [0.01–0.05] over "
+        "1,000–1,000,000 sessions (4 sizes; 100 sessions syncing at every size (a fixed count)); a scan from slope "
+        "0.5 (SCAN_SLOPE), over the whole 95% interval. bool_column ÷ JSON blob, active_sync latency: 0.06× "
+        "[0.05–0.08]")
+    assert "SCAN_SLOPE" in judged(frame(*sweep(LINEAR, FLAT)), "C2")["rule"]
+
+
+def test_c2_refuted_by_a_slope_below_the_threshold_and_inconclusive_across_it():
+    flat = judged(frame(*sweep((-3, -2.9, -2.85, -2.7), FLAT)), "C2")
+    assert (flat["verdict"], flat["action"]) == ("refuted", "reject")
+    assert flat["reason"].startswith("the JSON blob's active_sync latency does not grow like a scan: JSON blob's "
+                                     "active_sync latency grows as N^0.10 [0.04–0.15]")
+    # A blob that jumps up and down between sizes: slope 0.19 [-1.11–1.49], and the bends are named.
+    zigzag = judged(frame(*sweep((-3, -1.9, -3.0, -2.0), FLAT)), "C2")
+    assert (zigzag["verdict"], zigzag["action"]) == ("inconclusive", "undecided")
+    assert "N^0.19 [-1.11–1.49]" in zigzag["deciding"]
+    assert "JSON blob bends at 10,000→100,000: slope 1.10 → -1.10" in zigzag["evidence"]
+    # bool_column growing like the blob: the claim holds for the blob, the fix does not fix it.
+    both = judged(frame(*sweep(LINEAR, LINEAR)), "C2")
+    assert both["verdict"] == "partly"
+
+
+def test_c2_fits_the_fixed_syncing_count_when_both_modes_were_measured_and_names_a_cache_cliff():
+    df = frame(*sweep(LINEAR, FLAT), *sweep((-3, -2, -1, 0), (-3, -2, -1, 0), syncing="1%"))
+    found = judged(df, "C2")
+    assert found["verdict"] == "confirmed"
+    assert "(4 sizes; 100 sessions syncing at every size (a fixed count))" in found["deciding"]
+    assert found["evidence"].count("; with 1% of sessions syncing (a fraction: the answer grows with the table): "
+                                   "JSON blob N^1.00 [1.00–1.00], bool_column N^1.00 [1.00–1.00]") == 1
+    df.attrs["data_sizes"] = [{"sessions": s, "nodes_per_session": None, "syncing": "100", "data_bytes": s * 1000,
+                               "shared_buffers_bytes": 128 * 2 ** 20, "memory_bytes": 24 * 2 ** 30,
+                               "fits_in_shared_buffers": s * 1000 <= 128 * 2 ** 20} for s in SWEEP]
+    assert "; data outgrows shared_buffers between 100,000 and 1,000,000 sessions: the slope spans a cache cliff" \
+        in judged(df, "C2")["deciding"]
 
 
 def purges(hard_db_ratio=(0.1, 0.08, 0.12)):
@@ -348,6 +415,59 @@ def test_c5_massive_already_at_the_measured_size_and_an_interquartile_range_acro
 def test_c5_refuted_when_raw_paths_rewrite_no_more_rows():
     found = judged(migration(raw_rows=1), "C5")
     assert (found["verdict"], found["action"]) == ("refuted", "reject")
+
+
+def migration_sweep(logs=(0, 1.1, 1.9, 3.0)):
+    """The one-UPDATE move and a backfill at four sizes, ten times apart: raw_path's time 18 ms × 10^logs,
+    WAL and the writer's longest wait exactly linear in the rows rewritten."""
+    records = []
+    for power, (sessions, log) in enumerate(zip((1000, 10_000, 100_000, 1_000_000), logs)):
+        grown = 10 ** power
+        records += [row("migrate_audio_storage", "baseline", rows=1664 * grown, wal_bytes=803296 * grown,
+                        median_s=0.018 * 10 ** log, sessions=sessions, writer_wait_max_s=0.01 * grown,
+                        writer_lock_waits=1, batches=1),
+                    row("migrate_audio_storage", "audio_storage=storage_key", "", (0.03, 0.02, 0.04), rows=1,
+                        wal_bytes=128, median_s=0.0005, sessions=sessions, writer_wait_max_s=0.0002,
+                        writer_lock_waits=0, batches=1),
+                    row("backfill_audio_storage", "baseline", "batch_ids=10000", rows=1664 * grown,
+                        median_s=0.02 * 10 ** log, sessions=sessions, writer_wait_max_s=0.004, writer_lock_waits=3,
+                        batches=17 * grown)]
+    return frame(*records)
+
+
+def test_c5_says_how_long_a_concurrent_writer_waited_for_one_update_and_for_a_backfill():
+    found = judged(migration_sweep(), "C5")
+    assert found["evidence"].endswith(
+        "; longest wait of a writer updating the same messages meanwhile: raw_path as one UPDATE: 10.00 s, seen "
+        "waiting for the move's locks at the end of 1 step; storage_key as one UPDATE: 0.2 ms, never seen waiting for "
+        "the move's locks; raw_path as a backfill in 17,000 batches (batch_ids=10000): 4 ms, seen waiting for the "
+        "move's locks at the end of 3 steps. Not measured: the production size")
+    # 18 s at the largest size is above 10 s already: massive there.
+    assert (found["verdict"], found["action"]) == ("confirmed", "adopt")
+
+
+@pytest.mark.parametrize(("production", "verdict", "said"), [
+    # log10 time = log10(0.018) + 0.98 (log10 rows - log10 1664) + 0.03 (the fit of test_stats, shifted)
+    (10_000_000, "confirmed", "extrapolated from 4 sizes (1,664–1,664,000 rows; time grows as rows^0.98 "
+                              "[0.80–1.16]): 97.40 s [33.78 s–280.83 s], 4.5 GiB [4.5 GiB–4.5 GiB] WAL, a writer "
+                              "on the same messages waits up to 60.10 s [60.10 s–60.10 s]"),
+    (100_000, "refuted", "interpolated from 4 sizes (1,664–1,664,000 rows; time grows as rows^0.98 [0.80–1.16]): "
+                         "1.07 s [660 ms–1.73 s], 46 MiB [46 MiB–46 MiB] WAL, a writer on the same messages waits "
+                         "up to 601 ms [601 ms–601 ms]"),
+])
+def test_c5_at_a_stated_production_size_decides_on_the_fitted_curves_intervals(production, verdict, said):
+    found = judged(migration_sweep(), "C5", production_messages=production)
+    assert found["verdict"] == verdict
+    assert found["deciding"] == f"raw_path's move at {production:,} messages, {said}; massive from 10 s or 1 GiB, " \
+                                f"over the whole 95% interval"
+
+
+def test_c5_an_interval_across_ten_seconds_is_inconclusive():
+    # At 1,000,000 rows the fit gives 10.2 s, its interval about 5 s to 21 s; WAL 460 MiB stays below 1 GiB.
+    found = judged(migration_sweep(), "C5", production_messages=1_000_000)
+    assert (found["verdict"], found["action"]) == ("inconclusive", "undecided")
+    assert "interpolated from 4 sizes" in found["deciding"]
+    assert "10.20 s [5.02 s–20.72 s], 460 MiB" in found["deciding"]
 
 
 @pytest.mark.parametrize(("naive", "aware", "expected", "action"), [

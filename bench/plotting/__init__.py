@@ -16,6 +16,7 @@ import functools
 from bench.plotting.axes import LOG_SPAN
 from bench.plotting.concurrency import load_curves
 from bench.plotting.deletion import DELETION_WORKLOADS, deletion_latency, list_live_vs_fraction, wal_bytes
+from bench.plotting.growth import latency_vs_size
 from bench.plotting.loading import (
     latency_bars, latency_vs_page_size, latency_vs_rtt, row_explosion, statements_vs_page_size,
 )
@@ -26,7 +27,8 @@ from bench.plotting.tables import param_value, summary
 
 __all__ = [
     "CHARTS", "COLOURS", "DELETION_WORKLOADS", "DPI", "LOG_SPAN", "MARKERS", "MS", "active_sync", "colour",
-    "deletion_latency", "latency_bars", "latency_vs_page_size", "latency_vs_rtt", "list_live_vs_fraction",
+    "deletion_latency", "latency_bars", "latency_vs_page_size", "latency_vs_rtt", "latency_vs_size",
+    "list_live_vs_fraction",
     "migration_cost", "ms", "name", "param_value", "publish", "read_write_tradeoff", "row_explosion", "save",
     "size", "load_curves", "statements_vs_page_size", "summary", "timestamps_rows", "wal_bytes",
 ]
@@ -45,6 +47,14 @@ CHARTS = {
     "deletion_wal": wal_bytes,
     "storage_migration": migration_cost,
     "time_rows_per_zone": timestamps_rows,
+    # growth with the data size (notebook 05); "one size measured" on a single-size run
+    "growth_active_sync": functools.partial(latency_vs_size, workload="active_sync", syncing="count"),
+    "growth_active_sync_fraction": functools.partial(latency_vs_size, workload="active_sync", syncing="fraction"),
+    "growth_active_sync_nodes": functools.partial(latency_vs_size, workload="active_sync", along="nodes_per_session"),
+    "growth_mark_sync_nodes": functools.partial(latency_vs_size, workload="mark_sync", along="nodes_per_session"),
+    "growth_dashboard": functools.partial(latency_vs_size, workload="dashboard"),
+    "growth_list_live": functools.partial(latency_vs_size, workload="list_live"),
+    "growth_migration": functools.partial(latency_vs_size, workload="migrate_audio_storage"),
     # --clients only (notebook 06); "not measured" without load rows
     "load_dashboard": functools.partial(load_curves, workload="dashboard_under_load"),
     "load_sync": functools.partial(load_curves, workload="sync_under_load"),

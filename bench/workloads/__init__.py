@@ -27,6 +27,8 @@ class Workload:
     skip_reason: Callable[[Variant], str | None] = lambda variant: None  # why a variant does not apply
     connect_options: Callable[[dict], dict] = lambda params: {}
     main_statement: str = "first"  # which statement gets EXPLAINed: "first" SELECT, or "none"
+    # Untimed, once after the trials: (ctx, **params, **setup kwargs) -> more result columns.
+    facts: Callable | None = None
 
     @property
     def label(self) -> str:

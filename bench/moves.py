@@ -1,0 +1,72 @@
+"""C5 at size: the audio storage move per variant and data size, and its fitted projection.
+
+One row per move (one UPDATE, a backfill in id batches) x variant x size: time (median), rows
+rewritten, WAL, batches, and the longest wait of a writer updating the same messages meanwhile
+(bench.lock_wait); then, where three sizes or more were measured, each fitted to a production size
+(bench.growth) with its 95% interval, labelled as extrapolation.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.growth import frame, growth_table
+from bench.plotting.style import ms, size
+MOVES = {"migrate_audio_storage": "one UPDATE", "backfill_audio_storage": "backfill in id batches"}
+
+
+def _seen(steps) -> str:
+    """Whether the server saw the writer wait for the move's locks: 'no', 'yes (3 steps)', 'n/a'."""
+    if steps is None or pd.isna(steps):
+        return "n/a"
+    return "no" if not steps else f"yes ({steps:,.0f} step{'s' if steps != 1 else ''})"
+
+
+def migration_table(rows, production: float | None = None) -> pd.DataFrame:
+    """C5 at size: per move (one UPDATE, batched backfill) x variant x size, the time (median), rows
+    rewritten, WAL, batches and the longest wait of a writer updating the same messages meanwhile (and in
+    how many steps the server saw it wait); then, where three sizes or more were measured, each fitted to
+    `production` sessions (default: bench.growth.PRODUCTION_FACTOR x the largest) with its 95% interval."""
+    df = frame(rows)
+    part = df[df["workload"].isin(list(MOVES))]
+    columns = ["move", "variant", "sessions", "rows rewritten", "time", "WAL", "batches", "longest writer wait",
+               "writer seen waiting"]
+    if part.empty:
+        return pd.DataFrame(columns=columns)
+    for column in ("rows_rewritten", "wal_bytes", "batches", "writer_wait_max_s", "writer_lock_waits"):
+        if column not in part:
+            part = part.assign(**{column: None})
+    numbers = ["rows", "rows_rewritten", "median_s", "wal_bytes", "batches", "writer_wait_max_s", "writer_lock_waits"]
+    table = part.groupby(["workload", "variant", "sessions"], sort=False)[numbers].median().reset_index()
+
+    def shown(value, kind):
+        if value is None or pd.isna(value):
+            return "n/a"
+        return ms(value) if kind == "s" else size(value) if kind == "bytes" else f"{value:,.0f}"
+
+    out = []
+    for (workload, variant), sizes in table.groupby(["workload", "variant"], sort=False):
+        for _, row in sizes.sort_values("sessions").iterrows():
+            rewritten = row["rows_rewritten"] if pd.notna(row["rows_rewritten"]) else row["rows"]
+            out.append([MOVES[workload], variant, f"{row['sessions']:,.0f}", shown(rewritten, ""),
+                        shown(row["median_s"], "s"), shown(row["wal_bytes"], "bytes"), shown(row["batches"], ""),
+                        shown(row["writer_wait_max_s"], "s"),
+                        _seen(row["writer_lock_waits"])])
+        fitted = growth_table(part[(part["workload"] == workload) & (part["variant"] == variant)],
+                              production=production, metrics=("latency", "wal_bytes", "writer_wait_max_s"))
+        fitted = fitted[fitted["slope_low"].notna()]
+        if fitted.empty:
+            continue
+        by = {row["metric"]: row for _, row in fitted.iterrows()}
+        at = fitted["production"].iloc[0]
+
+        def projected(metric, kind):
+            row = by.get(metric)
+            if row is None:
+                return "n/a"
+            low, high = shown(row["projected_low"], kind), shown(row["projected_high"], kind)
+            return f"{shown(row['projected'], kind)} [{low}–{high}]"
+
+        out.append([MOVES[workload], variant, f"{at:,.0f} (extrapolation)", "", projected("latency", "s"),
+                    projected("wal_bytes", "bytes"), "", projected("writer_wait_max_s", "s"), ""])
+    return pd.DataFrame(out, columns=columns)
