@@ -32,8 +32,9 @@ AFFORDABLE_RATIO = 1.5
 # it updated stays locked until it commits) or writes this much WAL (replicas and backups carry it).
 MASSIVE_SECONDS = 10.0
 MASSIVE_WAL_BYTES = 1024 ** 3
-# C5: messages in the hub's production database, when the user states it: the measured cost per row
-# is then projected linearly to that size (an assumption). None: judged at the measured size only.
+# C5: messages in the hub's production database, when the user states it: the cost is then projected to
+# that size along the time and WAL curves fitted over three sizes or more (bench.stats.fit_loglog), else
+# linearly per row from the largest size (an assumption either way). None: judged at the measured size.
 PRODUCTION_MESSAGES: int | None = None
 # C5, C6: what no default run measures, said in the verdict.
 UTCNOW = ("datetime.utcnow is deprecated since Python 3.12 (write datetime.now(timezone.utc)); across hosts, "

@@ -25,6 +25,9 @@ UNITS = {"sessions": "sessions in the table", "nodes_per_session": "mesh nodes p
 REVIEWED_FIX = {"active_sync": "sync_flag=bool_column", "mark_sync": "sync_flag=bool_column",
                 "dashboard": "loading=selectin", "list_live": "deletion=soft",
                 "migrate_audio_storage": "audio_storage=storage_key", "backfill_audio_storage": "audio_storage=storage_key"}
+# A projected interval wider than this (its high over its low) says nothing a reader can use: not drawn,
+# and said in the title.
+USELESS_BAND = 1000.0
 # `syncing` may name a kind of setting instead of a value: a fixed count, or a fraction of the sessions.
 KINDS = {"count": "a fixed count of syncing sessions (run with --syncing 100)",
          "fraction": "syncing sessions as a fraction of the table (run with --syncing 1%)"}
@@ -93,7 +96,7 @@ def latency_vs_size(df: pd.DataFrame, ax, workload: str = "active_sync", param: 
     timing = [c for c in ("median_s", "q1_s", "q3_s") if c in part]
     medians = part.groupby(["variant", along], sort=False)[timing].median().reset_index()  # runs pooled
     top = float(table["production"].max())
-    found = []
+    found, shown = [], []
     for _, fit in table.iterrows():
         variant = fit["variant"]
         points = medians[medians["variant"] == variant].sort_values(along)
@@ -109,13 +112,17 @@ def latency_vs_size(df: pd.DataFrame, ax, workload: str = "active_sync", param: 
         ax.plot(line, [p[0] * MS for p in predicted], color=shade, linewidth=1.2)
         projected = [fit["fit"].predict(x) for x in ahead]
         ax.plot(ahead, [p[0] * MS for p in projected], color=shade, linewidth=1.2, linestyle="--")
-        if projected[-1][1] is not None:
+        if projected[-1][1] is not None and projected[-1][2] / projected[-1][1] <= USELESS_BAND:
             ax.fill_between(ahead, [p[1] * MS for p in projected], [p[2] * MS for p in projected], color=shade,
                             alpha=0.12, linewidth=0)
         if variant in ("baseline", REVIEWED_FIX.get(workload)):  # the others' slopes are in the legend
             ax.annotate(f"slope {fit['slope']:.2f}", (sizes[-1], predicted[-1][0] * MS), xytext=(4, 4),
                         textcoords="offset points", fontsize=7, color=shade)
         found.append((variant, fit))
+        shown += [*(points["median_s"] * MS), projected[-1][0] * MS]
+    # The data and the projected lines set the scale; a band wider than that (few sizes) runs off the chart.
+    low, high = min(v for v in shown if v > 0), max(shown)
+    ax.set_ylim(low / 5, high * 5)
     ax.axvspan(max(s[-1] for s in table["sizes"]), top, color="#f2f2f2", zorder=0)
     ax.annotate("extrapolation →", (max(s[-1] for s in table["sizes"]), 0.97), xycoords=("data", "axes fraction"),
                 xytext=(4, 0), textcoords="offset points", fontsize=7, color="#555555", va="top")
@@ -138,6 +145,15 @@ def _power(fit) -> str:
     return f"$N^{{{fit['slope']:.2f}}}${low}"
 
 
+def _band(fit) -> str:
+    """' [1.45 s–9.92 s]', ' (no interval)', or ' (interval over 1000× wide: too few sizes)'."""
+    if pd.isna(fit["projected_low"]):
+        return " (no interval)"
+    if fit["projected_high"] / fit["projected_low"] > USELESS_BAND:
+        return f" (interval over {USELESS_BAND:,.0f}× wide: too few sizes)"
+    return f" [{ms(fit['projected_low'])}–{ms(fit['projected_high'])}]"
+
+
 def _finding(workload: str, found: list, along: str, top: float, cliffs: list) -> str:
     """'active_sync: json (baseline) grows like a scan, N^1.00 [0.99–1.00]; bool_column flat, N^0.05 [...];
     at 1,000,000 sessions (extrapolation) 194 ms [...] against 0.282 ms [...]'."""
@@ -148,8 +164,6 @@ def _finding(workload: str, found: list, along: str, top: float, cliffs: list) -
         ranked = sorted(found, key=lambda item: -item[1]["slope"])
         ends = [ranked[0]] + ([ranked[-1]] if ranked[-1][0] != ranked[0][0] else [])
     grows = "; ".join(f"{_cut(name(v, axis))} {numbers.shape(f)}, {_power(f)}" for v, f in ends)
-    ahead = " against ".join(
-        f"{ms(f['projected'])}" + (f" [{ms(f['projected_low'])}–{ms(f['projected_high'])}]"
-                                   if pd.notna(f["projected_low"]) else "") for _, f in ends)
+    ahead = " against ".join(f"{ms(f['projected'])}{_band(f)}" for _, f in ends)
     return f"{workload}: {grows}; at {top:,.0f} {along.replace('_', ' ')} (extrapolation): {ahead}" + \
         ("; the fit spans a cache cliff (dotted line)" if cliffs else "")
