@@ -111,3 +111,32 @@ def test_the_writer_needs_a_row():
     with pytest.raises(ValueError, match="at least one row"):
         lock_wait.migrate_beside_writer("postgresql://unused", lambda conn: [], text("select 1"), [],
                                         commit_each=False)
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_the_workloads_writer_pass_gives_the_result_columns_and_reloads_after_a_committed_backfill(
+        engine, variant_models, source):
+    from types import SimpleNamespace
+
+    from bench.workloads.storage import _writer_pass
+
+    models = variant_models("raw_path")
+    reloaded = []
+
+    def restore():  # what RunState.restore_variant does: the variant's tables dropped and filled again
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{models.schema}" CASCADE'))
+            models.create_schema(conn)
+            models.fill_from_source(conn, source)
+        reloaded.append(models.schema)
+
+    ctx = SimpleNamespace(models=models, setup_engine=engine, restore_variant=restore)
+    one = _writer_pass(ctx)
+    assert (one["rows_rewritten"], one["batches"], one["writer_lock_waits"]) == (SESSIONS, 1, 1)
+    assert reloaded == [] and paths(engine, models) == {"/var/lib/hub/audi": SESSIONS}
+    batched = _writer_pass(ctx, BATCH_IDS)
+    assert set(batched) == {"rows_rewritten", "batches", "migration_wall_s", "writer_wait_max_s", "writer_updates",
+                            "writer_lock_waits"}
+    assert (batched["rows_rewritten"], batched["batches"]) == (SESSIONS, 30)
+    assert reloaded == [models.schema] and paths(engine, models) == {"/var/lib/hub/audi": SESSIONS}
