@@ -53,7 +53,7 @@ def migration_table(rows, production: float | None = None) -> pd.DataFrame:
                         shown(row["writer_wait_max_s"], "s"),
                         _seen(row["writer_lock_waits"])])
         fitted = growth_table(part[(part["workload"] == workload) & (part["variant"] == variant)],
-                              production=production, metrics=("latency", "wal_bytes", "writer_wait_max_s"))
+                              production=production, metrics=("latency", "wal_bytes", "writer_wait_max_s", "rows_rewritten"))
         fitted = fitted[fitted["slope_low"].notna()]
         if fitted.empty:
             continue
@@ -67,6 +67,7 @@ def migration_table(rows, production: float | None = None) -> pd.DataFrame:
             low, high = shown(row["projected_low"], kind), shown(row["projected_high"], kind)
             return f"{shown(row['projected'], kind)} [{low}–{high}]"
 
-        out.append([MOVES[workload], variant, f"{at:,.0f} (extrapolation)", "", projected("latency", "s"),
+        out.append([MOVES[workload], variant, f"{at:,.0f} (extrapolation)", projected("rows_rewritten", ""),
+                    projected("latency", "s"),
                     projected("wal_bytes", "bytes"), "", projected("writer_wait_max_s", "s"), ""])
     return pd.DataFrame(out, columns=columns)

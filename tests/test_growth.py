@@ -147,7 +147,8 @@ def test_c5_at_size_gives_each_measured_size_and_the_projection():
                                                writer_lock_waits=0)])
     assert list(table.iloc[0]) == ["one UPDATE", "baseline", "1,000", "1,664", "1 ms", "784 KiB", "1", "10 ms",
                                    "yes (1 step)"]
-    assert list(table.iloc[4]) == ["one UPDATE", "baseline", "10,000,000 (extrapolation)", "",
+    assert list(table.iloc[4]) == ["one UPDATE", "baseline", "10,000,000 (extrapolation)",
+                                   "16,640,000 [16,640,000–16,640,000]",
                                    "8.91 s [2.84 s–27.94 s]", "7.48 GiB [7.48 GiB–7.48 GiB]", "",
                                    "100.00 s [100.00 s–100.00 s]", ""]
     assert list(table.iloc[5]) == ["backfill in id batches", "baseline", "1,000", "1,664", "20 ms", "n/a", "17",
