@@ -35,8 +35,10 @@ NOT_MEASURED = (
     "case runs alone, and only the storage move (C5) is measured once more beside a writer on the same rows.",
     "Production size: the runs use the sizes above; a scan (C2), a migration (C5) and soft-deleted rows (C4) "
     "grow with the tables.",
-    "Clock skew between hosts (C6): what breaks event ordering across availability zones and mesh nodes; the "
-    "run compares server time zones only. datetime.utcnow is deprecated since Python 3.12.",
+    "Clock skew between hosts (C6) is simulated, not observed: each writer's clock reads the true time plus a "
+    "fixed skew, on a seeded schedule of overlapping transactions (bench.ordering: its event rate is an "
+    "assumption); real drift, NTP steps and several primaries are not measured. datetime.utcnow is deprecated "
+    "since Python 3.12.",
     "Cold caches and replication: tables are vacuumed, frozen and warm before timing; WAL is counted, not shipped.",
 )
 TEXT_LIMIT = 80
@@ -57,10 +59,10 @@ def what_to_do(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 def delete_paths(paths: list[str]) -> pd.DataFrame:
     """Claim C3's fact table from the runs' metadata: one row per delete path x deletion variant."""
-    columns = ["image", "variant", "path", "label", "error", "sessions_left", "orphans"]
+    columns = ["image", "variant", "schema", "path", "label", "error", "sessions_left", "orphans"]
     rows = [{column: entry.get(column) for column in columns}
             for path in paths for entry in read(path)["sessionbench"].get("delete_paths") or []]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns).fillna({"schema": "declared"})  # older runs: declared FKs only
 
 
 def _text(value) -> str | None:

@@ -51,6 +51,8 @@ def run_metadata(config, output_json: dict) -> dict:
         "facts": [{k: str(v) for k, v in s.facts.items()} for s in states],
         "relays": shared["relays"],
         "delete_paths": shared["delete_paths"],
+        "deletion_facts": shared.get("deletion_facts", []),
+        "ordering_facts": shared.get("ordering_facts", []),
         # --clients only: how the load generator was checked, and C2's concurrent node-write facts
         "concurrency": shared.get("concurrency"),
         "node_writes": shared.get("node_writes") or [],

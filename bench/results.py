@@ -149,6 +149,12 @@ def _benchmark_problem(bench, where: str) -> str | None:
     return next((problem for problem in problems if problem), None)
 
 
+# Fact tables a run writes beside its benchmarks (`sessionbench.<name>`, lists of flat objects): C3's
+# delete paths, C4's deletion facts (unique keys, leaks per read path, bloat), C6's ordering facts.
+FACT_TABLES = ("delete_paths", "deletion_facts", "ordering_facts")
+_FACT_DETAIL = ("orphans_detail", "warnings")  # nested detail kept in the file, not in the tables
+
+
 def _run_problem(doc: dict) -> str | None:
     meta = doc["sessionbench"]
     problems = [_text_problem(meta.get(name), f"sessionbench.{name}") for name in _RUN_TEXT]
@@ -159,6 +165,14 @@ def _run_problem(doc: dict) -> str | None:
             problems.append(f"sessionbench.{name} is {type(meta[name]).__name__}, not a {kind.__name__}")
     problems += [_text_problem(version, f"sessionbench.packages.{package}")
                  for package, version in (meta.get("packages") or {}).items()]
+    for table in FACT_TABLES[1:]:  # delete_paths is checked above
+        if meta.get(table) is not None and not isinstance(meta[table], list):
+            problems.append(f"sessionbench.{table} is {type(meta[table]).__name__}, not a list")
+            continue
+        for index, entry in enumerate(meta.get(table) or []):
+            problems += [f"sessionbench.{table}[{index}] is {type(entry).__name__}, not an object"] \
+                if not isinstance(entry, dict) else [
+                _column_problem(name, value, f"sessionbench.{table}[{index}].{name}") for name, value in entry.items()]
     for index, entry in enumerate(meta.get("delete_paths") or []):
         if not isinstance(entry, dict):
             problems.append(f"sessionbench.delete_paths[{index}] is {type(entry).__name__}, not an object")
@@ -332,9 +346,42 @@ def load(paths) -> "pandas.DataFrame":  # noqa: F821 - pandas is imported lazily
     if not frames:
         raise UserError("no results files given", "pass one or more results/*.json")
     df = pd.concat(frames, ignore_index=True)
+    df.attrs["facts"] = Facts({name: [row for doc in docs for row in facts(doc, name)] for name in FACT_TABLES})
     df.attrs["data_sizes"] = [{"run_id": doc["sessionbench"].get("run_id"), **block}
                               for doc in docs for block in data_sizes(doc)]
     return df
+
+
+def facts(doc: dict, name: str) -> list[dict]:
+    """One fact table of a results file (FACT_TABLES), each entry flat and with its run_id; [] if absent."""
+    run_id = doc["sessionbench"].get("run_id")
+    return [{"run_id": run_id, **{k: v for k, v in entry.items() if k not in _FACT_DETAIL}}
+            for entry in doc["sessionbench"].get(name) or [] if isinstance(entry, dict)]
+
+
+class Facts:
+    """The fact tables of the files a DataFrame was loaded from, in `df.attrs["facts"]` (set by `load`),
+    so every table and verdict built from `df` can reach them. Shared, never copied: pandas copies
+    attrs on every operation."""
+
+    def __init__(self, tables: dict[str, list[dict]]) -> None:
+        self._tables = tables
+
+    def __deepcopy__(self, memo) -> Facts:
+        return self
+
+    def table(self, name: str) -> "pandas.DataFrame":  # noqa: F821 - pandas is imported lazily
+        import pandas as pd
+
+        return pd.DataFrame(self._tables.get(name) or [])
+
+
+def fact_table(df, name: str) -> "pandas.DataFrame":  # noqa: F821 - pandas is imported lazily
+    """Fact table `name` of the runs `df` was loaded from (an empty DataFrame when none was recorded)."""
+    import pandas as pd
+
+    found = df.attrs.get("facts")
+    return found.table(name) if isinstance(found, Facts) else pd.DataFrame()
 
 
 def write_new(doc: dict, out_dir: str | os.PathLike, run_id: str) -> Path:

@@ -11,8 +11,10 @@ import math
 
 import pandas as pd
 
+from bench import verdict_facts, verdicts_time
 from bench.plotting import ms, param_value, size, summary
 from bench.plotting.tables import Ratio, ratio_of, ratios
+from bench.results import fact_table
 from bench.stats import fit_loglog
 from bench.verdicts import (
     ADOPT, BASE, CHANGE, CONFIRMED, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement,
@@ -36,20 +38,24 @@ MASSIVE_WAL_BYTES = 1024 ** 3
 # that size along the time and WAL curves fitted over three sizes or more (bench.stats.fit_loglog), else
 # linearly per row from the largest size (an assumption either way). None: judged at the measured size.
 PRODUCTION_MESSAGES: int | None = None
-# C5, C6: what no default run measures, said in the verdict.
-UTCNOW = ("datetime.utcnow is deprecated since Python 3.12 (write datetime.now(timezone.utc)); across hosts, "
-          "clock skew breaks event ordering more than time zones do, and this run does not measure skew")
+# C6 is judged in bench.verdicts_time (mis-ordered events); its deprecation note is UTCNOW.
+UTCNOW = verdicts_time.UTCNOW
 
 RULES = {
-    "C3": "confirmed if any supported delete path that completes (raises no error) leaves orphans > 0; refuted "
-          "if every completed path leaves 0 (exact counts). Paths with FK triggers off are not supported and not "
-          "counted. Source: the run's delete-path fact table, else the delete workloads' orphan counts. "
-          "Recommended: among variants with 0 orphans, the lowest purge_user latency ratio.",
+    "C3": "on the schema the model declares: confirmed if any supported delete path that completes (raises no "
+          "error) leaves orphans > 0; refuted if every completed path leaves 0 (exact counts). A path that raises "
+          "deleted nothing (the purge failed). Paths with FK triggers off are not supported and not counted. The "
+          "same paths on the tables without their foreign keys (made by hand or by an older migration) and the "
+          "variants on which every path completes with 0 orphans are stated beside it. Source: the run's "
+          "delete-path fact table, else the delete workloads' orphan counts. Recommended: among variants with 0 "
+          "orphans, the lowest purge_user latency ratio.",
     "C4": f"refuted if soft delete leaks deleted rows into reads (leaks > 0) or restore returns no row; partly "
           f"if restore is not measured or a soft ÷ hard_orm latency ratio (delete_session, purge_user, list_live "
           f"at the largest deleted fraction) lies above {AFFORDABLE_RATIO:g} over its whole 95% interval; "
-          f"inconclusive if one straddles {AFFORDABLE_RATIO:g}; confirmed if all lie below. Recommended: soft "
-          f"unless refuted.",
+          f"inconclusive if one straddles {AFFORDABLE_RATIO:g}; confirmed if all lie below. Facts of the run "
+          f"(exact counts: leaks per ORM and raw SQL read path, unique keys after a delete, bloat after delete/restore "
+          f"cycles, list_live without the partial index) turn an adopt into a change that names what soft delete "
+          f"needs. Recommended: soft unless refuted.",
     "C5": f"on absolute cost, not a ratio to the alternative: confirmed if raw_path's migration takes "
           f"{MASSIVE_SECONDS:g} s or more (its whole interquartile range) or writes {size(MASSIVE_WAL_BYTES)} of WAL "
           f"or more at the measured size, or at PRODUCTION_MESSAGES when stated: from the log-log curves of time, "
@@ -59,9 +65,7 @@ RULES = {
           f"inconclusive otherwise (cheap at a measured size smaller than production says nothing of production). "
           f"Evidence: the longest wait of a writer updating the same messages during the one-UPDATE move and "
           f"during a backfill in id-range batches. Recommended: storage_key unless refuted.",
-    "C6": "confirmed if naive_utc (baseline) recent_activity returns the same rows in every server time zone; "
-          "refuted if its rows differ between zones while aware's do not; partly if both differ or aware is not "
-          "measured (exact counts). Recommended: aware if its rows never differ. Clock skew is not measured.",
+    "C6": verdicts_time.RULE,
 }
 
 
@@ -87,10 +91,19 @@ def _fastest_purge(df: pd.DataFrame, clean) -> tuple[str, Ratio | None]:
     return best, known[best]
 
 
-def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int) -> Judgement:
+def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int, complete: list[str] | None = None,
+        bare: str = "") -> Judgement:
     best, purge = _fastest_purge(df, clean)
     deciding = f"{leaving} of {completed} completed delete paths leave orphans (exact counts)"
     raised = f"; {failed} of the delete paths raised an error and deleted nothing" if failed else ""
+    if complete is not None:
+        deciding += " on the schema the model declares"
+        raised = raised.replace("raised an error and deleted nothing", "raised an error and deleted nothing "
+                                "(those purges fail)")
+        raised += (f"; every path completes with 0 orphans only on {', '.join(short(v) for v in complete)}"
+                   if complete else "; no variant completes every path with 0 orphans")
+        raised += f"; {bare}: backrefs do not stop bulk, Core or raw SQL deletes, the database's foreign keys " \
+                  f"do, so check the deployed schema has them" if bare else ""
     if verdict == CONFIRMED:
         action, reason = ADOPT, f"{deciding}; {short(best) if best else 'no variant'} leaves none"
     elif best and best != "baseline" and purge is not None and purge.side(1.0) == "below":
@@ -104,26 +117,40 @@ def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int)
 
 def _c3_from_paths(df: pd.DataFrame, paths: pd.DataFrame) -> Judgement:
     """C3 on the delete-path fact table: a path that raised deleted nothing, so only completed paths count.
-    Several runs count a path once per outcome (the same path with the same result in every run is one)."""
-    paths = paths.drop_duplicates(subset=[c for c in ("image", "variant", "path", "error", "orphans") if c in paths])
+    The verdict is on the schema the model declares; the same paths without its foreign keys say what a
+    hand-made or older schema leaves. Several runs count a path once per outcome (the same path with the
+    same result in every run is one)."""
+    paths = verdict_facts.with_schema(paths)
+    paths = paths.drop_duplicates(subset=[c for c in ("image", "variant", "schema", "path", "error", "orphans")
+                                          if c in paths])
+    bare = paths[(paths["schema"] == "no_fks") & ~paths["path"].isin(UNSUPPORTED_PATHS)]
+    paths = paths[paths["schema"] == "declared"]
     bypass = paths[paths["path"].isin(UNSUPPORTED_PATHS)]
     paths = paths[~paths["path"].isin(UNSUPPORTED_PATHS)]
     completed = paths[paths["error"].isna()]
     failed = paths[paths["error"].notna()]
     leaving = completed[completed["orphans"] > 0]
     clean = set(paths["variant"]) - set(leaving["variant"])
+    complete = verdict_facts.clean_everywhere(paths)
+    bare_said, bare_listed = verdict_facts.without_fks(bare)
     raised = f"; {len(failed)} raised an error and deleted nothing ({', '.join(sorted(set(failed['error'])))})" \
         if not failed.empty else ""
     if not bypass.empty:
         raised += f"; not counted, FK triggers off: {', '.join(f'{o:.0f}' for o in bypass['orphans'])} orphans"
+    if complete:
+        raised += f"; every path completes with 0 orphans on {', '.join(short(v) for v in complete)} " \
+                  f"({'; '.join(_deletion(v).description for v in complete if _deletion(v))})"
+    if bare_said:
+        raised += f"; {bare_said}" + (f": {bare_listed}" if bare_listed else "")
+    options = {"complete": complete, "bare": bare_said}
     if not leaving.empty:
         listed = ", ".join(f"{p} × {short(v)} {o:.0f}" for p, v, o in
                            zip(leaving["path"], leaving["variant"], leaving["orphans"]))
         evidence = f"orphans left by {len(leaving)} of {len(completed)} completed delete paths: {listed}" + raised
-        return _c3(df, CONFIRMED, evidence, clean, len(leaving), len(completed), len(failed))
+        return _c3(df, CONFIRMED, evidence, clean, len(leaving), len(completed), len(failed), **options)
     evidence = f"0 orphans after every one of {len(completed)} completed delete paths " \
                f"({completed['path'].nunique()} paths × {completed['variant'].nunique()} variants)" + raised
-    return _c3(df, REFUTED, evidence, clean, 0, len(completed), len(failed))
+    return _c3(df, REFUTED, evidence, clean, 0, len(completed), len(failed), **options)
 
 
 def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **_) -> Judgement:
@@ -146,19 +173,55 @@ def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **_) 
     return _c3(df, REFUTED, evidence, clean, 0, len(paths), 0)
 
 
-def _soft_ratios(df: pd.DataFrame) -> dict[str, Ratio]:
-    """soft ÷ hard_orm latency per delete workload, list_live at its largest deleted fraction."""
+def _soft_ratios(df: pd.DataFrame, variant: str = "deletion=soft") -> dict[str, Ratio]:
+    """A soft variant ÷ hard_orm latency per delete workload, list_live at its largest deleted fraction."""
     found = {}
     for workload in ("delete_session", "purge_user", "list_live"):
         table = ratios(df, workload)
         if table.empty:
             continue
-        fractions = table["param"].map(lambda p: param_value(p) if p else 0.0)
-        param = table.loc[fractions.idxmax(), "param"]
-        ratio = ratio_of(table, "deletion=soft", param)
+        values = table["param"].map(lambda p: param_value(p) if p else 0.0)
+        numeric = values.map(lambda v: isinstance(v, float))
+        # the largest deleted fraction; a named parameter (purge_user's user=largest): the last one declared
+        param = table.loc[values[numeric].idxmax(), "param"] if numeric.all() else table["param"].iloc[-1]
+        ratio = ratio_of(table, variant, param)
         if ratio is not None:
-            found[workload + (f" at {fractions.max():.0%} deleted" if param else "")] = ratio
+            found[workload + (f" at {param_value(param):.0%} deleted" if param and numeric.all() else
+                              f" ({param})" if param else "")] = ratio
     return found
+
+
+def _list_live_growth(df: pd.DataFrame) -> str:
+    """'list_live ÷ hard_orm by deleted fraction, soft (partial index): 0% 1.07×, ..., 90% 1.31× [..]; soft_unindexed: ...'"""
+    table = ratios(df, "list_live")
+    if table.empty:
+        return ""
+    table = table.assign(fraction=table["param"].map(lambda p: param_value(p) if p else 0.0)).sort_values("fraction")
+    said = []
+    for variant, name in (("deletion=soft", "soft (partial indexes on live rows)"),
+                          ("deletion=soft_unindexed", "soft_unindexed (no partial index)")):
+        part = table[table["variant"] == variant]
+        steps = [f"{f:.0%} {ratio_of(table, variant, p).text()}" for f, p in zip(part["fraction"], part["param"])
+                 if ratio_of(table, variant, p) is not None]
+        if steps:
+            said.append(f"{name}: {', '.join(steps)}")
+    return "list_live ÷ hard_orm by deleted fraction, " + "; ".join(said) if said else ""
+
+
+def _soft_conditions(found: dict) -> list[str]:
+    """What adopting soft delete takes, from the run's facts: each condition with the count behind it."""
+    conditions = []
+    if found.get("raw_leaked"):
+        conditions.append(f"a deleted_at IS NULL filter in every raw SQL read (unfiltered, {found['raw_leaked']} of "
+                          f"{found['deleted']} deleted sessions come back)")
+    if found.get("full re-create after delete", "ok") != "ok":
+        conditions.append("partial unique indexes WHERE deleted_at IS NULL (a plain one blocks re-creating a deleted "
+                          "key; restore then fails on the re-created one)")
+    bloat = found.get("bloat")
+    if bloat and bloat["table_bytes"] > bloat["table_bytes_before"]:
+        conditions.append(f"autovacuum keeping up ({bloat['cycles']:.0f} delete/restore cycles grow the table "
+                          f"{bloat['table_bytes'] / bloat['table_bytes_before']:.1f}× without VACUUM)")
+    return conditions
 
 
 def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
@@ -169,36 +232,60 @@ def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
     restore = summary(df, "restore_session", by=("variant",))
     restored = row_of(restore, "deletion=soft") if not restore.empty else None
     found = _soft_ratios(df)
+    facts = verdict_facts.soft_facts(fact_table(df, "deletion_facts"), "deletion=soft")
     evidence = "soft ÷ hard_orm latency: " + (", ".join(f"{w} {r.text()}" for w, r in found.items()) or "n/a")
+    unindexed = _soft_ratios(df, "deletion=soft_unindexed")
+    if unindexed:
+        evidence += "; without the partial indexes: " + ", ".join(f"{w} {r.text()}" for w, r in unindexed.items())
+    growth = _list_live_growth(df)
+    evidence += f"; {growth}" if growth else ""
     evidence += f"; leaks {leaks.sum():.0f}" if not leaks.empty else "; leaks not measured"
+    if "orm_paths" in facts:
+        evidence += (f" (after deleting {facts['deleted']} sessions: {facts['orm_leaked']} come back through "
+                     f"{facts['orm_paths']} ORM read paths, {facts['raw_leaked']} through each of "
+                     f"{facts['raw_paths']} raw SQL reads without the filter)")
     evidence += f"; restore {ms(restored['median_s'])}, {restored['rows']:.0f} row" if restored is not None \
         else "; restore not measured"
     sizes = summary(df[df["workload"].isin(["delete_session", "list_live"])].assign(workload="x"), "x", by=("variant",))
     s, h = row_of(sizes, "deletion=soft"), row_of(sizes, "baseline")
     if s is not None and h is not None and h["index_bytes"]:
         evidence += f"; indexes {size(s['index_bytes'])} vs {size(h['index_bytes'])}"
+    for said in (verdict_facts.unique_text(facts), verdict_facts.bloat_text(facts)):
+        evidence += f"; {said}" if said else ""
     sides = {w: r.side(AFFORDABLE_RATIO) for w, r in found.items()}
     # The deciding ratio: one above the threshold if any, else one across it, else the highest.
     worst = next((w for side in ("above", "straddles", "unknown") for w in found if sides[w] == side),
                  max(found, key=lambda w: found[w].value) if found else None)
     deciding = f"soft ÷ hard_orm, {worst}: {found[worst].text()}; affordable below {AFFORDABLE_RATIO:g}" if worst \
         else "soft delete's latency not measured beside hard_orm"
-    if (not leaks.empty and leaks.sum() > 0) or (restored is not None and not restored["rows"] > 0):
+    if (not leaks.empty and leaks.sum() > 0) or (restored is not None and not restored["rows"] > 0) \
+            or facts.get("orm_leaked"):
         why = f"{leaks.sum():.0f} deleted rows leak into reads" if not leaks.empty and leaks.sum() > 0 \
+            else f"{facts['orm_leaked']} deleted sessions leak into ORM reads" if facts.get("orm_leaked") \
             else "restore returns no row"
         return Judgement(REFUTED, why, evidence, "baseline", REJECT, f"soft delete fails its purpose: {why}")
     if restored is None:
         return Judgement(PARTLY, deciding + "; restore not measured", evidence, "deletion=soft", UNDECIDED,
                          "recovery (restore_session) was not measured")
+    conditions = _soft_conditions(facts)
+    listed = next((w for w in found if w.startswith("list_live")), None)
+    if listed and listed in unindexed and unindexed[listed].over(found[listed]).side(1.0) == "above":
+        conditions.insert(0, f"partial indexes on live rows (without them {listed} takes "
+                             f"{unindexed[listed].over(found[listed]).text()} as long)")
+    needs = "; it needs " + ", ".join(conditions) if conditions else ""
     if not found or ("above" not in sides.values() and any(side != "below" for side in sides.values())):
-        return Judgement(INCONCLUSIVE, deciding, evidence, "deletion=soft", UNDECIDED, deciding)
+        return Judgement(INCONCLUSIVE, deciding, evidence, "deletion=soft", UNDECIDED,
+                         deciding + (f"; if adopted, {needs.removeprefix('; ')}" if needs else ""))
     if "above" in sides.values():
         return Judgement(PARTLY, deciding, evidence, "deletion=soft", CHANGE,
                          f"adopt soft delete only if {worst} at {found[worst].text()} the hard delete's latency is "
-                         f"acceptable (above {AFFORDABLE_RATIO:g}); it restores in {ms(restored['median_s'])}")
-    return Judgement(CONFIRMED, deciding, evidence, "deletion=soft", ADOPT,
-                     f"every soft ÷ hard_orm latency ratio lies below {AFFORDABLE_RATIO:g} (highest: {worst} "
-                     f"{found[worst].text()}) and restore brings a session back in {ms(restored['median_s'])}")
+                         f"acceptable (above {AFFORDABLE_RATIO:g}); it restores in {ms(restored['median_s'])}{needs}")
+    affordable = (f"every soft ÷ hard_orm latency ratio lies below {AFFORDABLE_RATIO:g} (highest: {worst} "
+                  f"{found[worst].text()}) and restore brings a session back in {ms(restored['median_s'])}")
+    if conditions:
+        return Judgement(CONFIRMED, deciding, evidence, "deletion=soft", CHANGE,
+                         f"adopt deleted_at with an ORM-wide filter, not the bare column: {affordable}{needs}")
+    return Judgement(CONFIRMED, deciding, evidence, "deletion=soft", ADOPT, affordable)
 
 
 def _c5_sizes(df: pd.DataFrame, variant: str) -> pd.DataFrame:
@@ -320,36 +407,4 @@ def _c5_at_production(sizes: pd.DataFrame, timed, production: int, key, evidence
     return Judgement(INCONCLUSIVE, deciding, evidence, "audio_storage=storage_key", UNDECIDED, deciding)
 
 
-def _differs_by_zone(part: pd.DataFrame) -> bool:
-    # Compared within each run: runs at other scales return other counts.
-    return bool((part.groupby("run_id", dropna=False)["rows"].nunique() > 1).any())
-
-
-def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
-    part = df[df["workload"] == "recent_activity"]
-    naive, aware = part[part["variant"] == "baseline"], part[part["variant"] == "timestamps=aware"]
-    if naive["param"].nunique() < 2:
-        return Judgement(NOT_MEASURED, evidence=f"recent_activity needs at least two server time zones; {UTCNOW}",
-                         reason=UTCNOW)
-    table = summary(df, "recent_activity")
-    counts = "; ".join(
-        f"{short(v) if v != 'baseline' else 'naive_utc'}: " + ", ".join(
-            f"{r:.0f} rows in {param_value(p)}" for p, r in zip(rows["param"], rows["rows"]))
-        for v, rows in table.groupby("variant", sort=False))
-    naive_differs = _differs_by_zone(naive)
-    aware_consistent = aware["param"].nunique() >= 2 and not _differs_by_zone(aware)
-    recommended = "timestamps=aware" if aware_consistent else "baseline"
-    deciding = f"rows in the window per server time zone (exact counts): {counts}"
-    evidence = f"{counts}; {UTCNOW}"
-    if not naive_differs:
-        return Judgement(CONFIRMED, deciding, evidence, recommended, CHANGE,
-                         "time zones do not change naive_utc's rows here, but write UTC with "
-                         "datetime.now(timezone.utc): datetime.utcnow is deprecated since Python 3.12")
-    if aware_consistent:
-        return Judgement(REFUTED, deciding, evidence, recommended, REJECT,
-                         f"naive timestamps change with the server's time zone ({counts.split('; ')[0]}); store "
-                         f"timestamptz written with datetime.now(timezone.utc) (utcnow is deprecated since 3.12)")
-    return Judgement(PARTLY, deciding, evidence, recommended, UNDECIDED, deciding)
-
-
-JUDGES = {"C3": c3_orphans, "C4": c4_soft_delete, "C5": c5_migration, "C6": c6_timestamps}
+JUDGES = {"C3": c3_orphans, "C4": c4_soft_delete, "C5": c5_migration, "C6": verdicts_time.c6_timestamps}

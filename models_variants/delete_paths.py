@@ -4,24 +4,29 @@ Review claim C3: session_skills keeps orphaned rows after an application-level p
 "without proper session flushing". Each path is one small function, registered under its name;
 its docstring's first line is its label. `run_path` runs one inside a savepoint, records the
 error it raised (if any) and the orphans left, then rolls the savepoint back so every path
-starts from the same data.
+starts from the same data. Every path also runs on the same tables without their foreign keys
+(SCHEMAS), as a schema made by hand or by an older migration would have them.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, text
 
-from models_variants.integrity import orphans
+from models_variants.integrity import drop_foreign_keys, orphans, references
 
 if TYPE_CHECKING:
     from models_variants.factory import ModelSet
 
 PATHS: dict[str, Callable] = {}
+# The schemas every path runs on: the foreign keys as the model declares them, and none at all.
+SCHEMAS = {"declared": "foreign keys as the model declares them",
+           "no_fks": "the same tables without foreign keys (created by hand or by an older migration)"}
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,29 @@ def user_bulk_delete(models, db, target):
 USER_PATHS = frozenset(name for name in PATHS if name.startswith("user_"))
 
 
-def run_path(models: ModelSet, conn, name: str, target: Target) -> PathOutcome:
-    """Run one path on `conn` (already in a transaction) and undo it afterwards."""
+@contextmanager
+def on_schema(conn, models: ModelSet, schema: str):
+    """Inside the block, `conn`'s transaction sees one of SCHEMAS; undone after it (DDL is transactional)."""
+    if schema not in SCHEMAS:
+        raise ValueError(f"unknown schema {schema!r}; valid: {', '.join(SCHEMAS)}")
+    undo = conn.begin_nested()
+    try:
+        if schema == "no_fks":
+            drop_foreign_keys(conn, models.schema)
+        yield
+    finally:
+        undo.rollback()
+
+
+def run_paths(models: ModelSet, conn, target: Target, schema: str = "declared") -> list[PathOutcome]:
+    """Every path, each from the same data, on one of SCHEMAS; `conn` is left as it was."""
+    with on_schema(conn, models, schema):
+        checked = references(conn, models.schema)  # the tables and columns stay: read the catalog once
+        return [run_path(models, conn, name, target, checked) for name in PATHS]
+
+
+def run_path(models: ModelSet, conn, name: str, target: Target, checked: dict | None = None) -> PathOutcome:
+    """Run one path on `conn` (already in a transaction) and undo it afterwards (`checked`: integrity.references)."""
     path = PATHS[name]
     undo = conn.begin_nested()
     try:
@@ -168,7 +194,7 @@ def run_path(models: ModelSet, conn, name: str, target: Target) -> PathOutcome:
         where = (Session.c.user_id == target.user_id) if name in USER_PATHS else (
             Session.c.id == target.session_id)
         left = conn.execute(select(Session.c.id).where(where)).all()
-        return PathOutcome(name, error, len(left), orphans(conn, models.schema),
+        return PathOutcome(name, error, len(left), orphans(conn, models.schema, checked),
                            sorted({str(w.message).split(" (")[0] for w in caught}))
     finally:
         undo.rollback()

@@ -153,4 +153,12 @@ class Soft(HardOrm):
         return result.rowcount
 
 
-VALUES = (HardOrm(), HardDb(), Soft())
+class SoftUnindexed(Soft):
+    name = "soft_unindexed"
+    description = "deleted_at timestamptz without partial indexes: live reads filter the plain indexes"
+
+    def add_tables(self, models: ModelSet) -> None:
+        """No index knows which rows are live: the review's deleted_at column, as a first migration adds it."""
+
+
+VALUES = (HardOrm(), HardDb(), Soft(), SoftUnindexed())

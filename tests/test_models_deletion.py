@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
 from models_variants import UnsupportedByVariant, Variant
-from models_variants.delete_paths import PATHS, Target, label, run_path
+from models_variants.delete_paths import PATHS, Target, label, run_path, run_paths
 from models_variants.integrity import leaks, orphans
 from tests.test_models_source import (SESSIONS, SOURCE_SCHEMA, along, conn,  # noqa: F401 (fixtures)
                                       filled, models_source, orm)
@@ -35,7 +35,30 @@ OUTCOMES = {
     "user_bulk_delete":                    ((FK, 60), (OK, 0), (FK, 60)),
 }
 ORPHANS_WITH_FK_TRIGGERS_OFF = {"messages": 3, "session_skills_session": 3}
-DELETIONS = ("hard_orm", "hard_db", "soft")
+DELETIONS = ("hard_orm", "hard_db", "soft")  # soft_unindexed deletes as soft does: only its indexes differ
+# The same paths on the tables without their foreign keys (made by hand, or by an older migration):
+# every path completes, and whatever bypasses the ORM cascade leaves orphans, link rows and messages
+# alike. hard_db (passive_deletes) leaves deleting children to the database, so without the FKs even
+# its ORM delete orphans them, and its user delete orphans the user's 60 sessions.
+SESSION = {"messages": 3, "session_skills_session": 3}
+USER = {"messages": 180, "session_skills_session": 180}  # user 4's 60 sessions: 3 messages and 3 links each
+NO_FK_ORPHANS = {  # path -> (hard_orm and soft, hard_db); sessions left as in OUTCOMES without errors
+    "orm_delete":                          ({}, SESSION),
+    "orm_delete_never_flushed":            ({}, {}),
+    "orm_delete_then_bulk_unflushed":      ({}, SESSION),
+    "orm_bulk_delete":                     (SESSION, SESSION),
+    "core_delete":                         (SESSION, SESSION),
+    "raw_sql_delete":                      (SESSION, SESSION),
+    "raw_sql_delete_fk_triggers_off":      (SESSION, SESSION),
+    "variant_purge":                       ({}, SESSION),
+    "user_orm_delete":                     ({}, {"sessions_user": 60}),
+    "user_orm_delete_then_bulk_unflushed": ({}, USER),
+    "user_bulk_delete":                    (USER, USER),
+}
+
+
+def _deletes_as(variant) -> str:
+    return "soft" if variant.deletion == "soft_unindexed" else variant.deletion
 
 
 def test_every_delete_path_has_a_label_and_an_expected_outcome():
@@ -49,7 +72,7 @@ def test_every_delete_path_has_a_label_and_an_expected_outcome():
 @pytest.mark.parametrize("path", list(PATHS))
 def test_delete_path_outcome(filled, conn, variant, path):
     models = filled(variant)
-    error, left = OUTCOMES[path][DELETIONS.index(variant.deletion)]
+    error, left = OUTCOMES[path][DELETIONS.index(_deletes_as(variant))]
     outcome = run_path(models, conn, path, TARGET)
     assert (outcome.error, outcome.sessions_left) == (error, left)
     expected = ORPHANS_WITH_FK_TRIGGERS_OFF if path == "raw_sql_delete_fk_triggers_off" else {}
@@ -61,6 +84,29 @@ def test_delete_path_outcome(filled, conn, variant, path):
 
 
 @pytest.mark.db
+@pytest.mark.parametrize("variant", along("deletion"))
+def test_delete_paths_without_foreign_keys_complete_and_leave_orphans(filled, conn, variant):
+    models = filled(variant)
+    outcomes = run_paths(models, conn, TARGET, "no_fks")
+    assert [o.path for o in outcomes] == list(PATHS)
+    assert {o.path: o.error for o in outcomes} == dict.fromkeys(PATHS)  # no foreign key, nothing refuses
+    column = 1 if variant.deletion == "hard_db" else 0
+    assert {o.path: {k: n for k, n in o.orphans.items() if n} for o in outcomes} == \
+        {path: expected[column] for path, expected in NO_FK_ORPHANS.items()}
+    left = {o.path: o.sessions_left for o in outcomes}
+    assert left["orm_delete_never_flushed"] == 1 and left["user_orm_delete"] == (60 if column else 0)
+    # undone afterwards: the foreign keys are back and nothing is orphaned
+    assert orphans(conn, models.schema) == dict.fromkeys(orphans(conn, models.schema), 0)
+    assert [o.error for o in run_paths(models, conn, TARGET)] == \
+        [OUTCOMES[path][DELETIONS.index(_deletes_as(variant))][0] for path in PATHS]
+
+
+def test_an_unknown_schema_is_refused():
+    with pytest.raises(ValueError, match="unknown schema 'none'; valid: declared, no_fks"):
+        run_paths(None, None, TARGET, "none")
+
+
+@pytest.mark.db
 @pytest.mark.parametrize("loading", ["raise", "joined"])
 def test_orm_cascade_still_loads_under_eager_or_raise_loading(filled, conn, loading):
     # lazy="raise" guards attribute access only; the flush still loads what it must delete.
@@ -69,16 +115,31 @@ def test_orm_cascade_still_loads_under_eager_or_raise_loading(filled, conn, load
     assert (outcome.error, outcome.sessions_left, outcome.orphan_rows) == (None, 0, 0)
 
 
+NO_LEAKS = {"select(Session)": 0, "db.get(Session, id)": 0, "select(Message)": 0,
+            **{f"{a} ({loader})": 0 for loader in ("default", "lazyload", "selectinload", "joinedload", "subqueryload")
+               for a in ("User.sessions", "Skill.sessions", "Message.session")}}
+RAW_SQL = ("raw SQL: SELECT id FROM sessions", "raw SQL: sessions JOIN session_skills",
+           "raw SQL: SELECT session_id FROM messages")
+
+
 @pytest.mark.db
-@pytest.mark.parametrize("variant", along("loading", deletion="soft"))
+@pytest.mark.parametrize("variant", [*along("loading", deletion="soft"), *along("deletion")[1:]])
 def test_soft_delete_hides_everywhere_restores_and_purges(filled, conn, variant):
     models = filled(variant)
+    if not models.parts["deletion"].soft:
+        with orm(models, conn) as db:  # a hard delete leaves nothing to leak, through any path
+            models.delete_session(db, db.get(models.Session, 3))
+            assert leaks(db, models, raw_sql=True) == {**NO_LEAKS, **dict.fromkeys(RAW_SQL, 0)}
+            db.rollback()
+        return
     Session, Message = models.Session, models.Message
     with orm(models, conn) as db:
-        assert leaks(db, models) == {"query": 0, "relationship": 0, "messages": 0}
+        assert leaks(db, models) == NO_LEAKS
         models.delete_session(db, db.get(Session, 3))
         db.commit()
-        assert leaks(db, models) == {"query": 0, "relationship": 0, "messages": 0}
+        assert leaks(db, models) == NO_LEAKS
+        # raw SQL has no loader criteria: only a written-out deleted_at filter would hide the session
+        assert leaks(db, models, raw_sql=True) == {**NO_LEAKS, **dict.fromkeys(RAW_SQL, 1)}
         # commit expired the object held in the identity map, so get() reloads, with criteria
         assert db.get(Session, 3) is None
         assert db.scalar(select(func.count()).select_from(Session)) == SESSIONS - 1
@@ -128,7 +189,7 @@ def test_soft_delete_fraction_and_live_sessions(filled, conn, variant):
         live = db.scalars(models.live_sessions_statement()).all()
     assert len(live) == SESSIONS - doomed
     assert orphans(conn, models.schema) == dict.fromkeys(orphans(conn, models.schema), 0)
-    if variant.deletion == "soft":
+    if models.parts["deletion"].soft:
         assert models.restore_all_sessions(conn) == doomed
     else:
         with pytest.raises(UnsupportedByVariant):

@@ -356,7 +356,9 @@ def test_c4_every_ratio_below_the_threshold_confirms():
     found = judged(deletion(), "C4")
     assert (found["verdict"], found["recommended"], found["action"]) == ("confirmed", "deletion=soft", "adopt")
     assert found["evidence"].startswith("soft ÷ hard_orm latency: delete_session 0.50× [0.40–0.60], list_live at "
-                                        "50% deleted 1.25× [1.10–1.40]; leaks 0; restore 1 ms, 1 row")
+                                        "50% deleted 1.25× [1.10–1.40]; list_live ÷ hard_orm by deleted fraction, "
+                                        "soft (partial indexes on live rows): 0% 5.00× [4.00–6.00], 50% 1.25× "
+                                        "[1.10–1.40]; leaks 0; restore 1 ms, 1 row")
     assert found["deciding"] == "soft ÷ hard_orm, list_live at 50% deleted: 1.25× [1.10–1.40]; affordable below 1.5"
 
 
@@ -500,9 +502,12 @@ def test_c3_prefers_the_delete_path_fact_table_and_ignores_paths_that_raised():
     table = verdicts(df, paths).set_index("claim")
     assert table.loc["C3", "verdict"] == "refuted"
     assert table.loc["C3", "evidence"] == ("0 orphans after every one of 3 completed delete paths (2 paths × 2 "
-                                           "variants); 1 raised an error and deleted nothing (IntegrityError)")
+                                           "variants); 1 raised an error and deleted nothing (IntegrityError); every "
+                                           "path completes with 0 orphans on hard_db (passive_deletes=True "
+                                           "everywhere; ON DELETE CASCADE in the database does the work)")
     assert table.loc["C3", "recommended"] == "deletion=hard_db"
-    assert table.loc["C3", "reason"].endswith("; 1 of the delete paths raised an error and deleted nothing")
+    assert table.loc["C3", "reason"].endswith("; 1 of the delete paths raised an error and deleted nothing (those "
+                                              "purges fail); every path completes with 0 orphans only on hard_db")
     again = verdicts(df, pd.concat([paths, paths], ignore_index=True)).set_index("claim")  # a second run, alike
     assert again.loc["C3", "evidence"] == table.loc["C3", "evidence"]
     paths.loc[3, "orphans"] = 4
@@ -521,4 +526,119 @@ def test_c3_does_not_count_paths_that_switch_foreign_keys_off():
     ])
     table = verdicts(frame(row("unrelated", median_s=1.0)), paths).set_index("claim")
     assert table.loc["C3", "verdict"] == "refuted"
-    assert table.loc["C3", "evidence"].endswith("not counted, FK triggers off: 7 orphans")
+    assert "; not counted, FK triggers off: 7 orphans;" in table.loc["C3", "evidence"]
+
+
+def test_c3_states_what_the_paths_leave_without_foreign_keys_and_which_schema_completes_every_path():
+    declared = [("orm_delete", None, 0, 0, 0), ("orm_bulk_delete", "IntegrityError", 1, 0, 0)]
+    no_fks = [("orm_delete", None, 0, 6, 0), ("orm_bulk_delete", None, 0, 6, 6)]  # orphans: hard_orm, hard_db
+    paths = pd.DataFrame(
+        [{"variant": "baseline", "schema": "declared", "path": p, "error": e, "sessions_left": left, "orphans": 0}
+         for p, e, left, _, _ in declared]
+        + [{"variant": "deletion=hard_db", "schema": "declared", "path": p, "error": None, "sessions_left": 0,
+            "orphans": 0} for p, *_ in declared]
+        + [{"variant": v, "schema": "no_fks", "path": p, "error": None, "sessions_left": 0, "orphans": o}
+           for p, _, _, on_db, on_orm in no_fks for v, o in (("baseline", on_orm), ("deletion=hard_db", on_db))])
+    found = verdicts(frame(*purges()), paths).set_index("claim").loc["C3"]
+    assert found["verdict"] == "refuted"  # on the schema the model declares
+    assert found["deciding"] == "0 of 3 completed delete paths leave orphans (exact counts) on the schema the model " \
+                                "declares"
+    assert found["evidence"].endswith(
+        "; without the foreign keys 3 of 4 completed delete paths leave orphans (up to 6 rows; even "
+        "session.delete() on hard_db, which leaves deleting children to the database): hard_db: orm_delete 6, "
+        "orm_bulk_delete 6; hard_orm: orm_bulk_delete 6")
+    assert "those purges fail); every path completes with 0 orphans only on hard_db; without the foreign keys 3 of " \
+           "4 completed delete paths leave orphans" in found["reason"]
+    assert found["reason"].endswith("backrefs do not stop bulk, Core or raw SQL deletes, the database's foreign keys "
+                                    "do, so check the deployed schema has them")
+
+
+def with_facts(df, **tables):
+    from bench.results import Facts
+
+    df.attrs["facts"] = Facts(tables)
+    return df
+
+
+SOFT_FACTS = [
+    {"variant": "deletion=soft", "check": "leak", "case": "select(Session)", "deleted": 60, "rows": 0},
+    {"variant": "deletion=soft", "check": "leak", "case": "raw SQL: SELECT id FROM sessions", "deleted": 60, "rows": 60},
+    {"variant": "deletion=soft", "check": "unique", "case": "unique (user_id, slug)", "step": "re-create after delete",
+     "error": "UniqueViolation", "applies": True},
+    {"variant": "deletion=soft", "check": "unique", "case": "unique (user_id, slug) WHERE deleted_at IS NULL",
+     "step": "re-create after delete", "error": None, "applies": True},
+    {"variant": "deletion=soft", "check": "unique", "case": "unique (user_id, slug) WHERE deleted_at IS NULL",
+     "step": "restore after re-create", "error": "UniqueViolation", "applies": True},
+    {"variant": "deletion=soft", "check": "bloat", "case": "10 cycles", "cycles": 10, "vacuum": False,
+     "table_bytes_before": 100_000, "index_bytes_before": 50_000, "table_bytes": 800_000, "index_bytes": 120_000,
+     "dead_tuples": 12_000},
+]
+
+
+def test_c4_facts_turn_adopt_into_change_naming_what_soft_delete_needs():
+    unindexed = row("list_live", "deletion=soft_unindexed", "deleted_fraction=0.5", (3.0, 2.8, 3.2), median_s=0.006)
+    found = judged(with_facts(frame(*deletion().to_dict("records"), unindexed), deletion_facts=SOFT_FACTS), "C4")
+    assert (found["verdict"], found["action"]) == ("confirmed", "change")
+    assert found["reason"].startswith("adopt deleted_at with an ORM-wide filter, not the bare column: every soft ÷ "
+                                      "hard_orm latency ratio lies below 1.5")
+    # unindexed ÷ soft: 3.0 / 1.25 = 2.4, interval 2.8/1.4 = 2.0 to 3.2/1.1 = 2.9: above 1
+    assert found["reason"].endswith(
+        "; it needs partial indexes on live rows (without them list_live at 50% deleted takes 2.40× [2.00–2.91] as "
+        "long), a deleted_at IS NULL filter in every raw SQL read (unfiltered, 60 of 60 deleted sessions come back), "
+        "partial unique indexes WHERE deleted_at IS NULL (a plain one blocks re-creating a deleted key; restore then "
+        "fails on the re-created one), autovacuum keeping up (10 delete/restore cycles grow the table 8.0× without "
+        "VACUUM)")
+    assert "(after deleting 60 sessions: 0 come back through 1 ORM read paths, 60 through each of 1 raw SQL reads " \
+           "without the filter)" in found["evidence"]
+    assert "after 10 delete/restore cycles: table 97.7 KiB → 781 KiB (8.0×), indexes 48.8 KiB → 117 KiB, 12,000 " \
+           "dead tuples without VACUUM" in found["evidence"]
+
+
+def test_c4_an_orm_read_path_that_leaks_refutes():
+    leaking = [{**SOFT_FACTS[0], "rows": 2}, *SOFT_FACTS[1:]]
+    found = judged(with_facts(deletion(), deletion_facts=leaking), "C4")
+    assert (found["verdict"], found["action"], found["deciding"]) == (
+        "refuted", "reject", "2 deleted sessions leak into ORM reads")
+
+
+def skew_facts(client_at_ntp=(20, 14), zones_utc=0, aware_zones=0):
+    rows = [{"timestamps": t, "check": "clock skew", "source": "client utcnow()+skew", "skew_ms": skew,
+             "events": 40, "pairs": 780, "misordered_pairs": pairs, "late_events": late}
+            for t in ("naive_utc", "aware")
+            for skew, (pairs, late) in ((0, (1, 1)), (10, client_at_ntp), (1000, (304, 29)))]
+    rows += [{"timestamps": "naive_utc", "check": "clock skew", "source": source, "skew_ms": None, "events": 40,
+              "pairs": 780, "misordered_pairs": pairs, "late_events": pairs}
+             for source, pairs in (("server now()", 4), ("server clock_timestamp()", 1), ("sequence", 1))]
+    rows += [{"timestamps": t, "check": check, "source": source, "skew_ms": None, "events": 12, "pairs": 66,
+              "misordered_pairs": pairs, "late_events": 0}
+             for check in ("time zones", "daylight saving")
+             for t, source, pairs in (("naive_utc", "naive UTC: datetime.utcnow()", zones_utc),
+                                      ("naive_utc", "aware: datetime.now(timezone.utc) or server now()", 30),
+                                      ("aware", "aware: datetime.now(timezone.utc) or server now()", aware_zones))]
+    return rows
+
+
+@pytest.mark.parametrize(("client_at_ntp", "zones_utc", "verdict", "action"), [
+    ((20, 14), 0, "refuted", "reject"),   # more than clock_timestamp()'s 1 pair at 10 ms
+    ((1, 1), 0, "partly", "change"),      # holds at 10 ms, not at 1000 ms
+])
+def test_c6_decides_on_misordered_events_against_the_best_server_source(client_at_ntp, zones_utc, verdict, action):
+    found = judged(with_facts(frame(row("unrelated", median_s=1.0)), ordering_facts=skew_facts(client_at_ntp, zones_utc)),
+                   "C6")
+    assert (found["verdict"], found["action"], found["recommended"]) == (verdict, action, "timestamps=aware")
+    assert found["deciding"] == (
+        f"at a 10 ms writer clock skew (NTP-synced hosts) utcnow's timestamps: {client_at_ntp[0]} of 780 pairs "
+        f"mis-ordered, {client_at_ntp[1]} of 40 events late; server clock_timestamp(): 1 of 780 pairs mis-ordered, 1 of "
+        f"40 events late (exact counts, 40 events, one every 10 ms)")
+    assert "server-side (one clock) now() 4 pairs/4 late, clock_timestamp() 1 pairs/1 late, sequence 1 pairs/1 late" \
+        in found["evidence"]
+    assert found["evidence"].endswith("datetime.utcnow is deprecated since Python 3.12 (write "
+                                      "datetime.now(timezone.utc))")
+    assert "utcnow is deprecated since Python 3.12" in found["reason"]
+
+
+def test_c6_without_ordering_facts_judges_rows_per_zone_and_says_skew_is_not_measured():
+    records = [row("recent_activity", "baseline", f"timezone={zone}", rows=95, median_s=0.002)
+               for zone in ("UTC", "Asia/Tokyo")]
+    found = judged(frame(*records), "C6")
+    assert "this run does not measure skew" in found["evidence"]

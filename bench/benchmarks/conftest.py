@@ -77,6 +77,10 @@ def pytest_generate_tests(metafunc):
         variants = sorted({c.variant for c in _cases(config) if c.workload.axis == "deletion"
                            and c.variant != RECOMMENDED}, key=lambda v: v.label)  # the recommended model: its value has a row
         metafunc.parametrize("deletion_variant", variants, ids=[v.label for v in variants])
+    if "timestamps_variant" in metafunc.fixturenames:
+        # Claim C6's ordering facts run for every timestamps variant some timestamps workload of this run uses.
+        variants = sorted({c.variant for c in _cases(config) if c.workload.axis == "timestamps"}, key=lambda v: v.label)
+        metafunc.parametrize("timestamps_variant", variants, ids=[v.label for v in variants])
     if "image" in metafunc.fixturenames:
         kept = [i for i in images if "image" not in only or str(i) in only["image"]]
         metafunc.parametrize("image", kept, ids=[f"image={i}" if i else "server" for i in kept], scope="session")

@@ -59,16 +59,40 @@ def test_workload(benchmark, case, run_state, endpoint, request):
 
 def test_delete_paths(deletion_variant, run_state, request):
     """Claim C3 as a fact table: every delete path an app uses, the error it raised, the orphans it left."""
-    from models_variants.delete_paths import PATHS, Target, label, run_path
+    from models_variants.delete_paths import PATHS, SCHEMAS, Target, label, run_paths
 
     models = run_state.models_for(deletion_variant)
     target = Target(run_state.facts["delete_session"], run_state.facts["purge_user"])
     with run_state.setup_engine.connect() as conn:
-        for name in PATHS:
-            outcome = run_path(models, conn, name, target)
-            request.config._sessionbench["delete_paths"].append({
-                "image": run_state.server.image, "variant": deletion_variant.label,
-                "deletion": deletion_variant.deletion, "path": name, "label": label(name),
-                "error": outcome.error, "sessions_left": outcome.sessions_left,
-                "orphans": outcome.orphan_rows, "orphans_detail": outcome.orphans, "warnings": outcome.warnings})
+        for schema in SCHEMAS:  # as declared, and without the foreign keys (a hand-made or older schema)
+            for name, outcome in zip(PATHS, run_paths(models, conn, target, schema)):
+                request.config._sessionbench["delete_paths"].append({
+                    "image": run_state.server.image, "variant": deletion_variant.label,
+                    "deletion": deletion_variant.deletion, "schema": schema, "path": name, "label": label(name),
+                    "error": outcome.error, "sessions_left": outcome.sessions_left,
+                    "orphans": outcome.orphan_rows, "orphans_detail": outcome.orphans, "warnings": outcome.warnings})
         conn.rollback()
+
+
+def test_deletion_facts(deletion_variant, run_state, request):
+    """Claim C4 beyond latency: unique keys after a delete, leaked rows per read path, bloat after cycles."""
+    from bench.deletion_facts import deletion_facts
+
+    models = run_state.models_for(deletion_variant)
+    found = deletion_facts(models, run_state.setup_engine, run_state.source_schema,
+                           run_state.facts["delete_session"], run_state.facts["purge_user"])
+    request.config._sessionbench.setdefault("deletion_facts", []).extend(
+        {"image": run_state.server.image, "sessions": run_state.spec.sessions, "variant": deletion_variant.label,
+         "deletion": deletion_variant.deletion, **fact} for fact in found)
+
+
+def test_ordering_facts(timestamps_variant, run_state, request):
+    """Claim C6 as counts of mis-ordered events: writers' clock skew, server time zones, daylight saving."""
+    from bench.ordering import ordering_facts
+
+    models = run_state.models_for(timestamps_variant)
+    column = models.Session.__table__.c.created_at.type.compile(dialect=run_state.setup_engine.dialect)
+    found = ordering_facts(run_state.setup_engine, f"{models.schema}_order"[:63], column)
+    request.config._sessionbench.setdefault("ordering_facts", []).extend(
+        {"image": run_state.server.image, "variant": timestamps_variant.label,
+         "timestamps": timestamps_variant.timestamps, "column": column, **fact} for fact in found)

@@ -15,12 +15,14 @@ import functools
 
 from bench.plotting.axes import LOG_SPAN
 from bench.plotting.concurrency import load_curves
-from bench.plotting.deletion import DELETION_WORKLOADS, deletion_latency, list_live_vs_fraction, wal_bytes
+from bench.plotting.deletion import (
+    DELETION_WORKLOADS, deletion_latency, list_live_vs_fraction, soft_delete_bloat, wal_bytes,
+)
 from bench.plotting.growth import latency_vs_size
 from bench.plotting.loading import (
     latency_bars, latency_vs_page_size, latency_vs_rtt, row_explosion, statements_vs_page_size,
 )
-from bench.plotting.storage_time import migration_cost, timestamps_rows
+from bench.plotting.storage_time import migration_cost, ordering_vs_skew, timestamps_rows
 from bench.plotting.style import COLOURS, DPI, MARKERS, MS, colour, describe, ms, name, publish, save, size
 from bench.plotting.sync_flag import active_sync, read_write_tradeoff
 from bench.plotting.tables import param_value, summary
@@ -31,6 +33,7 @@ __all__ = [
     "list_live_vs_fraction",
     "migration_cost", "ms", "name", "param_value", "publish", "read_write_tradeoff", "row_explosion", "save",
     "size", "load_curves", "statements_vs_page_size", "summary", "timestamps_rows", "wal_bytes",
+    "soft_delete_bloat", "ordering_vs_skew",
 ]
 
 # Every chart, by the file name the report gives it.
@@ -47,6 +50,8 @@ CHARTS = {
     "deletion_wal": wal_bytes,
     "storage_migration": migration_cost,
     "time_rows_per_zone": timestamps_rows,
+    "deletion_bloat": soft_delete_bloat,
+    "time_ordering_skew": ordering_vs_skew,
     # growth with the data size (notebook 05); "one size measured" on a single-size run
     "growth_active_sync": functools.partial(latency_vs_size, workload="active_sync", syncing="count"),
     "growth_active_sync_fraction": functools.partial(latency_vs_size, workload="active_sync", syncing="fraction"),

@@ -141,6 +141,7 @@ def grouped_points(ax, table: pd.DataFrame, group: str, value: str, axis: str, *
     value written beside it, IQR whiskers when `errors`, "n/a" where a variant has no value. Points
     stay honest on a log axis, where bar lengths would not be proportional to the values."""
     groups, variants, offsets, _ = _slots(table, group)
+    upright = len(variants) >= 3  # side by side, three labels or more would overlap: written upwards
     for variant, offset in zip(variants, offsets):
         part, xs = _placed(table, group, groups, variant, offset)
         ys = part[value].to_numpy(dtype=float) * scale
@@ -152,9 +153,9 @@ def grouped_points(ax, table: pd.DataFrame, group: str, value: str, axis: str, *
                 _not_applicable(ax, x)
             else:
                 ax.annotate(plain(label(row)), (x, top), xytext=(0, 5), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=7)
+                            va="bottom", fontsize=7, rotation=90 if upright else 0)
     ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.margins(y=0.15)
+    ax.margins(y=0.3 if upright else 0.15)
     _cluster_ticks(ax, groups, axis, variants)
 
 

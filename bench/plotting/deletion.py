@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.plotting.axes import (
-    faceted, finding_title, grouped_points, latency_lines, legend, not_measured, scale_from_zero_or_log,
+    faceted, finding_title, grouped_bars, grouped_points, latency_lines, legend, not_measured, scale_from_zero_or_log,
 )
 from bench.plotting.style import MS, ms, size
-from bench.plotting.tables import param_value, summary
+from bench.plotting.tables import param_value, ratio_of, ratios, summary
+from bench.results import fact_table
 
 DELETION_WORKLOADS = ("delete_session", "purge_user", "restore_session", "list_live")
 
@@ -24,8 +25,8 @@ def _deletion_table(df: pd.DataFrame) -> pd.DataFrame:
             fractions = table["param"].map(param_value)
             table = table[fractions == fractions.max()]
             table["case"] = f"list_live\n({fractions.max():.0%} deleted)"
-        else:
-            table["case"] = workload
+        else:  # one cluster per parameter value (purge_user's users, say)
+            table["case"] = workload + table["param"].map(lambda p: f"\n({p})" if p else "")
         frames.append(table)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -81,11 +82,13 @@ def list_live_vs_fraction(df: pd.DataFrame, ax) -> None:
     ax.set(xlabel="sessions deleted (%)", ylabel="list_live latency (ms)")
     ax.set_ylim(bottom=0)
     top = table[table["fraction"] == table["fraction"].max()]
-    soft, hard = top[top["variant"] == "deletion=soft"], top[top["variant"] == "baseline"]
-    if not soft.empty and not hard.empty:
-        finding_title(ax, f"With {top['fraction'].iloc[0]:.0f}% deleted, listing live sessions takes {ms(soft['median_s'].iloc[0])} "
-                   f"with soft delete vs {ms(hard['median_s'].iloc[0])} with hard delete "
-                   f"({soft['median_s'].iloc[0] / hard['median_s'].iloc[0]:.2f}×)")
+    found = ratios(df, "list_live")
+    said = [f"{label} {ratio.text()}" for variant, label in (("deletion=soft", "with partial indexes"),
+                                                             ("deletion=soft_unindexed", "without"))
+            if (ratio := ratio_of(found, variant, top["param"].iloc[0])) is not None]
+    if said:
+        finding_title(ax, f"With {top['fraction'].iloc[0]:.0f}% deleted, listing live sessions with soft delete takes "
+                          f"{' and '.join(said)} the hard delete's time (95% intervals)")
     else:
         finding_title(ax, "list_live latency per deleted fraction")
     legend(ax, "deletion")
@@ -104,3 +107,39 @@ def wal_bytes(df: pd.DataFrame, ax, workloads: tuple[str, ...] = ("delete_sessio
     ax.set(xlabel="operation", ylabel=f"WAL written per operation (bytes{_scale_note(ax)})")
     ratios = _soft_ratios(table, "wal_bytes") if axis == "deletion" else []
     finding_title(ax, _soft_finding(ratios, "WAL") if ratios else "WAL bytes per operation")
+
+
+@faceted
+def soft_delete_bloat(df: pd.DataFrame, ax) -> None:
+    """Bytes of the sessions table and its indexes after many soft delete/restore cycles, without and with VACUUM."""
+    facts = fact_table(df, "deletion_facts")
+    if not facts.empty and "run_id" in facts:
+        facts = facts[facts["run_id"].isin(df["run_id"])]
+    bloat = facts[facts["check"] == "bloat"] if "check" in facts else facts
+    if bloat.empty:
+        return not_measured(ax, "soft delete/restore cycles (deletion facts)")
+    bloat = bloat[~bloat["variant"].str.contains(",")].drop_duplicates(subset=["variant", "vacuum"])  # one axis
+    first = bloat.iloc[0]
+    rows = [{"variant": f["variant"], "state": "as loaded", "bytes": f["table_bytes_before"] + f["index_bytes_before"],
+             "dead": 0, "index": f["index_bytes_before"]} for _, f in bloat[~bloat["vacuum"].astype(bool)].iterrows()]
+    for vacuum, state in ((False, f"{first['cycles']:.0f} cycles,\nno VACUUM"),
+                          (True, f"{first['cycles']:.0f} cycles,\nVACUUM after each")):
+        rows += [{"variant": f["variant"], "state": state, "bytes": f["table_bytes"] + f["index_bytes"],
+                  "dead": f["dead_tuples"], "index": f["index_bytes"]}
+                 for _, f in bloat[bloat["vacuum"].astype(bool) == vacuum].iterrows()]
+    table = pd.DataFrame(rows)
+    table["mib"] = table["bytes"] / 1024 ** 2
+    grouped_bars(ax, table, "state", "mib", "deletion",
+                 labels=lambda p: [f"{size(b)}\n{d:,.0f} dead" if b == b else "" for b, d in zip(p["bytes"], p["dead"])])
+    ax.set_ylim(0, table["mib"].max() * 1.3)
+    ax.set(xlabel="sessions table after soft-deleting and restoring half of its rows, repeatedly",
+           ylabel="table + index size (MiB)")
+    plain_run = bloat[~bloat["vacuum"].astype(bool) & (bloat["variant"] == "deletion=soft")]
+    vacuumed = bloat[bloat["vacuum"].astype(bool) & (bloat["variant"] == "deletion=soft")]
+    if not plain_run.empty and not vacuumed.empty:
+        p, v = plain_run.iloc[0], vacuumed.iloc[0]
+        finding_title(ax, f"{p['cycles']:.0f} soft delete/restore cycles grow the sessions table "
+                          f"{p['table_bytes'] / p['table_bytes_before']:.1f}× without VACUUM, "
+                          f"{v['table_bytes'] / v['table_bytes_before']:.1f}× with VACUUM after each cycle")
+    else:
+        finding_title(ax, "Sessions table size after soft delete/restore cycles")
