@@ -16,7 +16,7 @@ from models_variants import Variant
 # The claim whose verdict picks each axis's value. Deletion has two claims: C4 decides (soft
 # delete for recovery, the review's recommendation 3); C3's value is how a purge should delete.
 DECIDED_BY = {"loading": "C1", "sync_flag": "C2", "deletion": "C4", "audio_storage": "C5", "timestamps": "C6"}
-RECOMMENDED = Variant(loading="skills_only", sync_flag="bool_column", deletion="soft",
+RECOMMENDED = Variant(loading="raise", sync_flag="bool_column", deletion="soft",
                       audio_storage="storage_key", timestamps="aware")
 SOURCE = "bench/recommended.py RECOMMENDED"
 END_TO_END_COLUMNS = ["workload", "param", "statements", "round_trips", "latency ms", "ratio [95% interval]",

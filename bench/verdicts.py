@@ -172,17 +172,19 @@ SKILLS_ONLY, SELECTIN = "loading=skills_only", "loading=selectin"
 
 def _c1_best(candidates: list[str], r: dict, work: dict) -> str:
     """The lowest latency ratio; among the strategies not told apart from it (the interval of their ratio
-    to it includes 1), the one on equal work that needs no loader in the queries (fewer changes for
-    every caller), so a tie does not flip the recommendation from run to run."""
+    to it includes 1), one on equal work that loads only what each query asks for (explicit loading),
+    so a tie does not flip the recommendation from run to run. An eager strategy in the mapping also
+    loads on every other query of Session (`trace list_live --variant loading=skills_only`: a list of
+    sessions fetches every skill of them and reads none), explicit loading never does."""
     if not candidates:
         return ""
     lowest = min(candidates, key=lambda v: r[v].value)
     tied = [v for v in candidates if v == lowest or r[v].over(r[lowest]).side(1.0) != "above"]
 
-    def simpler(v: str) -> tuple:
+    def preferred(v: str) -> tuple:
         explicit = v != "baseline" and bool(Variant.parse(v).values()["loading"].explicit())
-        return (work.get(v) != SAME_ROWS, explicit, r[v].value)
-    return min(tied, key=simpler)
+        return (work.get(v) != SAME_ROWS, not explicit, r[v].value)
+    return min(tied, key=preferred)
 
 
 def _extra_work_cost(r: dict, work: dict, page: str) -> str:
@@ -423,7 +425,8 @@ RULE_C1 = (f"confirmed if lazy (baseline) issues exactly 1 + min(page_size, sess
            f"counts hold and the interval lies above {FIX_RATIO:g}, or the counts do not hold; inconclusive if the "
            f"interval straddles {FIX_RATIO:g}; refuted if lazy's count does not grow with page size. Recommended: "
            f"the lowest latency ratio at the largest page size among strategies within selectin's statement "
-           f"bound; among those not told apart from it, one on equal work needing no loader in the queries. Each "
+           f"bound; among those not told apart from it, one on equal work loading only what each query asks for "
+           f"(explicit loading: an eager strategy in the mapping loads on every query of Session). Each "
            f"comparison says whether it is on equal work: the rows the server sent over all statements (wire_rows) "
            f"against lazy's.")
 RULE_C2 = (f"with three sizes or more, on growth: confirmed if the 95% interval of the JSON blob's (baseline) "

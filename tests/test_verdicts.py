@@ -130,27 +130,26 @@ def per_relationship(skills_only_ratio, raise_ratio=(0.1, 0.09, 0.11)):
                             round_trips=5))
 
 
-def test_c1_a_tie_goes_to_the_strategy_needing_no_loader_in_the_queries_and_prices_selectins_extra_work():
-    found = judged(per_relationship((0.11, 0.09, 0.13)), "C1")
-    assert found["recommended"] == "loading=skills_only"  # not told apart from raise, which lies lower
-    assert "on equal work (the same rows as lazy): skills_only 0.11× [0.09–0.13], 1,000 rows sent, raise 0.10× " \
+def test_c1_a_tie_goes_to_explicit_loading_and_selectins_extra_work_is_priced():
+    found = judged(per_relationship((0.09, 0.08, 0.10), raise_ratio=(0.1, 0.09, 0.11)), "C1")
+    assert found["recommended"] == "loading=raise"  # not told apart from skills_only, which lies lower
+    assert "on equal work (the same rows as lazy): skills_only 0.09× [0.08–0.10], 1,000 rows sent, raise 0.10× " \
            "[0.09–0.11], 1,000 rows sent; not equal work (they also load every message of the page's sessions, " \
            "which the dashboard does not show): selectin 0.40× [0.30–0.50], 3,000 rows sent" in found["evidence"]
-    # selectin ÷ skills_only: 0.4 / 0.11, interval 0.3 / 0.13 to 0.5 / 0.09
+    # selectin ÷ skills_only: 0.4 / 0.09, interval 0.3 / 0.10 to 0.5 / 0.08
     assert "selectin on both ÷ skills_only (the same skills query without the messages) at page size 1000: " \
-           "3.64× [2.31–5.56]" in found["evidence"]
-    assert "skills_only is recommended: 3 statements in 5 round trips loading the same rows as lazy" \
-        in found["evidence"]
+           "4.44× [3.00–6.25]" in found["evidence"]
+    assert "raise is recommended: 3 statements in 5 round trips loading the same rows as lazy" in found["evidence"]
     assert (found["action"], found["reason"]) == (
-        "change", "use skills_only, selectin on skills (every list shows them), lazy on messages (only the detail "
-                  "page): 0.27× [0.18–0.43] of selectin's latency at page size 1000, where selectin also loads "
-                  "every message")
+        "change", "use raise and load explicitly what each page shows: 0.25× [0.18–0.37] of selectin's latency at "
+                  "page size 1000, where selectin also loads every message")
 
 
-def test_c1_explicit_loading_is_recommended_when_it_is_clearly_the_fastest():
-    found = judged(per_relationship((0.3, 0.25, 0.35), raise_ratio=(0.1, 0.09, 0.11)), "C1")
-    assert found["recommended"] == "loading=raise"
-    assert found["reason"].startswith("use raise and load explicitly what each page shows: ")
+def test_c1_selectin_on_skills_only_is_recommended_when_it_is_clearly_the_fastest():
+    found = judged(per_relationship((0.05, 0.04, 0.06), raise_ratio=(0.1, 0.09, 0.11)), "C1")
+    assert found["recommended"] == "loading=skills_only"
+    assert found["reason"].startswith("use skills_only, selectin on skills (every list shows them), lazy on messages "
+                                      "(only the detail page): ")
 
 
 def test_c1_leaves_the_recommended_model_out_of_the_per_axis_comparison():
@@ -160,7 +159,7 @@ def test_c1_leaves_the_recommended_model_out_of_the_per_axis_comparison():
         "dashboard", RECOMMENDED.label, "page_size=1000", (0.01, 0.005, 0.02), statements=1, rows=1000,
         median_s=0.0001))], ignore_index=True)
     found = judged(df, "C1")
-    assert found["recommended"] == "loading=skills_only"
+    assert found["recommended"] == "loading=raise"
     assert RECOMMENDED.label not in found["evidence"]
 
 
