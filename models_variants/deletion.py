@@ -32,6 +32,9 @@ def _doomed(models: ModelSet, source_schema: str) -> str:
 class Deletion(AxisValue):
     child_fk_ondelete: str | None = None
     soft = False
+    # Another value whose delete paths this one takes alike (the same foreign keys, relationships and
+    # deletes; tests/test_models_deletion.py holds both to the same outcomes): a run records them once.
+    paths_as: str | None = None
 
     def relationship_kwargs(self, kind: str) -> dict:
         return {} if kind == "skills" else {"cascade": _ORM_CASCADE}
@@ -156,6 +159,7 @@ class Soft(HardOrm):
 class SoftUnindexed(Soft):
     name = "soft_unindexed"
     description = "deleted_at timestamptz without partial indexes: live reads filter the plain indexes"
+    paths_as = "soft"
 
     def add_tables(self, models: ModelSet) -> None:
         """No index knows which rows are live: the review's deleted_at column, as a first migration adds it."""

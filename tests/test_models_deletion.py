@@ -58,7 +58,7 @@ NO_FK_ORPHANS = {  # path -> (hard_orm and soft, hard_db); sessions left as in O
 
 
 def _deletes_as(variant) -> str:
-    return "soft" if variant.deletion == "soft_unindexed" else variant.deletion
+    return variant.values()["deletion"].paths_as or variant.deletion
 
 
 def test_every_delete_path_has_a_label_and_an_expected_outcome():

@@ -6,6 +6,8 @@ case's test then hands its own rounds to pytest-benchmark and records its metric
 
 from __future__ import annotations
 
+import pytest
+
 from bench import stats, trials
 from bench.cases import RTT_PASS, in_rtt_pass_only
 
@@ -61,6 +63,9 @@ def test_delete_paths(deletion_variant, run_state, request):
     """Claim C3 as a fact table: every delete path an app uses, the error it raised, the orphans it left."""
     from models_variants.delete_paths import PATHS, SCHEMAS, Target, label, run_paths
 
+    same = deletion_variant.values()["deletion"].paths_as
+    if same and any(c.variant.label == f"deletion={same}" for c in request.config._sessionbench["cases"]):
+        pytest.skip(f"{deletion_variant.label} takes every delete path as {same} does: recorded once")
     models = run_state.models_for(deletion_variant)
     target = Target(run_state.facts["delete_session"], run_state.facts["purge_user"])
     with run_state.setup_engine.connect() as conn:
