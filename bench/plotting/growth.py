@@ -137,7 +137,8 @@ def latency_vs_size(df: pd.DataFrame, ax, workload: str = "active_sync", param: 
     ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     legend(ax, f"{axis or 'variant'}: fitted slope [95%]" + (f"\n{numbers.syncing_said(part['syncing'].iloc[0])}"
                                                            if workload in ("active_sync", "mark_sync") else ""))
-    finding_title(ax, _finding(workload, found, along, top, cliffs))
+    case = part["param"].fillna("").iloc[0]
+    finding_title(ax, _finding(f"{workload} ({plain(case)})" if case else workload, found, along, top, cliffs))
 
 
 def _power(fit) -> str:
@@ -157,9 +158,9 @@ def _band(fit) -> str:
 def _finding(workload: str, found: list, along: str, top: float, cliffs: list) -> str:
     """'active_sync: json (baseline) grows like a scan, N^1.00 [0.99–1.00]; bool_column flat, N^0.05 [...];
     at 1,000,000 sessions (extrapolation) 194 ms [...] against 0.282 ms [...]'."""
-    axis = AXIS_OF.get(workload)
+    axis = AXIS_OF.get(workload.split(" ")[0])
     by_variant = dict(found)
-    ends = [(v, by_variant[v]) for v in ("baseline", REVIEWED_FIX.get(workload)) if v in by_variant]
+    ends = [(v, by_variant[v]) for v in ("baseline", REVIEWED_FIX.get(workload.split(" ")[0])) if v in by_variant]
     if len(ends) < 2:  # the model as reviewed or its fix not measured: the steepest and the flattest
         ranked = sorted(found, key=lambda item: -item[1]["slope"])
         ends = [ranked[0]] + ([ranked[-1]] if ranked[-1][0] != ranked[0][0] else [])
