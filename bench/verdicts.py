@@ -125,8 +125,12 @@ def c1_loading(df: pd.DataFrame, **_) -> Judgement:
     evidence += "; " + _work_text(top, r, work, page)
     candidates = [v for v in top["variant"] if bounded.get(v) and v in r]
     best = _c1_best(candidates, r, work)
-    if best:
+    lowest = min(candidates, key=lambda v: r[v].value) if candidates else ""
+    if best == lowest and best:
         evidence += ties(best, {v: r[v] for v in candidates})
+    elif best:
+        evidence += f"; lowest: {short(lowest)}, not told apart from {short(best)} (the interval of their ratio " \
+                    f"includes 1), so the tie goes to explicit loading, which loads only what each query asks for"
     evidence += _extra_work_cost(r, work, page)
     if lazy["statements"].nunique() <= 1:
         verdict = REFUTED

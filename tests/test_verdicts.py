@@ -139,6 +139,8 @@ def test_c1_a_tie_goes_to_explicit_loading_and_selectins_extra_work_is_priced():
     # selectin ÷ skills_only: 0.4 / 0.09, interval 0.3 / 0.10 to 0.5 / 0.08
     assert "selectin on both ÷ skills_only (the same skills query without the messages) at page size 1000: " \
            "4.44× [3.00–6.25]" in found["evidence"]
+    assert "; lowest: skills_only, not told apart from raise (the interval of their ratio includes 1), so the tie " \
+           "goes to explicit loading, which loads only what each query asks for; " in found["evidence"]
     assert "raise is recommended: 3 statements in 5 round trips loading the same rows as lazy" in found["evidence"]
     assert (found["action"], found["reason"]) == (
         "change", "use raise and load explicitly what each page shows: 0.25× [0.18–0.37] of selectin's latency at "
