@@ -171,14 +171,14 @@ def _work_text(top: pd.DataFrame, r: dict, work: dict, page: str) -> str:
 WORK_WORDS = {SAME_ROWS: "the same rows as lazy", EXTRA_ROWS: "every message of the page's sessions as well"}
 # C1: the strategy that does the review's work on skills only, and the review's own (selectin on both):
 # their ratio is what loading every message costs, on otherwise the same queries.
-SKILLS_ONLY, SELECTIN = "loading=skills_only", "loading=selectin"
+SKILLS_ONLY, SELECTIN = "loading=skills_sel", "loading=selectin"
 
 
 def _c1_best(candidates: list[str], r: dict, work: dict) -> str:
     """The lowest latency ratio; among the strategies not told apart from it (the interval of their ratio
     to it includes 1), one on equal work that loads only what each query asks for (explicit loading),
     so a tie does not flip the recommendation from run to run. An eager strategy in the mapping also
-    loads on every other query of Session (`trace list_live --variant loading=skills_only`: a list of
+    loads on every other query of Session (`trace list_live --variant loading=skills_sel`: a list of
     sessions fetches every skill of them and reads none), explicit loading never does."""
     if not candidates:
         return ""
@@ -192,11 +192,11 @@ def _c1_best(candidates: list[str], r: dict, work: dict) -> str:
 
 
 def _extra_work_cost(r: dict, work: dict, page: str) -> str:
-    """'; what loading every message costs: selectin on both ÷ skills_only (...) at page size 1000: 3.1× [..]'."""
+    """'; what loading every message costs: selectin on both ÷ skills_sel (...) at page size 1000: 3.1× [..]'."""
     if SKILLS_ONLY not in r or SELECTIN not in r or work.get(SELECTIN) != EXTRA_ROWS:
         return ""
     cost = r[SELECTIN].over(r[SKILLS_ONLY])
-    return (f"; what loading every message costs: selectin on both ÷ skills_only (the same skills query without "
+    return (f"; what loading every message costs: selectin on both ÷ skills_sel (the same skills query without "
             f"the messages) at page size {page}: {cost.text()} ({cost.how})")
 
 

@@ -3,7 +3,7 @@
 Review claim C1: the default (lazy="select") costs 1+N statements on the dashboard and
 lazy="selectin" on both relationships fixes it. Each value names the `lazy=` argument of each
 relationship, so the review's literal fix (`selectin`: both), selectin only where the page needs
-it (`skills_only`: the dashboard shows skills, only the detail page reads messages) and
+it (`skills_sel`: the dashboard shows skills, only the detail page reads messages) and
 explicit loading (`raise`: nothing loads by itself, every query names its loaders) are compared
 on the same work. A relationship set to "raise" is loaded by the query's own `selectinload`
 (bench.workloads.loading.explicit_loads).
@@ -47,6 +47,6 @@ VALUES = (
             skills="subquery", messages="subquery"),
     Loading("raise", "raise on both: any unloaded access raises, so each query names its loaders (selectinload)",
             skills="raise", messages="raise"),
-    Loading("skills_only", "selectin on skills (every list shows them), lazy on messages (only the detail page)",
+    Loading("skills_sel", "selectin on skills (every list shows them), lazy on messages (only the detail page)",
             skills="selectin", messages="select"),
 )

@@ -60,15 +60,15 @@ def test_lazy_pays_a_round_trip_per_statement_selectin_a_fixed_few(state, server
     assert lazy["round_trips"] == 1 + 11 + 1 + 1 + 1
 
 
-def test_selectin_on_both_sends_every_message_and_skills_only_sends_what_the_page_uses(state, server):
+def test_selectin_on_both_sends_every_message_and_skills_sel_sends_what_the_page_uses(state, server):
     page = {variant: counts(state, server.url, "dashboard", "page_size=10", variant)
-            for variant in ("baseline", "loading=selectin", "loading=skills_only", "loading=raise")}
+            for variant in ("baseline", "loading=selectin", "loading=skills_sel", "loading=raise")}
     used = page["baseline"]["rows"]
     assert all(c["rows"] == used for c in page.values())  # every strategy hands the page the same rows
-    assert page["loading=skills_only"]["wire_rows"] == page["loading=raise"]["wire_rows"] == used
+    assert page["loading=skills_sel"]["wire_rows"] == page["loading=raise"]["wire_rows"] == used
     assert page["baseline"]["wire_rows"] == used
-    assert page["loading=selectin"]["wire_rows"] > page["loading=skills_only"]["wire_rows"]
-    assert page["loading=selectin"]["wire_bytes"] > page["loading=skills_only"]["wire_bytes"]
+    assert page["loading=selectin"]["wire_rows"] > page["loading=skills_sel"]["wire_rows"]
+    assert page["loading=selectin"]["wire_bytes"] > page["loading=skills_sel"]["wire_bytes"]
 
 
 def test_an_orm_cascade_delete_is_few_statements_and_more_executions(state, server):

@@ -2,7 +2,7 @@
 
 Each value sets Session.skills and Session.messages: one eager on both loads messages too even
 when the page only shows skills (selectin costs 1 + 2*ceil(P/500), subquery 3), while
-skills_only loads only skills eagerly (1 + ceil(P/500)) and messages on access.
+skills_sel loads only skills eagerly (1 + ceil(P/500)) and messages on access.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ SKILLS_ONLY = {
     "joined": lambda p: 1,
     "subquery": lambda p: 3,
     "raise": None,
-    "skills_only": lambda p: 1 + math.ceil(p / BATCH),
+    "skills_sel": lambda p: 1 + math.ceil(p / BATCH),
 }
 # ... and touching both .skills and .messages
 SKILLS_AND_MESSAGES = {**SKILLS_ONLY, "lazy": lambda p: 1 + 2 * p,
-                       "skills_only": lambda p: 1 + math.ceil(p / BATCH) + p}
+                       "skills_sel": lambda p: 1 + math.ceil(p / BATCH) + p}
 
 
 @contextmanager

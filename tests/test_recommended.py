@@ -80,7 +80,7 @@ def test_the_per_axis_comparisons_leave_it_out():
 
 def test_agreement_says_per_axis_whether_the_runs_verdicts_still_recommend_it():
     verdicts = pd.DataFrame({"claim": ["C1", "C2", "C4", "C5", "C6"],
-                             "recommended": ["loading=skills_only", "sync_flag=bool_column", "deletion=soft", "", "x"]})
+                             "recommended": ["loading=skills_sel", "sync_flag=bool_column", "deletion=soft", "", "x"]})
     found = agreement(verdicts).set_index("axis")["agree"].to_dict()
     assert found == {"loading": "no", "sync_flag": "yes", "deletion": "yes", "audio_storage": "no recommendation",
                      "timestamps": "no recommendation"}

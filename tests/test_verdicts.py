@@ -117,14 +117,14 @@ def test_c1_rows_the_server_sent_decide_equal_work_when_the_results_hold_them():
            "0.50× [0.40–0.60], 7,000 rows sent" in evidence
 
 
-def per_relationship(skills_only_ratio, raise_ratio=(0.1, 0.09, 0.11)):
+def per_relationship(skills_sel_ratio, raise_ratio=(0.1, 0.09, 0.11)):
     """The review's literal fix (selectin on both, every message sent too) beside selectin on skills only
     and explicit loading (raise), wire rows as the counting round records them."""
     return frame(*[dict(r, wire_rows=r["rows"], round_trips=r["statements"] + 2)
                    for r in dashboard("baseline", (11, 101, 1001), (0.01, 0.1, 1.0))],
                  *dashboard("loading=selectin", (3, 3, 5), (0.005, 0.02, 0.4), (0.4, 0.3, 0.5), wire_rows=3000,
                             round_trips=7),
-                 *dashboard("loading=skills_only", (2, 2, 3), (0.001, 0.01, 0.1), skills_only_ratio, wire_rows=1000,
+                 *dashboard("loading=skills_sel", (2, 2, 3), (0.001, 0.01, 0.1), skills_sel_ratio, wire_rows=1000,
                             round_trips=5),
                  *dashboard("loading=raise", (2, 2, 3), (0.001, 0.01, 0.1), raise_ratio, wire_rows=1000,
                             round_trips=5))
@@ -132,14 +132,14 @@ def per_relationship(skills_only_ratio, raise_ratio=(0.1, 0.09, 0.11)):
 
 def test_c1_a_tie_goes_to_explicit_loading_and_selectins_extra_work_is_priced():
     found = judged(per_relationship((0.09, 0.08, 0.10), raise_ratio=(0.1, 0.09, 0.11)), "C1")
-    assert found["recommended"] == "loading=raise"  # not told apart from skills_only, which lies lower
-    assert "on equal work (the same rows as lazy): skills_only 0.09× [0.08–0.10], 1,000 rows sent, raise 0.10× " \
+    assert found["recommended"] == "loading=raise"  # not told apart from skills_sel, which lies lower
+    assert "on equal work (the same rows as lazy): skills_sel 0.09× [0.08–0.10], 1,000 rows sent, raise 0.10× " \
            "[0.09–0.11], 1,000 rows sent; not equal work (they also load every message of the page's sessions, " \
            "which the dashboard does not show): selectin 0.40× [0.30–0.50], 3,000 rows sent" in found["evidence"]
-    # selectin ÷ skills_only: 0.4 / 0.09, interval 0.3 / 0.10 to 0.5 / 0.08
-    assert "selectin on both ÷ skills_only (the same skills query without the messages) at page size 1000: " \
+    # selectin ÷ skills_sel: 0.4 / 0.09, interval 0.3 / 0.10 to 0.5 / 0.08
+    assert "selectin on both ÷ skills_sel (the same skills query without the messages) at page size 1000: " \
            "4.44× [3.00–6.25]" in found["evidence"]
-    assert "; lowest: skills_only, not told apart from raise (the interval of their ratio includes 1), so the tie " \
+    assert "; lowest: skills_sel, not told apart from raise (the interval of their ratio includes 1), so the tie " \
            "goes to explicit loading, which loads only what each query asks for; " in found["evidence"]
     assert "raise is recommended: 3 statements in 5 round trips loading the same rows as lazy" in found["evidence"]
     assert (found["action"], found["reason"]) == (
@@ -147,10 +147,10 @@ def test_c1_a_tie_goes_to_explicit_loading_and_selectins_extra_work_is_priced():
                   "page size 1000, where selectin also loads every message")
 
 
-def test_c1_selectin_on_skills_only_is_recommended_when_it_is_clearly_the_fastest():
+def test_c1_selectin_on_skills_sel_is_recommended_when_it_is_clearly_the_fastest():
     found = judged(per_relationship((0.05, 0.04, 0.06), raise_ratio=(0.1, 0.09, 0.11)), "C1")
-    assert found["recommended"] == "loading=skills_only"
-    assert found["reason"].startswith("use skills_only, selectin on skills (every list shows them), lazy on messages "
+    assert found["recommended"] == "loading=skills_sel"
+    assert found["reason"].startswith("use skills_sel, selectin on skills (every list shows them), lazy on messages "
                                       "(only the detail page): ")
 
 
