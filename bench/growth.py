@@ -29,6 +29,9 @@ METRICS = {"latency": "median_s", "buffers": "buffers"}
 # A slope whose whole 95% interval lies above this grows like a scan, below it does not: halfway between
 # constant (0) and linear (1). The C2 verdict decides "O(N)" by it (bench.verdicts).
 SCAN_SLOPE = 0.5
+# A projected interval wider than this (its high over its low) says nothing a reader can use: charts do not
+# draw it and tables say so instead of printing it.
+USELESS_BAND = 1000.0
 # When no production size is given: ten times the largest size measured.
 PRODUCTION_FACTOR = 10
 REGIMES = ("shared_buffers", "RAM", "beyond RAM")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.growth import frame, growth_table
+from bench.growth import USELESS_BAND, frame, growth_table
 from bench.plotting.style import ms, size
 MOVES = {"migrate_audio_storage": "one UPDATE", "backfill_audio_storage": "backfill in id batches"}
 
@@ -33,10 +33,10 @@ def migration_table(rows, production: float | None = None) -> pd.DataFrame:
                "writer seen waiting"]
     if part.empty:
         return pd.DataFrame(columns=columns)
-    for column in ("rows_rewritten", "wal_bytes", "batches", "writer_wait_max_s", "writer_lock_waits"):
+    numbers = ["rows", "rows_rewritten", "median_s", "wal_bytes", "batches", "writer_wait_max_s", "writer_lock_waits"]
+    for column in numbers:
         if column not in part:
             part = part.assign(**{column: None})
-    numbers = ["rows", "rows_rewritten", "median_s", "wal_bytes", "batches", "writer_wait_max_s", "writer_lock_waits"]
     table = part.groupby(["workload", "variant", "sessions"], sort=False)[numbers].median().reset_index()
 
     def shown(value, kind):
@@ -52,8 +52,9 @@ def migration_table(rows, production: float | None = None) -> pd.DataFrame:
                         shown(row["median_s"], "s"), shown(row["wal_bytes"], "bytes"), shown(row["batches"], ""),
                         shown(row["writer_wait_max_s"], "s"),
                         _seen(row["writer_lock_waits"])])
-        fitted = growth_table(part[(part["workload"] == workload) & (part["variant"] == variant)],
-                              production=production, metrics=("latency", "wal_bytes", "writer_wait_max_s", "rows_rewritten"))
+        own = part[(part["workload"] == workload) & (part["variant"] == variant)]
+        fitted = growth_table(own, production=production,
+                              metrics=("latency", "wal_bytes", "writer_wait_max_s", "rows_rewritten"))
         fitted = fitted[fitted["slope_low"].notna()]
         if fitted.empty:
             continue
@@ -64,6 +65,8 @@ def migration_table(rows, production: float | None = None) -> pd.DataFrame:
             row = by.get(metric)
             if row is None:
                 return "n/a"
+            if row["projected_high"] > USELESS_BAND * row["projected_low"]:
+                return f"{shown(row['projected'], kind)} (interval over {USELESS_BAND:,.0f}× wide: too few sizes)"
             low, high = shown(row["projected_low"], kind), shown(row["projected_high"], kind)
             return f"{shown(row['projected'], kind)} [{low}–{high}]"
 

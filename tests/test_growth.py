@@ -154,6 +154,9 @@ def test_c5_at_size_gives_each_measured_size_and_the_projection():
     assert list(table.iloc[5]) == ["backfill in id batches", "baseline", "1,000", "1,664", "20 ms", "n/a", "17",
                                    "4 ms", "no"]
     assert len(table) == 6  # one size of the backfill: no projection
+    scattered = [row("baseline", s, median, workload="migrate_audio_storage", rows_rewritten=10, wal_bytes=100)
+                 for s, median in ((1000, 0.001), (3000, 1.0), (10_000, 0.002))]
+    assert moves.migration_table(scattered).iloc[3]["time"].endswith(" ms (interval over 1,000× wide: too few sizes)")
     assert moves.migration_table([row("baseline", 1000, 0.001)]).empty
 
 

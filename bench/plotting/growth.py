@@ -24,10 +24,8 @@ UNITS = {"sessions": "sessions in the table", "nodes_per_session": "mesh nodes p
 # The review's fix for each workload: the title sets it against the model as reviewed.
 REVIEWED_FIX = {"active_sync": "sync_flag=bool_column", "mark_sync": "sync_flag=bool_column",
                 "dashboard": "loading=selectin", "list_live": "deletion=soft",
-                "migrate_audio_storage": "audio_storage=storage_key", "backfill_audio_storage": "audio_storage=storage_key"}
-# A projected interval wider than this (its high over its low) says nothing a reader can use: not drawn,
-# and said in the title.
-USELESS_BAND = 1000.0
+                "migrate_audio_storage": "audio_storage=storage_key",
+                "backfill_audio_storage": "audio_storage=storage_key"}
 # `syncing` may name a kind of setting instead of a value: a fixed count, or a fraction of the sessions.
 KINDS = {"count": "a fixed count of syncing sessions (run with --syncing 100)",
          "fraction": "syncing sessions as a fraction of the table (run with --syncing 1%)"}
@@ -112,7 +110,7 @@ def latency_vs_size(df: pd.DataFrame, ax, workload: str = "active_sync", param: 
         ax.plot(line, [p[0] * MS for p in predicted], color=shade, linewidth=1.2)
         projected = [fit["fit"].predict(x) for x in ahead]
         ax.plot(ahead, [p[0] * MS for p in projected], color=shade, linewidth=1.2, linestyle="--")
-        if projected[-1][1] is not None and projected[-1][2] / projected[-1][1] <= USELESS_BAND:
+        if projected[-1][1] is not None and projected[-1][2] / projected[-1][1] <= numbers.USELESS_BAND:
             ax.fill_between(ahead, [p[1] * MS for p in projected], [p[2] * MS for p in projected], color=shade,
                             alpha=0.12, linewidth=0)
         if variant in ("baseline", REVIEWED_FIX.get(workload)):  # the others' slopes are in the legend
@@ -150,8 +148,8 @@ def _band(fit) -> str:
     """' [1.45 s–9.92 s]', ' (no interval)', or ' (interval over 1000× wide: too few sizes)'."""
     if pd.isna(fit["projected_low"]):
         return " (no interval)"
-    if fit["projected_high"] / fit["projected_low"] > USELESS_BAND:
-        return f" (interval over {USELESS_BAND:,.0f}× wide: too few sizes)"
+    if fit["projected_high"] / fit["projected_low"] > numbers.USELESS_BAND:
+        return f" (interval over {numbers.USELESS_BAND:,.0f}× wide: too few sizes)"
     return f" [{ms(fit['projected_low'])}–{ms(fit['projected_high'])}]"
 
 
