@@ -28,8 +28,8 @@ def _version() -> str:
 
 SERVER = ("backend", "image", "database_url")
 LOAD = ("clients", "pool_size", "load_workers", "load_seconds")
-DATA = ("scale", "sessions", "seed", "rtt_ms")
-MEASURING = ("only", "grid", "max_time", "min_rounds", "trials")
+DATA = ("scale", "sessions", "syncing", "nodes_per_session", "seed", "rtt_ms")
+MEASURING = ("only", "grid", "max_time", "min_rounds", "trials", "case_budget", "jit")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -91,7 +91,7 @@ class RunState:
                 self.sizes[variant.label] = self.sizes[first]
                 self._models[variant] = models
                 return models
-            schema = f"{self.prefix}_{self.tag}_{variant.slug}"[:63]
+            schema = variant_schema(self.prefix, self.tag, variant.slug)
             models = build_models(variant, schema=schema)
             started = time.perf_counter()
             with self.setup_engine.begin() as conn:
@@ -188,6 +188,15 @@ def pin_session_settings(engine: Engine, session_settings: dict) -> None:
         dbapi_connection.commit()
 
 
+def variant_schema(prefix: str, tag: str, slug: str) -> str:
+    """`<prefix>_<tag>_<slug>`, or, past PostgreSQL's 63 characters, cut with a hash of the slug so
+    two long slugs never land on one name."""
+    name = f"{prefix}_{tag}_{slug}"
+    if len(name) <= 63:
+        return name
+    return f"{name[:54]}_{hashlib.sha256(slug.encode()).hexdigest()[:8]}"
+
+
 def layout_signature(variant: Variant, source_schema: str) -> str:
     """What a variant's tables are: their DDL and the statements filling them, schema left out.
 
@@ -231,6 +240,10 @@ def read_facts(engine: Engine, source: str) -> dict:
             where s.deleted_draw >= 0.5 order by s.any_syncing, s.id limit 1""",  # one not syncing, if any is
         "purge_user": f"""select user_id from "{source}".sessions
             group by user_id order by count(*) desc, user_id limit 1""",
+        # a typical account: the median number of sessions (a bounded target at any size)
+        "purge_user_median": f"""select user_id from (select user_id, count(*) n from "{source}".sessions
+            group by user_id) u order by n, user_id limit 1 offset (select count(distinct user_id) / 2
+            from "{source}".sessions)""",
         # C6's boundary sits on a data point (the 10th most recent update), so reading naive
         # values in another time zone moves rows across it at any data size.
         "recent_since": f"""select updated_at from "{source}".sessions
@@ -241,8 +254,9 @@ def read_facts(engine: Engine, source: str) -> dict:
         facts["sync_node"] = conn.execute(text(
             f'select min(node_id) from "{source}".session_nodes where session_id = :id'),
             {"id": facts["sync_session"]}).scalar_one()
-        facts["purge_user_sessions"] = conn.execute(text(
-            f'select count(*) from "{source}".sessions where user_id = :id'), {"id": facts["purge_user"]}).scalar_one()
+        for user in ("purge_user", "purge_user_median"):
+            facts[f"{user}_sessions"] = conn.execute(text(
+                f'select count(*) from "{source}".sessions where user_id = :id'), {"id": facts[user]}).scalar_one()
         facts["long_session_messages"] = conn.execute(text(
             f'select count(*) from "{source}".messages where session_id = :id'),
             {"id": facts["long_session"]}).scalar_one()

@@ -82,7 +82,7 @@ def leaked_rows(models, conn, user_id: int) -> list[dict]:
     undo = conn.begin_nested()
     try:
         db = models.sessionmaker(conn, join_transaction_mode="create_savepoint")()
-        doomed = db.scalars(select(models.Session).where(models.Session.user_id == user_id)).all()
+        doomed = db.scalars(select(models.Session).where(models.Session.user_id == user_id)).unique().all()
         for session in doomed:
             models.delete_session(db, session)
         db.flush()

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bench import counting, cpu, injected, plans
+from bench.context import pin_session_settings
 from bench.cases import Case
 from models_variants import Variant
 
@@ -50,16 +51,18 @@ class CaseContext:
         return self.models.metadata.schema
 
 
-def workload_engine(url, case: Case) -> Engine:
+def workload_engine(url, case: Case, session_settings: dict | None = None) -> Engine:
     """One pooled connection, named so a DBA sees what runs (`sessionbench/<workload>/<variant>`)."""
     connect_args = {"application_name": f"sessionbench/{case.workload.name}/{case.variant.label}"[:63]}
     connect_args.update(case.workload.connect_options(case.params))
-    return create_engine(url, pool_size=1, max_overflow=0, connect_args=connect_args)
+    engine = create_engine(url, pool_size=1, max_overflow=0, connect_args=connect_args)
+    pin_session_settings(engine, session_settings or {})
+    return engine
 
 
 def case_context(state, case: Case, url) -> CaseContext:
     """Everything a case needs from its run: the variant's models (filled on first use) and an engine."""
-    return CaseContext(case.variant, state.models_for(case.variant), workload_engine(url, case),
+    return CaseContext(case.variant, state.models_for(case.variant), workload_engine(url, case, state.session_settings),
                        state.setup_engine, state.facts, state.source_schema, state.restore_variant)
 
 
@@ -161,8 +164,11 @@ class Prepared:
             self.ctx.engine.dispose()
 
 
-def prepare(state, case: Case, url, *, warm: bool = True) -> Prepared:
-    """Set up, count and warm one case. The set-up is undone by `Prepared.close()`, also on error."""
+def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | None = None) -> Prepared:
+    """Set up, count and warm one case. The set-up is undone by `Prepared.close()`, also on error.
+
+    A case whose counting round alone took longer than `case_budget` is not warmed up or timed
+    again: that round is its one measurement (`warmup["over_budget_s"]`), and its row says so."""
     ctx = case_context(state, case, url)
     try:
         kwargs = case.workload.setup(ctx, **case.params) if case.workload.setup else {}
@@ -178,8 +184,13 @@ def prepare(state, case: Case, url, *, warm: bool = True) -> Prepared:
         prepared.backend_pid = cpu.server_process(state.server, pid)
         work = injected.Work.for_workload(case.workload.name)
         prepared.one_round = make_round(case, ctx, kwargs, work)
+        started = time.perf_counter()
         prepared.counts = count_pass(ctx, prepared.one_round, counting.server_counts_usable(state.server))
-        if warm:
+        counted_s = time.perf_counter() - started
+        if warm and case_budget and counted_s > case_budget:
+            prepared.warmup = {"warmup_rounds": 0, "typical_s": counted_s, "steady_state": False,
+                               "over_budget_s": counted_s}
+        elif warm:
             prepared.warmup = warm_up(prepared.one_round)
     except BaseException:
         prepared.close()
@@ -226,7 +237,8 @@ def case_facts(prepared: Prepared, version_num: int) -> dict:
     workload = case.workload
     plan = plan_facts(ctx, counts.get("_main"), version_num, counts["plan_in_use"]) \
         if workload.main_statement == "first" else {"plan_top": None, "seq_scan": None}
+    # a case over its budget is not run once more just to count orphans
     integrity = integrity_facts(ctx, case, prepared.kwargs) if workload.axis == "deletion" and workload.rollback \
-        else {"orphans": None, "leaks": None}
+        and not prepared.warmup.get("over_budget_s") else {"orphans": None, "leaks": None}
     own = workload.facts(ctx, **case.params, **prepared.kwargs) if workload.facts else {}
     return {**plan, **integrity, **own}

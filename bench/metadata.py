@@ -21,6 +21,14 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def data_size(state, memory: int | None) -> dict:
+    """One data set of the run: what it holds, and whether it fits the server's cache and the machine's memory."""
+    data = state.cache.get("data_bytes")
+    return {"image": state.server.image, **state.spec.columns, "tag": state.tag, **state.cache,
+            "memory_bytes": memory, "fits_in_memory": data <= memory if data is not None and memory else None,
+            "shares": dict(state.shared_with)}
+
+
 def run_metadata(config, output_json: dict) -> dict:
     """The `sessionbench` block of a results file; never holds a password."""
     shared = config._sessionbench
@@ -28,6 +36,7 @@ def run_metadata(config, output_json: dict) -> dict:
     first = states[0] if states else None
     spec = first.spec if first else None
     chosen = shared["settings"]
+    machine = environment.machine()
     return {
         "format_version": FORMAT_VERSION,
         "run_id": shared["run_id"],
@@ -35,19 +44,21 @@ def run_metadata(config, output_json: dict) -> dict:
         "server_version": first.server.version if first else None,
         "servers": [{**state.server.describe(), "server_counts": "counted" if counting.server_counts_usable(
             state.server) else (counting.SERVER_COUNT_UNAVAILABLE if state.server.pg_stat_statements
-                                else "not counted: pg_stat_statements is not loaded")} for state in states],
-        "scale": "custom" if chosen.sessions else chosen.scale,
+                                else "not counted: pg_stat_statements is not loaded")}
+                    for state in {id(s.server): s for s in states}.values()],  # a server once, however many data sets
+        "scale": "custom" if chosen.sessions else ",".join(chosen.scale),
         "sessions": spec.sessions if spec else None,
         "seed": spec.seed if spec else None,
         "data": spec.describe() if spec else None,
         "grid": chosen.grid,
         "only": chosen.only,
         "settings": chosen.public(),
-        "machine": environment.machine(),
+        "machine": machine,
         "load": shared["load"].finish(),
         "trials": dict(shared["trials"]),
-        "loads": [{"image": s.server.image, **s.loads} for s in states],
-        "sizes": [{"image": s.server.image, **s.sizes} for s in states],
+        "data_sizes": [data_size(s, machine.get("memory_bytes")) for s in states],
+        "loads": [{"image": s.server.image, "sessions": s.spec.sessions, **s.loads} for s in states],
+        "sizes": [{"image": s.server.image, "sessions": s.spec.sessions, **s.sizes} for s in states],
         "facts": [{k: str(v) for k, v in s.facts.items()} for s in states],
         "relays": shared["relays"],
         "delete_paths": shared["delete_paths"],

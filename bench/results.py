@@ -18,20 +18,22 @@ from models_variants import AXES
 
 FORMAT_VERSION = 2
 AXIS_COLUMNS = list(AXES)
+# The data set a case ran on (bench.data.DataSpec.columns): a size sweep measures each case at each.
+DATA_COLUMNS = ["sessions", "nodes_per_session", "syncing"]
 COLUMNS = [
     "run_id", "backend", "server_version", "image", "rtt_ms", "workload", "param", "variant", *AXIS_COLUMNS,
-    "sessions", "statements", "server_statements", "rows",
+    *DATA_COLUMNS, "statements", "server_statements", "rows",
     # per round, on the wire (bench.counting says what each is): executions with every parameter set,
     # round trips an added RTT multiplies, rows and bytes the server sent over all statements
     "executions", "round_trips", "wire_rows", "wire_bytes", "min_s", "median_s", "mean_s", "stddev_s",
     "iqr_s", "q1_s", "q3_s", "p95_s", "p99_s", "rounds",
     # measured side by side (bench.trials): the ratio to the group's baseline and its interval
-    "trials", "rounds_per_trial", "trials_discarded", "ratio", "ratio_low", "ratio_high",
+    "trials", "rounds_per_trial", "trials_discarded", "budget_limited", "ratio", "ratio_low", "ratio_high",
     "cpu_s", "client_cpu_s", "server_cpu_s", "cpu_wait_s", "server_exec_s",
     # a storage move (bench.workloads.storage), once with a writer updating the same messages meanwhile
     "rows_rewritten", "batches", "migration_wall_s", "writer_wait_max_s", "writer_updates", "writer_lock_waits",
     "plan_top", "seq_scan", "generic_plan_top",
-    "generic_seq_scan", "plan_in_use", "plan_changes", "plan_rows", "shared_hit", "shared_read", "planning_ms",
+    "generic_seq_scan", "plan_in_use", "plan_changes", "plan_rows", "shared_hit", "shared_read", "jit_used", "planning_ms",
     "execution_ms", "wal_bytes", "table_bytes", "index_bytes", "orphans", "leaks", "label", "commit",
     "datetime",
     # under concurrent load (--clients, bench.concurrency_cases): one row per mix x variant x clients
@@ -43,7 +45,7 @@ COLUMNS = [
 LIST_COLUMNS = ("trial_medians_s", "trial_cpu_s", "trial_unloaded_s")
 # Bulky detail kept in the file, not in the table.
 DETAIL = ("first_statements", "orphans_detail", "leaks_detail", "roles_detail", "wait_events", *LIST_COLUMNS)
-KEY = ["workload", "param", "variant", "image", "rtt_ms"]
+KEY = ["workload", "param", "variant", "image", "rtt_ms", *DATA_COLUMNS]
 
 
 def read(path: str | os.PathLike) -> dict:
@@ -79,8 +81,8 @@ def read(path: str | os.PathLike) -> dict:
 # sessionbench reads from it, so a hostile or damaged file is refused in one line, never half-read.
 _LARGEST = 2.0**63  # numbers must fit the 64-bit columns pandas computes with
 _NUMERIC_SUFFIXES = ("_s", "_ms", "_bytes")
-_COUNTS = {"rtt_ms", "sessions", "statements", "server_statements", "rows", "rounds", "executions", "round_trips",
-           "wire_rows", "orphans", "leaks",
+_COUNTS = {"rtt_ms", "sessions", "nodes_per_session", "statements", "server_statements", "rows", "rounds",
+           "executions", "round_trips", "wire_rows", "orphans", "leaks",
            "plan_rows", "shared_hit", "shared_read", "rows_rewritten", "batches", "writer_updates",
            "writer_lock_waits"}
 _COUNTS |= {"clients", "pool_size", "load_workers", "ops", "pool_waited", "errors", "wait_samples"}
@@ -212,15 +214,17 @@ def _malformed(doc: dict) -> str | None:
 
 
 def key_of(benchmark: dict) -> tuple:
-    """A benchmark's identity across files: (workload, param, variant, image, rtt_ms)."""
+    """A benchmark's identity across files: (workload, param, variant, image, rtt_ms, *DATA_COLUMNS)."""
     info = benchmark.get("extra_info", {})
     workload = info.get("workload") or benchmark.get("name")
     return (workload, *(info.get(column) for column in KEY[1:]))
 
 
-def label_of(key: tuple) -> str:
-    """Short human label: "dashboard page_size=100 [loading=selectin] image=pg16 rtt=5ms"."""
-    workload, param, variant, image, rtt_ms = key
+def label_of(key: tuple, with_data: bool = False) -> str:
+    """Short human label: "dashboard page_size=100 [loading=selectin] image=pg16 rtt=5ms".
+
+    `with_data` adds the data set ("sessions=10000 syncing=100"), for lists that hold several."""
+    workload, param, variant, image, rtt_ms, *data = key
     parts = [str(workload)]
     if param:
         parts.append(str(param))
@@ -229,7 +233,14 @@ def label_of(key: tuple) -> str:
         parts.append(f"image={image}")
     if rtt_ms:
         parts.append(f"rtt={rtt_ms:g}ms")
+    if with_data:
+        parts += [f"{name}={value}" for name, value in zip(DATA_COLUMNS, data) if value is not None]
     return " ".join(parts)
+
+
+def data_varies(keys) -> bool:
+    """Whether benchmark keys span more than one data set (labels must then name it)."""
+    return len({tuple(key[len(KEY) - len(DATA_COLUMNS):]) for key in keys}) > 1
 
 
 def under_load(row: dict) -> bool:

@@ -9,9 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import backends, interrupts, redact, settings
-from bench.context import new_run_id
+from bench import backends, interrupts, redact, settings, shard
 from bench.cases import all_cases, apply_only, parse_only, run_rtts
+from bench.context import new_run_id
+from bench.data import data_specs
 from bench.errors import UserError
 from bench.results import write_new
 from bench.summary import print_summary
@@ -121,7 +122,9 @@ def run(args) -> int:
     chosen = settings.resolve(vars(args))
     images = backends.resolve_image(chosen.image)
     only = parse_only(chosen.only)
-    cases = apply_only(all_cases(chosen.grid), only, images=images, rtts=run_rtts(chosen.rtt_ms, only))
+    cases = shard.select(apply_only(all_cases(chosen.grid), only, images=images, rtts=run_rtts(chosen.rtt_ms, only)),
+                         chosen.shard)
+    data_sets = len(data_specs(chosen))
     out = Path(args.out)
     check_out_folder(out)
     backend, why = backends.choose(chosen.backend, images=images, database_url=chosen.database_url)
@@ -135,11 +138,12 @@ def run(args) -> int:
     partial = out / f".{run_id}.partial.json"
     delete_path_tables = len({c.variant for c in cases if c.workload.axis == "deletion"})
     servers = len(images) if backend == "docker" else 1
-    total = (len(cases) * len(chosen.rtt_ms) + delete_path_tables) * servers
+    total = (len(cases) * len(chosen.rtt_ms) + delete_path_tables) * servers * data_sets
     total += _load_total(chosen, only) * servers
     info = sys.stderr if args.print_path else sys.stdout
-    print(f"sessionbench: backend {backend} ({why}); {total} cases, {chosen.trials} trials each; run {run_id}",
-          file=info, flush=True)
+    sizes = f" on each of {data_sets} data sets" if data_sets > 1 else ""
+    print(f"sessionbench: backend {backend} ({why}); {len(cases)} cases{sizes}, {chosen.trials} trials each; "
+          f"run {run_id}", file=info, flush=True)
     progress = Progress(total, args.quiet)
     log = out / f"{run_id}.log"
     try:

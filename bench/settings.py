@@ -20,6 +20,8 @@ MAX_RTT_MS = 1000.0
 # Bytes of generated source data per session (all tables, measured at medium): the memory check
 # for --sessions refuses sizes whose data could not even be held while loading.
 BYTES_PER_SESSION = 2_600
+# Mesh nodes a session can list in its sync state (the JSON blob holds one entry each).
+MAX_NODES_PER_SESSION = 1_000
 
 
 def _positive_int(low: int, high: int):
@@ -80,10 +82,44 @@ def parse_rtts(text: str) -> list[float]:
     return values
 
 
-def _scale(text: str) -> str:
-    if text not in SCALES:
-        raise ValueError(f"unknown scale {text!r}; use one of {', '.join(SCALES)}")
-    return text
+def _comma_list(text) -> list[str]:
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    if not items:
+        raise ValueError("no value given")
+    return list(dict.fromkeys(items))
+
+
+def _scales(text: str) -> list[str]:
+    """"small,medium" -> ["small", "medium"]: each a known scale, each once."""
+    scales = _comma_list(text)
+    for scale in scales:
+        if scale not in SCALES:
+            raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+    return sorted(scales, key=SCALES.get)
+
+
+def _syncing(text: str) -> list[str]:
+    """"100,1%" -> ["100", "1%"]: a fixed number of syncing sessions, or a percentage of them all."""
+    values = []
+    for item in _comma_list(text):
+        number = item[:-1] if item.endswith("%") else item
+        try:
+            value = float(number)
+        except ValueError:
+            raise ValueError(f"{item!r} is neither a count (100) nor a percentage (1%)") from None
+        if item.endswith("%"):
+            if not math.isfinite(value) or not 0 < value <= 100:
+                raise ValueError(f"{item!r} must be a percentage above 0 and at most 100")
+            values.append(f"{value:g}%")
+        elif not value.is_integer() or not 1 <= value <= 10_000_000:
+            raise ValueError(f"{item!r} must be a whole number of sessions from 1 to 10,000,000")
+        else:
+            values.append(str(int(value)))
+    return list(dict.fromkeys(values))
+
+
+def _nodes(text: str) -> list[int]:
+    return sorted({_positive_int(1, MAX_NODES_PER_SESSION)(item) for item in _comma_list(text)})
 
 
 def _choice(*choices: str):
@@ -94,13 +130,14 @@ def _choice(*choices: str):
     return parse
 
 
-def _sessions(text: str) -> int:
-    value = _positive_int(50, 100_000_000)(text)
-    available = _available_memory()
-    if available and value * BYTES_PER_SESSION > available:
-        raise ValueError(f"{value:,} sessions need about {value * BYTES_PER_SESSION / 2**30:.1f} GiB of data, "
+def _sessions(text: str) -> list[int]:
+    """"1000,3000" -> [1000, 3000]: each 50 or more, sorted, each once, the largest within memory."""
+    values = sorted({_positive_int(50, 100_000_000)(item) for item in _comma_list(text)})
+    largest, available = values[-1], _available_memory()
+    if available and largest * BYTES_PER_SESSION > available:
+        raise ValueError(f"{largest:,} sessions need about {largest * BYTES_PER_SESSION / 2**30:.1f} GiB of data, "
                          f"more than the {available / 2**30:.1f} GiB of memory available")
-    return value
+    return values
 
 
 def _available_memory() -> int | None:
@@ -138,10 +175,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("image", [], "container image for --backend docker; repeat for a version matrix "
             "(default postgres:18-alpine)", many=True, env="SESSIONBENCH_PG_IMAGE"),
     Setting("database_url", None, "server for --backend url (never printed or stored)"),
-    Setting("scale", "small", "small (1,000 sessions) | medium (100,000) | large (1,000,000)", _scale,
-            hint="use small, medium or large, or --sessions N"),
-    Setting("sessions", None, "exact number of sessions (overrides --scale), 50 or more", _sessions,
-            hint="e.g. --sessions 5000"),
+    Setting("scale", ["small"], "small (1,000 sessions) | medium (100,000) | large (1,000,000); "
+            "comma separated for a size sweep", _scales, hint="use small, medium or large, or --sessions N"),
+    Setting("sessions", None, "exact numbers of sessions (override --scale), 50 or more; comma separated for a "
+            "size sweep, e.g. 1000,3000,10000", _sessions, hint="e.g. --sessions 5000 or --sessions 1000,10000"),
+    Setting("syncing", None, "sessions syncing at once: a count (100) or a share (1%%); comma separated to show "
+            "both (default 1%% for one size, 100 for a size sweep)", _syncing, hint="e.g. --syncing 100 or --syncing 1%"),
+    Setting("nodes_per_session", None, "mesh nodes in every session's sync state, comma separated to sweep, "
+            "e.g. 2,20,200 (default: 1 to 16, about 5)", _nodes, hint="e.g. --nodes-per-session 2,20,200"),
     Setting("seed", 42, "data seed", _positive_int(0, 2**31 - 1)),
     Setting("rtt_ms", [0.0], "added network round-trip times in ms, comma separated, e.g. 0,0.5,2", parse_rtts,
             hint="e.g. --rtt-ms 0,0.5,2"),
@@ -154,6 +195,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_time", 0.4, "seconds of timed rounds per case, spread over its trials", _seconds(600),
             hint="e.g. --max-time 0.4"),
     Setting("min_rounds", 6, "least timed rounds per case", _positive_int(1, 10_000)),
+    Setting("case_budget", 20.0, "seconds of timed rounds a case may take at most; a slower case runs fewer "
+            "rounds and trials and says so in its row", _seconds(86_400), hint="e.g. --case-budget 20"),
+    Setting("jit", "off", "PostgreSQL JIT on the run's connections: off (pinned, the same on every server) "
+            "or server (whatever the server is set to)", _choice("off", "server")),
     Setting("trials", 6, "trials per case: each runs every variant of a comparison in a new random order",
             _positive_int(2, 1000), hint="use 2 or more; 6 or more for an interval"),
     # Concurrent load (bench.concurrency): runs only when --clients is given.
@@ -244,8 +289,8 @@ def as_flags(settings: RunSettings) -> list[str]:
         if setting.many:
             for item in value:
                 argv += [f"--sb-{setting.name.replace('_', '-')}", str(item)]
-        elif setting.name == "rtt_ms":
-            argv += ["--sb-rtt-ms", _show(value)]
+        elif isinstance(value, list):  # comma-separated settings go back as one comma-separated value
+            argv += [f"--sb-{setting.name.replace('_', '-')}", _show(value)]
         else:
             argv += [f"--sb-{setting.name.replace('_', '-')}", str(value)]
     return argv

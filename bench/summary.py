@@ -12,7 +12,13 @@ from bench.results import rows, under_load
 
 def summary_rows(doc: dict) -> list[dict]:
     return sorted((r for r in rows(doc) if not under_load(r)), key=lambda r: (str(r["image"]), r["rtt_ms"] or 0, r["workload"], r["param"],
-                                            r["variant"] != "baseline", r["variant"]))
+                                            str(r.get("syncing")), r.get("nodes_per_session") or 0,
+                                            r.get("sessions") or 0, r["variant"] != "baseline", r["variant"]))
+
+
+def _data_cell(row: dict) -> str:
+    nodes = f" x{row['nodes_per_session']} nodes" if row.get("nodes_per_session") else ""
+    return f"{row.get('sessions') or 0:,} ({row.get('syncing') or '-'} syncing){nodes}"
 
 
 def _ms(seconds) -> str:
@@ -33,8 +39,11 @@ def print_summary(doc: dict) -> None:
     table = summary_rows(doc)
     multi_image = len({r["image"] for r in table}) > 1
     multi_rtt = len({r["rtt_ms"] for r in table}) > 1
+    multi_data = len({_data_cell(r) for r in table}) > 1
     header = ["workload", "param", "variant", "statements", "median ms", "server ms", "client cpu ms",
               "x baseline [95% interval]"]
+    if multi_data:
+        header.insert(3, "sessions")
     if multi_rtt:
         header.insert(0, "rtt ms")
     if multi_image:
@@ -43,6 +52,8 @@ def print_summary(doc: dict) -> None:
     for r in table:
         cells = [r["workload"], r["param"] or "-", r["variant"], str(r["statements"]), _ms(r["median_s"]),
                  _ms(r.get("server_exec_s")), _ms(r.get("client_cpu_s")), ratio_cell(r)]
+        if multi_data:
+            cells.insert(3, _data_cell(r))
         if multi_rtt:
             cells.insert(0, f"{r['rtt_ms']:g}")
         if multi_image:
@@ -68,3 +79,12 @@ def print_summary(doc: dict) -> None:
               f"of its CPU, steal {load.get('steal_share', 0):.1%}): small differences may not repeat")
     if trials.get("disturbed"):
         print(f"note: {trials['disturbed']} trial(s) were discarded because autovacuum or a checkpoint ran inside them")
+    limited = [r for r in table if r.get("budget_limited")]
+    if limited:
+        print(f"note: {len(limited)} case(s) ran fewer rounds or trials than asked, to stay within --case-budget "
+              f"(their rows say budget_limited): {', '.join(sorted({r['workload'] for r in limited}))}")
+    for size in meta.get("data_sizes") or []:
+        if size.get("fits_in_shared_buffers") is False:
+            print(f"note: at {size.get('sessions'):,} sessions the data ({(size.get('data_bytes') or 0) / 2**20:,.0f} MiB) "
+                  f"exceeds shared_buffers ({(size.get('shared_buffers_bytes') or 0) / 2**20:,.0f} MiB): "
+                  "reads there come from the OS cache or disk")

@@ -7,7 +7,7 @@ import json
 from bench import backends, measure, settings
 from bench.cases import Case
 from bench.context import RunState, new_run_id
-from bench.data import DataSpec
+from bench.data import data_specs
 from bench.errors import UserError
 from bench.rtt import open_endpoint
 from bench.workloads import load_all
@@ -58,8 +58,7 @@ def trace(args) -> int:
         raise UserError(f"{workload.name} does not run on {variant.label}: {reason}", "pick another --variant")
     case = Case(workload, variant, _params(workload, args.param))
     chosen = settings.resolve(vars(args))
-    spec = DataSpec(sessions=chosen.sessions, seed=chosen.seed) if chosen.sessions else \
-        DataSpec.from_scale(chosen.scale, seed=chosen.seed)
+    spec = data_specs(chosen)[0]  # the smallest data set of a sweep
     images = backends.resolve_image(chosen.image)
     backend, _why = backends.choose(chosen.backend, images=images, database_url=chosen.database_url)
     run_id = new_run_id()

@@ -52,6 +52,7 @@ class CaseResult:
     server_per_round: list = field(default_factory=list)  # server execution seconds, per kept trial
     trial_means: list = field(default_factory=list)      # mean wall seconds per round, per kept trial
     positions: list = field(default_factory=list)        # where the case ran in each trial's order
+    budget_limited: bool = False                         # fewer rounds or trials than asked: --case-budget
     ratio: tuple | None = None                           # (ratio, low, high) to the group's baseline
     error: BaseException | None = None
 
@@ -79,6 +80,7 @@ class CaseResult:
             "ratio": ratio, "ratio_low": low, "ratio_high": high,
             "warmup_rounds": self.warmup.get("warmup_rounds"), "steady_state": self.warmup.get("steady_state"),
             "rounds_planned": self.rounds_per_trial * len(self.trial_medians),
+            "budget_limited": self.budget_limited,
         }
 
 
@@ -108,20 +110,53 @@ def rounds_per_trial(typical_s: float, *, max_time: float, min_rounds: int, tria
     return max(1, math.ceil(total / trials))
 
 
+def within_budget(typical_s: float, rounds: int, trials: int, case_budget: float | None) -> tuple[int, int]:
+    """(rounds per trial, trials) cut so the case's timed rounds fit `case_budget` seconds.
+
+    Rounds go first, then trials (a case keeps two trials, for an interval, while two rounds fit;
+    a case whose single round exceeds the budget runs one). Nothing is ever dropped to zero.
+    """
+    if not case_budget or typical_s <= 0 or typical_s * rounds * trials <= case_budget:
+        return rounds, trials
+    fits = max(1, math.floor(case_budget / typical_s))
+    if fits >= trials:
+        return max(1, fits // trials), trials
+    return 1, max(1, fits)
+
+
+def balanced_orders(cases: list, trials: int, rng: random.Random) -> list[list]:
+    """One running order per trial: every case at every position equally often (within each run of
+    len(cases) trials), the trials in random order.
+
+    A plain shuffle per trial can leave a case first in most trials; with a seeded order that bias
+    repeats in every run, so a position effect (a cold cache after the previous case, a prepared
+    statement not yet reused) would move one variant's ratio for good. Rows of a random Latin
+    square (rotations of a random order) balance positions; their order is shuffled.
+    """
+    orders: list[list] = []
+    while len(orders) < trials:
+        base = list(cases)
+        rng.shuffle(base)
+        square = [base[shift:] + base[:shift] for shift in range(len(base))]
+        rng.shuffle(square)
+        orders += square
+    return orders[:trials]
+
+
 def measure_group(state, cases: list[Case], url, *, max_time: float, min_rounds: int, trials: int,
-                  seed: int) -> dict[Case, CaseResult]:
+                  seed: int, case_budget: float | None = None) -> dict[Case, CaseResult]:
     """Prepare every case of a group, run the interleaved trials, then each case's facts and teardown."""
     results = {case: CaseResult(case) for case in cases}
     prepared: dict[Case, measure.Prepared] = {}
     try:
         for case in cases:
             try:
-                prepared[case] = measure.prepare(state, case, url)
+                prepared[case] = measure.prepare(state, case, url, case_budget=case_budget)
             except Exception as exc:  # noqa: BLE001 - one variant failing must not hide the others
                 results[case].error = exc
         if prepared:
             _run_trials(state, prepared, results, max_time=max_time, min_rounds=min_rounds, trials=trials,
-                        seed=seed)
+                        seed=seed, case_budget=case_budget)
         for case, ready in prepared.items():
             try:
                 results[case].facts = measure.case_facts(ready, state.server.version_num)
@@ -134,20 +169,37 @@ def measure_group(state, cases: list[Case], url, *, max_time: float, min_rounds:
     return results
 
 
-def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed) -> None:
-    order = list(prepared)
-    rng = random.Random(f"{seed}/{order[0].workload.name}/{order[0].param}")
+def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed, case_budget=None) -> None:
+    order = [case for case, ready in prepared.items() if not ready.warmup.get("over_budget_s")]
+    rng = random.Random(f"{seed}/{next(iter(prepared)).workload.name}/{next(iter(prepared)).param}")
+    for case, ready in prepared.items():
+        if ready.warmup.get("over_budget_s"):  # its counting round is its one measurement
+            result = results[case]
+            result.counts, result.warmup, result.budget_limited = ready.counts, ready.warmup, True
+            once = ready.warmup["over_budget_s"]
+            result.durations, result.trial_medians, result.trial_means = [once], [once], [once]
+            result.usage, result.server_per_round = [cpu.Usage(None, None, None, None)], [None]
+            result.rounds_per_trial = 1
+    prepared = {case: prepared[case] for case in order}
+    if not prepared:
+        return
     schemas = sorted({ready.ctx.schema for ready in prepared.values()})
     server_times = counting.server_counts_usable(state.server)
+    wanted = trials
     for case, ready in prepared.items():
         results[case].counts, results[case].warmup = ready.counts, ready.warmup
-        results[case].rounds_per_trial = rounds_per_trial(ready.warmup["typical_s"], max_time=max_time,
-                                                          min_rounds=min_rounds, trials=trials)
+        typical = ready.warmup["typical_s"]
+        rounds, fit = within_budget(typical, rounds_per_trial(typical, max_time=max_time, min_rounds=min_rounds,
+                                                              trials=wanted), wanted, case_budget)
+        results[case].rounds_per_trial = rounds
+        trials = min(trials, fit)  # every case of the group runs in every trial
+    for case, result in results.items():
+        if case in prepared:
+            result.budget_limited = trials < wanted or result.rounds_per_trial * trials < min_rounds
     blocks: dict[Case, list] = {case: [] for case in prepared}
     discarded = 0
     with state.setup_engine.connect() as watch_conn:
-        for _trial in range(trials):
-            rng.shuffle(order)
+        for order in balanced_orders(order, trials, rng):
             for position, case in enumerate(order):
                 results[case].positions.append(position)
             before = _watch(watch_conn, schemas, state.server.version_num)
@@ -200,4 +252,6 @@ def _ratios_to_baseline(results: dict[Case, CaseResult]) -> None:
         return
     for result in results.values():
         if result.trial_medians and len(result.trial_medians) == len(base.trial_medians):
-            result.ratio = stats.paired_ratio(base.trial_medians, result.trial_medians)
+            ratio, low, high = stats.paired_ratio(base.trial_medians, result.trial_medians)
+            # one trial (a case over its budget) gives a ratio but no interval: no verdict may rest on it
+            result.ratio = (ratio, low, high) if len(base.trial_medians) >= 2 else (ratio, None, None)

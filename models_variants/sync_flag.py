@@ -38,7 +38,8 @@ class SyncFlag(AxisValue):
 
     def set_node_sync(self, db, models: ModelSet, session_id: int, node_id: str, flag: bool) -> None:
         """Read-modify-write through the ORM: the write path an application would use."""
-        row = db.get(models.Session, session_id, with_for_update=True, populate_existing=True)
+        # OF sessions: a joined eager load must not lock (or outer-join-lock) the children
+        row = db.get(models.Session, session_id, with_for_update={"of": models.Session}, populate_existing=True)
         if row is None:
             raise LookupError(f"session {session_id} not found")
         state = dict(row.node_sync_status or {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -47,8 +48,12 @@ def test_image_matrix_repeats_the_run_on_each_image(image, docker_client, tmp_pa
     finally:
         docker_client.images.remove(second)
     assert done.returncode == 0, done.stderr
-    table = load(next(tmp_path.glob("*.json")))
+    results_file = next(tmp_path.glob("*.json"))
+    table = load(results_file)
     assert set(table["image"]) == {image, second}
+    servers = json.loads(results_file.read_text())["sessionbench"]["servers"]
+    # two tags, one image: the digest each tag resolved to is recorded, and it is the same
+    assert {s["image_id"] for s in servers} == {docker_client.images.get(image).id}
     assert set(table["backend"]) == {"docker"}
     assert len(table) == 2 * 5  # five sync_flag variants on each image
     assert (table["statements"] == 1).all()

@@ -84,5 +84,14 @@ def test_every_metric_reaches_the_table_and_the_per_trial_values_are_read():
     bench = doc()["benchmarks"][1]
     assert results.trial_values(bench, "wall") == [0.002] * 3
     assert results.trial_values(bench, "cpu") == []
-    assert results.key_of(bench) == ("dashboard", "page_size=10", "loading=selectin", None, 0.0)
+    assert results.key_of(bench) == ("dashboard", "page_size=10", "loading=selectin", None, 0.0, None, None, None)
     assert results.label_of(results.key_of(bench)) == "dashboard page_size=10 [loading=selectin]"
+
+
+def test_a_key_names_its_data_set_and_labels_name_it_when_a_list_spans_several():
+    small = ("active_sync", "", "baseline", None, 0.0, 1000, None, "100")
+    large = ("active_sync", "", "baseline", None, 0.0, 10000, 20, "100")
+    assert results.label_of(large) == "active_sync [baseline]"
+    assert results.label_of(large, with_data=True) == \
+        "active_sync [baseline] sessions=10000 nodes_per_session=20 syncing=100"
+    assert results.data_varies([small, large]) and not results.data_varies([small, small])

@@ -39,6 +39,19 @@ def test_rounds_per_trial_spreads_the_budget_over_the_trials():
     assert trials.rounds_per_trial(0.1, max_time=0.4, min_rounds=12, trials=6) == 2  # min_rounds wins
 
 
+def test_orders_put_every_case_at_every_position_equally_often():
+    import random
+    from collections import Counter
+
+    for cases, count in ((list("abcde"), 10), (list("ab"), 6), (list("abc"), 6)):
+        orders = trials.balanced_orders(cases, count, random.Random("7/dashboard/page_size=10"))
+        assert len(orders) == count and all(sorted(order) == cases for order in orders)
+        positions = Counter((case, order.index(case)) for order in orders for case in cases)
+        assert set(positions.values()) == {count // len(cases)}  # balanced
+    again = trials.balanced_orders(list("abcde"), 6, random.Random("7/x/"))
+    assert again == trials.balanced_orders(list("abcde"), 6, random.Random("7/x/"))  # seeded: the same every run
+
+
 def test_a_group_runs_every_variant_in_every_trial_in_a_new_random_order(state, server):
     cases = group("dashboard", "page_size=10")
     results = trials.measure_group(state, cases, server.url, max_time=0.05, min_rounds=6, trials=6, seed=7)
@@ -190,3 +203,15 @@ def test_a_count_across_an_eviction_is_refused_not_wrong():
     before = counting.ServerTotals(calls=100, exec_s=1.0, evictions=3)
     assert counting.ServerTotals(calls=90, exec_s=1.2, evictions=4).since(before) is None
     assert counting.ServerTotals(calls=111, exec_s=1.5, evictions=3).since(before) == counting.ServerTotals(11, 0.5)
+
+
+def test_a_case_over_its_budget_is_measured_once_by_its_counting_round_and_says_so(state, server):
+    cases = group("dashboard", "page_size=10")[:2]
+    results = trials.measure_group(state, cases, server.url, max_time=0.05, min_rounds=6, trials=6, seed=7,
+                                   case_budget=1e-9)  # every round is over a budget of a nanosecond
+    for result in results.values():
+        assert result.error is None and result.budget_limited
+        assert len(result.durations) == 1 and result.warmup["warmup_rounds"] == 0
+        assert result.columns()["budget_limited"] is True and result.counts["statements"] > 0
+    baseline, other = (results[c] for c in cases)
+    assert baseline.ratio[1:] == (None, None) and other.ratio[1:] == (None, None)  # no interval from one trial

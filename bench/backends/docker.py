@@ -103,7 +103,8 @@ def docker_server(image: str, run_id: str = "adhoc") -> Iterator[Server]:
         port = int(container.get_exposed_port(5432))
         url = URL.create("postgresql+psycopg", username="sessionbench", password=password,
                          host="127.0.0.1", port=port, database="sessionbench")
-        yield probe(Server("docker", url, image=image, where=container.get_container_id()[:12]),
+        image_id = container.get_wrapped_container().attrs.get("Image")  # sha256:..., what the tag resolved to
+        yield probe(Server("docker", url, image=image, where=container.get_container_id()[:12], image_id=image_id),
                     enable_statements=True)
     except UserError:
         raise

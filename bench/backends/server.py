@@ -36,6 +36,7 @@ class Server:
     image: str | None = None
     pg_stat_statements: bool = False
     where: str = ""
+    image_id: str | None = None  # the image's content digest: a tag can move, this cannot
 
     @property
     def safe_url(self) -> str:
@@ -45,7 +46,7 @@ class Server:
         """Facts for run metadata and output; never holds a password."""
         return {
             "backend": self.backend, "url": self.safe_url, "server_version": self.version,
-            "server_version_num": self.version_num, "image": self.image,
+            "server_version_num": self.version_num, "image": self.image, "image_id": self.image_id,
             "pg_stat_statements": self.pg_stat_statements, "where": self.where,
             "settings": dict(self.settings),
         }

@@ -12,7 +12,7 @@ import pytest
 from bench import backends, environment, settings
 from bench.cases import RTT_PASS, Case, all_cases, apply_only, in_rtt_pass_only, parse_only, run_rtts
 from bench.context import RunState, new_run_id
-from bench.data import DataSpec
+from bench.data import DataSpec, data_specs
 from bench.errors import UserError
 from bench.recommended import RECOMMENDED
 from bench.metadata import run_metadata
@@ -50,6 +50,19 @@ def _images(config) -> list:
     return backends.resolve_image(_settings(config).image)
 
 
+def data_sets(config) -> list[tuple[str, DataSpec]]:
+    """(tag, spec) per data set of the run, smallest first; the tag names its schemas."""
+    shared = config._sessionbench
+    if "data_sets" not in shared:
+        shared["data_sets"] = [(f"d{n}", spec) for n, spec in enumerate(data_specs(_settings(config)))]
+    return shared["data_sets"]
+
+
+def _data_id(spec: DataSpec) -> str:
+    nodes = f"-nodes={spec.nodes_per_session}" if spec.nodes_per_session else ""
+    return f"sessions={spec.sessions}-syncing={spec.syncing}{nodes}"
+
+
 def _cases(config) -> list[Case]:
     shared = config._sessionbench
     if "cases" not in shared:
@@ -79,11 +92,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("deletion_variant", variants, ids=[v.label for v in variants])
     if "timestamps_variant" in metafunc.fixturenames:
         # Claim C6's ordering facts run for every timestamps variant some timestamps workload of this run uses.
-        variants = sorted({c.variant for c in _cases(config) if c.workload.axis == "timestamps"}, key=lambda v: v.label)
+        variants = sorted({c.variant for c in _cases(config) if c.workload.axis == "timestamps"
+                           and c.variant != RECOMMENDED}, key=lambda v: v.label)  # the recommended model: its value has a row
         metafunc.parametrize("timestamps_variant", variants, ids=[v.label for v in variants])
     if "image" in metafunc.fixturenames:
         kept = [i for i in images if "image" not in only or str(i) in only["image"]]
         metafunc.parametrize("image", kept, ids=[f"image={i}" if i else "server" for i in kept], scope="session")
+    if "data" in metafunc.fixturenames:
+        # By a readable id (pytest-benchmark stores it as the `data` param); run_state looks the set up.
+        ids = [_data_id(spec) for _, spec in data_sets(config)]
+        metafunc.parametrize("data", ids, ids=ids, scope="session")
     if "rtt_ms" in metafunc.fixturenames:
         kept = [r for r in rtts if "rtt_ms" not in only or any(float(v) == r for v in only["rtt_ms"])]
         metafunc.parametrize("rtt_ms", kept, ids=[f"rtt={r:g}ms" for r in kept], scope="session")
@@ -109,35 +127,49 @@ def case(request) -> Case:
 
 
 @pytest.fixture(scope="session")
-def run_state(request, image):
+def server(request, image):
+    """One server per image for the whole run; the data sets of the run live on it one after another."""
     config = request.config
     chosen = _settings(config)
-    spec = (DataSpec(sessions=chosen.sessions, seed=chosen.seed) if chosen.sessions else
-            DataSpec.from_scale(chosen.scale, seed=chosen.seed))
-    run_id = config._sessionbench["run_id"]
     backend = chosen.backend if chosen.backend != "auto" else backends.choose(
         "auto", images=backends.resolve_image(chosen.image), database_url=chosen.database_url)[0]
     try:
         with backends.open_server(backend, image=image, database_url=chosen.database_url,
-                                  run_id=run_id) as server:
-            state = RunState(server, run_id, spec, progress=config.getoption("--sb-progress"),
-                             trial_log=config._sessionbench["trials"])
-            config._sessionbench["states"].append(state)
-            try:
-                state.load_source()
-                yield state
-            finally:
-                if server.backend == "url":
-                    _drop_run_schemas(config, state)
-                state.close()
+                                  run_id=config._sessionbench["run_id"]) as opened:
+            yield opened
     except UserError as exc:
-        # No server, no benchmark: stop the session and let `sessionbench run` print the one line.
-        config._sessionbench["fatal"] = exc
-        pytest.exit(str(exc), returncode=pytest.ExitCode.INTERNAL_ERROR)
+        _stop(config, exc)
 
 
-def _drop_run_schemas(config, state: RunState) -> None:
-    """Drop the run's schemas; when that fails (the server went away), name them instead."""
+@pytest.fixture(scope="session")
+def run_state(request, server, data):
+    """One data set on the server: its source and variant tables, dropped when the run moves on."""
+    config = request.config
+    tag, spec = next((tag, spec) for tag, spec in data_sets(config) if _data_id(spec) == data)
+    pinned = {"jit": "off"} if _settings(config).jit == "off" else {}
+    state = RunState(server, config._sessionbench["run_id"], spec, tag=tag, session_settings=pinned,
+                     progress=config.getoption("--sb-progress"), trial_log=config._sessionbench["trials"])
+    config._sessionbench["states"].append(state)
+    try:
+        state.load_source()
+        yield state
+        state.record_data_size()
+    except UserError as exc:
+        _stop(config, exc)
+    finally:
+        if server.backend == "url" or len(data_sets(config)) > 1:
+            _drop_run_schemas(config, state, data_set=True)
+        state.close()
+
+
+def _stop(config, exc: UserError):
+    """No server or no data, no benchmark: stop the session and let `sessionbench run` print the one line."""
+    config._sessionbench["fatal"] = exc
+    pytest.exit(str(exc), returncode=pytest.ExitCode.INTERNAL_ERROR)
+
+
+def _drop_run_schemas(config, state: RunState, data_set: bool = False) -> None:
+    """Drop the run's schemas (or one data set's); when that fails (the server went away), name them instead."""
     from sqlalchemy.exc import DBAPIError
 
     from bench import interrupts
@@ -145,7 +177,7 @@ def _drop_run_schemas(config, state: RunState) -> None:
     from bench.backends.faults import first_line
 
     try:
-        state.drop_run_schemas()
+        state.drop_run_schemas(data_set=data_set)
     except DBAPIError as exc:
         created = [state.source_schema, *(load["schema"] for load in state.loads.values() if "schema" in load)]
         names = ", ".join(dict.fromkeys(created))

@@ -14,7 +14,7 @@ from bench.cases import RTT_PASS, in_rtt_pass_only
 
 def _group_result(request, case, run_state, url, rtt_ms):
     shared = request.config._sessionbench
-    key = (run_state.server.image, rtt_ms, case.group)
+    key = (run_state.server.image, run_state.tag, rtt_ms, case.group)
     if key not in shared["groups"]:
         chosen = shared["settings"]
         members = [c for c in shared["cases"] if c.group == case.group]
@@ -24,7 +24,7 @@ def _group_result(request, case, run_state, url, rtt_ms):
             max_time, trial_count = RTT_PASS.max_time, RTT_PASS.trials
         shared["groups"][key] = trials.measure_group(
             run_state, members, url, max_time=max_time, min_rounds=chosen.min_rounds,
-            trials=trial_count, seed=chosen.seed)
+            trials=trial_count, seed=chosen.seed, case_budget=chosen.case_budget)
     return shared["groups"][key].pop(case)
 
 
@@ -51,7 +51,7 @@ def test_workload(benchmark, case, run_state, endpoint, request):
     timing = stats.summarize(result.durations)
     benchmark.extra_info.update({
         **case.columns(), "label": case.workload.label, "image": server.image, "rtt_ms": rtt_ms,
-        "backend": server.backend, "server_version": server.version, "sessions": run_state.spec.sessions,
+        "backend": server.backend, "server_version": server.version, **run_state.spec.columns,
         **counts, **result.columns(), **result.facts,
         "p95_s": timing["p95"], "p99_s": timing["p99"],
         "table_bytes": sizes["table_bytes"], "index_bytes": sizes["index_bytes"],

@@ -50,6 +50,10 @@ CHARTS = {
     "deletion_wal": wal_bytes,
     "storage_migration": migration_cost,
     "time_rows_per_zone": timestamps_rows,
+    # --clients only (notebook 06); "not measured" without load rows
+    "load_dashboard": functools.partial(load_curves, workload="dashboard_under_load"),
+    "load_sync": functools.partial(load_curves, workload="sync_under_load"),
+    "load_delete": functools.partial(load_curves, workload="delete_under_load"),
     "deletion_bloat": soft_delete_bloat,
     "time_ordering_skew": ordering_vs_skew,
     # growth with the data size (notebook 05); "one size measured" on a single-size run
@@ -60,8 +64,4 @@ CHARTS = {
     "growth_dashboard": functools.partial(latency_vs_size, workload="dashboard"),
     "growth_list_live": functools.partial(latency_vs_size, workload="list_live"),
     "growth_migration": functools.partial(latency_vs_size, workload="migrate_audio_storage"),
-    # --clients only (notebook 06); "not measured" without load rows
-    "load_dashboard": functools.partial(load_curves, workload="dashboard_under_load"),
-    "load_sync": functools.partial(load_curves, workload="sync_under_load"),
-    "load_delete": functools.partial(load_curves, workload="delete_under_load"),
 }

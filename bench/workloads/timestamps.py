@@ -21,4 +21,4 @@ def _window(ctx, timezone):  # noqa: ARG001 - the time zone is set on the connec
 def recent_activity(db, ctx, timezone, since):  # noqa: ARG001
     """Recent activity: the 10 most recently updated sessions, found by an aware instant"""
     Session = ctx.models.Session
-    return len(db.scalars(ctx.models.live_sessions_statement().where(Session.updated_at >= since)).all())
+    return len(db.scalars(ctx.models.live_sessions_statement().where(Session.updated_at >= since)).unique().all())
