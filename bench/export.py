@@ -177,7 +177,10 @@ def export(paths: list[str], fmt: str, out: str | None) -> int:
             import pyarrow  # noqa: F401 - pandas' Parquet engine
         except ImportError:
             raise UserError("Parquet export needs pyarrow", "pip install pyarrow") from None
-        _write_new(target, lambda temp: table.to_parquet(temp, index=False))
+        # the fact tables ride along in attrs for the notebooks; a parquet file keeps only the table
+        plain = table.copy()
+        plain.attrs = {}
+        _write_new(target, lambda temp: plain.to_parquet(temp, index=False))
     else:
         document = bencher(table) if fmt == "bencher" else github_action_benchmark(table)
         _write_new(target, lambda temp: Path(temp).write_text(json.dumps(document, indent=1) + "\n"))

@@ -16,7 +16,12 @@ import pytest
 from bench.errors import UserError
 from bench.export import export
 from bench.results import COLUMNS, load
+from bench.cases import all_cases
 from tests.runs import ROOT, tiny_dashboard_run
+
+# What the tiny run measures: the dashboard's cases (every loading strategy x page size, and the
+# recommended model beside them).
+DASHBOARD_CASES = sum(case.workload.name == "dashboard" for case in all_cases())
 
 # Bencher Metric Format, as its reference page publishes it (https://bencher.dev/bmf.json).
 BMF_SCHEMA = {
@@ -82,7 +87,8 @@ def test_bencher_export_is_valid_bmf_with_latency_and_statement_counts(run_file,
     bmf = _export(run_file, "bencher", tmp_path / "bmf.json")
     check_bmf(bmf)
     table = load(run_file)
-    assert len(bmf) == len(table) == 15  # the dashboard: 3 page sizes x 5 loading strategies
+    # the dashboard: 3 page sizes x every loading strategy, plus the recommended model at the last page size
+    assert len(bmf) == len(table) == DASHBOARD_CASES
     assert all(set(measures) == {"latency"} | COUNT_SLUGS for measures in bmf.values())
     # Exact statement counts: the N+1 of lazy loading is there for a tracker to chart.
     assert bmf["dashboard page_size=100 [baseline]"]["statements"] == {"value": 101}
@@ -99,7 +105,7 @@ def test_bencher_export_is_valid_bmf_with_latency_and_statement_counts(run_file,
 def test_github_action_benchmark_export_is_valid_custom_smaller_is_better_json(run_file, tmp_path):
     entries = _export(run_file, "github-action-benchmark", tmp_path / "gab.json")
     check_custom_smaller_is_better(entries)
-    assert len(entries) == 15 * 5  # latency and four counts per benchmark
+    assert len(entries) == DASHBOARD_CASES * 5  # latency and four counts per benchmark
     by_name = {entry["name"]: entry for entry in entries}
     assert by_name["dashboard page_size=1000 [baseline] statements"] == {
         "name": "dashboard page_size=1000 [baseline] statements", "unit": "statements", "value": 201}
@@ -131,9 +137,9 @@ def test_table_export_is_the_results_table_and_is_never_overwritten(run_file, tm
     assert export([run_file], fmt, str(target)) == 0
     table = pd.read_csv(target) if fmt == "csv" else pd.read_parquet(target)
     # the results table: its declared columns first, then every other metric the benchmarks carry
-    assert list(table.columns)[:len(COLUMNS)] == COLUMNS and len(table) == 15
+    assert list(table.columns)[:len(COLUMNS)] == COLUMNS and len(table) == DASHBOARD_CASES
     assert sorted(table.statements) == sorted(load(run_file).statements)
-    assert capsys.readouterr().out == f"wrote 15 benchmarks as {fmt} to {target}\n"
+    assert capsys.readouterr().out == f"wrote {DASHBOARD_CASES} benchmarks as {fmt} to {target}\n"
     before = target.read_bytes()
     with pytest.raises(UserError, match="never overwritten"):
         export([run_file], fmt, str(target))
@@ -163,7 +169,7 @@ def test_cli_writes_tracker_json_into_a_folder_readable_by_others_and_says_so_in
                            "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     written = tmp_path / (os.path.basename(run_file)[:-len(".json")] + ".bencher.json")
-    assert done.stdout == f"wrote 15 benchmarks as bencher to {written}\n"
+    assert done.stdout == f"wrote {DASHBOARD_CASES} benchmarks as bencher to {written}\n"
     check_bmf(json.loads(written.read_text()))
     assert stat.S_IMODE(written.stat().st_mode) & 0o044  # not the temporary file's private 0600
     again = subprocess.run([sys.executable, "-m", "bench.cli", "export", run_file, "--format", "bencher",

@@ -65,7 +65,7 @@ def test_the_wheel_declares_true_requirements_license_and_pythons(wheel):
     assert required["testcontainers"].specifier.contains("4.15.0")
     assert not required["testcontainers"].specifier.contains("4.14.2")
     shipped = sorted(n.split("/")[1] for n in names if n.startswith("notebooks/") and n.endswith(".ipynb"))
-    assert shipped == NOTEBOOKS and len(shipped) == 5
+    assert shipped == NOTEBOOKS and len(shipped) == 7
     assert {"bench/export.py", "bench/notebook_files.py"} <= set(names)
 
 
@@ -137,7 +137,7 @@ def test_a_wheel_install_copies_the_notebooks_out_and_never_overwrites(wheel, tm
     target = tmp_path / "my-notebooks"
     done = sessionbench("notebooks", str(target))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("\n") == 1 and str(target) in done.stdout and "5 notebooks" in done.stdout
+    assert done.stdout.count("\n") == 1 and str(target) in done.stdout and "7 notebooks" in done.stdout
     assert sorted(p.name for p in target.iterdir()) == NOTEBOOKS
     assert all((target / n).read_bytes() == (ROOT / "notebooks" / n).read_bytes() for n in NOTEBOOKS)
     (target / "01_loading.ipynb").write_text("my edits")
@@ -146,7 +146,7 @@ def test_a_wheel_install_copies_the_notebooks_out_and_never_overwrites(wheel, tm
     assert (target / "01_loading.ipynb").read_text() == "my edits"
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert sessionbench("notebooks", str(empty)).returncode == 0 and len(list(empty.iterdir())) == 5
+    assert sessionbench("notebooks", str(empty)).returncode == 0 and len(list(empty.iterdir())) == 7
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
     refused = sessionbench("notebooks", str(a_file))

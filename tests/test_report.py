@@ -24,7 +24,7 @@ def test_report_embeds_every_chart_with_contents_and_run_metadata(small_run, tmp
     page = render([small_run], tmp_path / "reports")
     html = page.read_text()
     progress = capsys.readouterr().out.splitlines()
-    assert [line.split(" ...")[0] for line in progress] == [f"[{i}/5] {p.name}" for i, p in enumerate(NOTEBOOKS, 1)]
+    assert [line.split(" ...")[0] for line in progress] == [f"[{i}/{len(NOTEBOOKS)}] {p.name}" for i, p in enumerate(NOTEBOOKS, 1)]
     assert html.count("data:image/png;base64,") >= len(plotting.CHARTS)
     assert sorted(p.stem for p in (page.parent / "charts").glob("*.png")) == sorted(plotting.CHARTS)
     assert sorted(p.name for p in (page.parent / "notebooks").glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
@@ -65,8 +65,9 @@ def test_report_prints_where_the_html_and_the_charts_are_from_a_relative_out(sma
     lines = capsys.readouterr().out.splitlines()
     (folder,) = (tmp_path / "rel" / "reports").iterdir()
     assert lines[-2] == f"report: {folder / 'report.html'}"
-    assert lines[-1] == f"charts: {folder / 'charts'} (2 PNG files)"
-    assert sorted(p.name for p in (folder / "charts").iterdir()) == ["storage_migration.png", "time_rows_per_zone.png"]
+    charts = sorted(p.name for p in (folder / "charts").iterdir())
+    assert lines[-1] == f"charts: {folder / 'charts'} ({len(charts)} PNG files)"
+    assert charts == ["storage_migration.png", "time_ordering_skew.png", "time_rows_per_zone.png"]
     assert not list(tmp_path.glob("**/rel/reports/*/rel"))  # no doubled path under the report
 
 

@@ -98,7 +98,9 @@ def list_live_vs_fraction(df: pd.DataFrame, ax) -> None:
 def wal_bytes(df: pd.DataFrame, ax, workloads: tuple[str, ...] = ("delete_session", "purge_user", "restore_session"),
               axis: str = "deletion") -> None:
     """WAL bytes written per operation and variant (the write cost replicas and backups pay)."""
-    frames = [summary(df, workload).assign(case=workload) for workload in workloads]
+    # a workload with parameters (purge_user of the median and the largest user) gets a point per parameter
+    frames = [(lambda t, w=workload: t.assign(case=[f"{w}\n{p}" if p else w for p in t["param"].fillna("")]))(
+        summary(df, workload)) for workload in workloads]
     table = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) else None
     if table is None:
         return not_measured(ax, ", ".join(workloads))

@@ -12,8 +12,16 @@ from models_variants import Variant
 
 
 def _largest_scale(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one data set: the largest size, then the natural node mix (or the fewest nodes per
+    session), then one way of syncing (a share before a fixed count), so medians never pool data sets."""
     if df["sessions"].notna().any():
-        return df[df["sessions"] == df["sessions"].max()]
+        df = df[df["sessions"] == df["sessions"].max()]
+    if "nodes_per_session" in df and df["nodes_per_session"].notna().any():
+        nodes = df["nodes_per_session"]
+        df = df[nodes.isna()] if nodes.isna().any() else df[nodes == nodes.min()]
+    if "syncing" in df and df["syncing"].nunique() > 1:
+        modes = sorted(df["syncing"].dropna().unique(), key=lambda mode: (not str(mode).endswith("%"), str(mode)))
+        df = df[df["syncing"] == modes[0]]
     return df
 
 
