@@ -97,7 +97,7 @@ def test_url_server_gone_mid_run_names_its_schemas_and_the_next_run_drops_them(t
             assert "schemas an earlier run could not drop on this server: sb_" in again.stderr
             engine = create_engine(server.url)
             with engine.connect() as conn:
-                assert conn.execute(text("select count(*) from pg_namespace where nspname like 'sb%'")).scalar_one() == 0
+                assert conn.execute(text("select count(*) from pg_namespace where nspname ~ '^sb_[0-9a-f]{6}_'")).scalar_one() == 0
             engine.dispose()
         finally:
             restarted.send_signal(signal.SIGINT)
@@ -136,7 +136,7 @@ def url_run_as(server, engine, role: str, setting: str, out) -> subprocess.Compl
 
 def assert_no_run_schemas(engine) -> None:
     with engine.connect() as conn:
-        assert conn.execute(text("select count(*) from pg_namespace where nspname like 'sb%'")).scalar_one() == 0
+        assert conn.execute(text("select count(*) from pg_namespace where nspname ~ '^sb_[0-9a-f]{6}_'")).scalar_one() == 0
 
 
 @pytest.mark.db
@@ -159,7 +159,7 @@ def test_statement_timeout_mid_run_stops_the_run_in_one_line(server, engine, rol
     # Every table of the run locked: the next case's query waits until statement_timeout cancels it.
     with engine.connect() as conn:
         tables = conn.execute(text("select format('%I.%I', schemaname, tablename) from pg_tables "
-                                   "where schemaname like 'sb%'")).scalars().all()
+                                   "where schemaname ~ '^sb_[0-9a-f]{6}_'")).scalars().all()
         conn.execute(text(f"lock table {', '.join(tables)} in access exclusive mode"))
         run.wait_for("FAILED")
         conn.rollback()
