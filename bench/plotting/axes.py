@@ -111,7 +111,8 @@ def _not_applicable(ax, x: float) -> None:
 
 
 def _cluster_ticks(ax, groups: list, axis: str, variants: list) -> None:
-    ax.set_xticks(np.arange(len(groups)), [textwrap.shorten(plain(g), 40, placeholder="…") for g in groups])
+    ax.set_xticks(np.arange(len(groups)), ["\n".join(textwrap.shorten(line, 40, placeholder="…")
+                                                     for line in plain(g).splitlines()) for g in groups])
     if groups != variants:  # variants as clusters are named on the x axis; otherwise a legend names them
         legend(ax, axis)
 

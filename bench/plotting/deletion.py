@@ -37,7 +37,7 @@ def _soft_ratios(table: pd.DataFrame, value: str) -> list[tuple[str, float]]:
     for case, part in table.groupby("case", sort=False):
         soft, hard = part[part["variant"] == "deletion=soft"], part[part["variant"] == "baseline"]
         if not soft.empty and not hard.empty and hard[value].iloc[0]:
-            out.append((case.splitlines()[0], soft[value].iloc[0] / hard[value].iloc[0]))
+            out.append((" ".join(case.splitlines()), soft[value].iloc[0] / hard[value].iloc[0]))
     return out
 
 
@@ -99,7 +99,7 @@ def wal_bytes(df: pd.DataFrame, ax, workloads: tuple[str, ...] = ("delete_sessio
               axis: str = "deletion") -> None:
     """WAL bytes written per operation and variant (the write cost replicas and backups pay)."""
     # a workload with parameters (purge_user of the median and the largest user) gets a point per parameter
-    frames = [(lambda t, w=workload: t.assign(case=[f"{w}\n{p}" if p else w for p in t["param"].fillna("")]))(
+    frames = [(lambda t, w=workload: t.assign(case=[f"{w}\n({p})" if p else w for p in t["param"].fillna("")]))(
         summary(df, workload)) for workload in workloads]
     table = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) else None
     if table is None:
