@@ -7,7 +7,7 @@ is marked "~": the run cannot tell it from no difference.
 
 from __future__ import annotations
 
-from bench.results import rows, under_load
+from bench.results import data_sizes, rows, under_load
 
 
 def summary_rows(doc: dict) -> list[dict]:
@@ -83,8 +83,8 @@ def print_summary(doc: dict) -> None:
     if limited:
         print(f"note: {len(limited)} case(s) ran fewer rounds or trials than asked, to stay within --case-budget "
               f"(their rows say budget_limited): {', '.join(sorted({r['workload'] for r in limited}))}")
-    for size in meta.get("data_sizes") or []:
-        if size.get("fits_in_shared_buffers") is False:
+    for size in data_sizes(doc):  # read through results: a file from elsewhere may hold anything here
+        if size.get("fits_in_shared_buffers") is False and size.get("sessions") is not None:
             print(f"note: at {size.get('sessions'):,} sessions the data ({(size.get('data_bytes') or 0) / 2**20:,.0f} MiB) "
                   f"exceeds shared_buffers ({(size.get('shared_buffers_bytes') or 0) / 2**20:,.0f} MiB): "
                   "reads there come from the OS cache or disk")

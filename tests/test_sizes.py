@@ -149,3 +149,16 @@ def test_a_sweep_measures_each_case_at_each_size_and_records_each_data_set(tmp_p
     assert doc["sessionbench"]["settings"]["sessions"] == [100, 300]
     header = next(line for line in done.stdout.splitlines() if line.startswith("workload"))
     assert "sessions" in header  # the summary gets a sessions column
+
+
+def test_the_summary_reads_data_sizes_from_a_file_from_elsewhere_without_trusting_them(capsys):
+    from bench.summary import print_summary
+
+    doc = {"benchmarks": [], "sessionbench": {"data_sizes": [
+        {"sessions": "1e9; rm -rf", "fits_in_shared_buffers": False, "data_bytes": [1]},
+        "not a block", {"sessions": 100000, "fits_in_shared_buffers": False, "data_bytes": 2**31,
+                        "shared_buffers_bytes": 2**27}]}}
+    print_summary(doc)
+    said = capsys.readouterr().out
+    assert "at 100,000 sessions the data (2,048 MiB) exceeds shared_buffers (128 MiB)" in said
+    assert "rm -rf" not in said

@@ -12,8 +12,6 @@ from sqlalchemy import create_engine, text
 
 from bench import counting, cpu, measure, trials
 from bench.cases import Case, all_cases
-from bench.context import RunState, new_run_id
-from bench.data import DataSpec
 from bench.workloads import load_all
 from models_variants import Variant
 
@@ -21,12 +19,8 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture(scope="module")
-def state(server):
-    run = RunState(server, new_run_id(), DataSpec(sessions=200, seed=3))
-    run.load_source()
-    yield run
-    run.drop_run_schemas()
-    run.close()
+def state(small_state):
+    return small_state  # 200 sessions, seed 3, dropped after the module (tests/conftest.py)
 
 
 def group(workload: str, param: str) -> list[Case]:
