@@ -167,6 +167,8 @@ def measure_load(state, case: LoadCase, url, workers: LoadWorkers, *, pool_size:
     finally:
         for step in undo:
             step()
+        if case.mix is not NOOP_MIX:
+            state.changed(state.models_for(case.variant))  # the clients may have written to it
         if case.mix.restore:
             state.restore_variant(case.variant)
     records = [record for result in results for record in result.records]

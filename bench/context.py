@@ -55,6 +55,8 @@ class RunState:
     cache: dict = field(default_factory=dict)        # data bytes against shared_buffers (record_data_size)
     _models: dict = field(default_factory=dict)
     _layouts: dict = field(default_factory=dict)      # layout signature -> (schema, its first models)
+    # Schemas settled since anything that may write to them last had them (settle, changed).
+    _clean: set = field(default_factory=set)
     _engine: Engine | None = None
 
     @property
@@ -78,9 +80,18 @@ class RunState:
         self.loads["source"] = report.as_dict()
         self.facts = read_facts(self.setup_engine, self.source_schema)
 
-    def models_for(self, variant: Variant):
+    def models_for(self, variant: Variant, *, reads_only: bool = False):
         """The variant's models; its tables are created and filled from the source on first use,
-        or, when an earlier variant's tables are identical, that variant's copy is used."""
+        or, when an earlier variant's tables are identical, that variant's copy is used.
+
+        Whoever asks may change the tables unless it says `reads_only`: the next `settle` of the
+        schema then runs in full."""
+        models = self._models_for(variant)
+        if not reads_only:
+            self.changed(models)
+        return models
+
+    def _models_for(self, variant: Variant):
         if variant not in self._models:
             signature = layout_signature(variant, self.source_schema)
             if signature in self._layouts:
@@ -117,13 +128,17 @@ class RunState:
                 "where left(n.nspname, length(:p)) = :p and c.relkind in ('r', 'm')"),
                 {"p": f"{self.prefix}_{self.tag}_"}).scalar_one())
 
-    def restore_variant(self, variant: Variant) -> None:
-        """Put the variant's data back as loaded: empty its tables and fill them again."""
+    def restore_variant(self, variant: Variant, tables: tuple[str, ...] = ()) -> None:
+        """Put the variant's data back as loaded: every table, or only `tables` (which no other
+        table may reference) when the caller knows nothing else changed."""
         models = self._models[variant]
         with self.setup_engine.begin() as conn:
-            conn.execute(text(f'drop schema "{models.metadata.schema}" cascade'))
-            models.create_schema(conn)
-            models.fill_from_source(conn, self.source_schema)
+            if tables:
+                models.refill(conn, self.source_schema, tables)
+            else:
+                conn.execute(text(f'drop schema "{models.metadata.schema}" cascade'))
+                models.create_schema(conn)
+                models.fill_from_source(conn, self.source_schema)
         self.settle(models)
 
     def note_trial(self, *, dead_tuples: int, disturbed: bool) -> None:
@@ -131,20 +146,31 @@ class RunState:
         self.trial_log["disturbed" if disturbed else "kept"] += 1
         self.trial_log["max_dead_tuples"] = max(self.trial_log["max_dead_tuples"], dead_tuples)
 
-    def settle(self, models) -> None:
+    def changed(self, models) -> None:
+        """The variant's tables may have changed since they were last settled."""
+        self._clean.discard(models.metadata.schema)
+
+    def settle(self, models, *, unless_clean: bool = False) -> None:
         """Every table of the variant vacuumed, frozen and analyzed, with autovacuum off.
 
         Freshly filled or changed tables otherwise differ from run to run: the first readers set
         hint bits, the visibility map is empty (no index-only scans), dead tuples from set-ups
         linger and autovacuum can start in the middle of a timed trial. Only the run's own tables
         are touched (per-table storage parameters, never a server setting).
+
+        `unless_clean` skips a schema nothing has had the chance to write to since its last
+        settle (a reading case after reading cases): at 1,000,000 sessions ANALYZE alone reads
+        tens of thousands of pages per table, for the same statistics.
         """
+        if unless_clean and models.metadata.schema in self._clean:
+            return
         tables = [models.qualified(name) for name in models.tables()]
         with self.setup_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in tables:
                 conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false, "
                                   "toast.autovacuum_enabled = false)"))
             conn.execute(text(f"VACUUM (FREEZE, ANALYZE) {', '.join(tables)}"))
+        self._clean.add(models.metadata.schema)
 
     def record_data_size(self) -> None:
         """How this data set's bytes compare with the server's shared_buffers and the machine's memory."""

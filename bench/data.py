@@ -44,6 +44,7 @@ _DDL = {
     "sender text NOT NULL, content text NOT NULL, token_count int NOT NULL, "
     "created_at timestamp NOT NULL, audio_path text",
 }
+CSV_ROWS = 20_000  # rows per CSV piece handed to COPY (a few MB of text)
 _CONSTRAINTS = {
     "users": "PRIMARY KEY (id)",
     "skills": "PRIMARY KEY (id), ADD UNIQUE (name)",
@@ -170,9 +171,12 @@ def _copy_table(raw, schema: str, table: str, batches: Iterator[pa.Table], progr
         # the queued writer sends from its own thread while this one builds the next block
         with cur.copy(stmt, writer=QueuedLibpqWriter(cur)) as copy:
             for batch in batches:
-                sink = pa.BufferOutputStream()
-                pcsv.write_csv(batch, sink, pcsv.WriteOptions(include_header=False))
-                copy.write(memoryview(sink.getvalue()))
+                # CSV a slice at a time: the text of a whole block of messages would be held twice
+                # (here and in the writer's queue) beside the block itself
+                for part in batch.to_batches(max_chunksize=CSV_ROWS):
+                    sink = pa.BufferOutputStream()
+                    pcsv.write_csv(part, sink, pcsv.WriteOptions(include_header=False))
+                    copy.write(memoryview(sink.getvalue()))
                 progress.advance(batch.num_rows)
 
 

@@ -40,8 +40,8 @@ class CaseContext:
     source_schema: str
     restore: object
 
-    def restore_variant(self) -> None:
-        self.restore(self.variant)
+    def restore_variant(self, tables: tuple[str, ...] = ()) -> None:
+        self.restore(self.variant, tables)
 
     def sessionmaker(self):
         return self.models.sessionmaker(self.engine)
@@ -62,7 +62,8 @@ def workload_engine(url, case: Case, session_settings: dict | None = None) -> En
 
 def case_context(state, case: Case, url) -> CaseContext:
     """Everything a case needs from its run: the variant's models (filled on first use) and an engine."""
-    return CaseContext(case.variant, state.models_for(case.variant), workload_engine(url, case, state.session_settings),
+    models = state.models_for(case.variant, reads_only=not case.workload.writes)
+    return CaseContext(case.variant, models, workload_engine(url, case, state.session_settings),
                        state.setup_engine, state.facts, state.source_schema, state.restore_variant)
 
 
@@ -177,7 +178,11 @@ def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | N
         raise
     prepared = Prepared(case, ctx, kwargs, None)
     try:
-        state.settle(ctx.models)  # vacuumed and analyzed after the set-up's changes: same state each run
+        # Vacuumed and analyzed after the set-up's changes: the same state in every run. A reading
+        # case after reading cases finds the tables as the last settle left them.
+        state.settle(ctx.models, unless_clean=not case.workload.writes)
+        if case.workload.writes:
+            state.changed(ctx.models)  # its rounds (rolled back or not) leave dead tuples behind
         # The dialect's first-connect queries stay out of the counts; the pool keeps this one connection.
         with ctx.engine.connect() as conn:
             pid = conn.exec_driver_sql("select pg_backend_pid()").scalar_one()
@@ -190,6 +195,10 @@ def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | N
         if warm and case_budget and counted_s > case_budget:
             prepared.warmup = {"warmup_rounds": 0, "typical_s": counted_s, "steady_state": False,
                                "over_budget_s": counted_s}
+        elif warm and counted_s > WARMUP_BUDGET_S / 4:
+            # A round this long has warmed itself: the counting round just ran every statement
+            # (past the prepare threshold inside the round, as one warm-up round would).
+            prepared.warmup = {"warmup_rounds": 0, "typical_s": counted_s, "steady_state": False}
         elif warm:
             prepared.warmup = warm_up(prepared.one_round)
     except BaseException:

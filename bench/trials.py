@@ -17,6 +17,7 @@ would leave none.
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import statistics
@@ -198,7 +199,12 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
             result.budget_limited = trials < wanted or result.rounds_per_trial * trials < min_rounds
     blocks: dict[Case, list] = {case: [] for case in prepared}
     discarded = 0
-    with state.setup_engine.connect() as watch_conn:
+    # Garbage one case leaves (a lazy dashboard of 1,000 sessions: tens of thousands of objects)
+    # would otherwise be collected in whichever case runs next: a cost that follows the order,
+    # not the case. What exists now is frozen out of collection; each block starts collected.
+    gc.collect()
+    gc.freeze()
+    with _unfrozen_after(), state.setup_engine.connect() as watch_conn:
         for order in balanced_orders(order, trials, rng):
             for position, case in enumerate(order):
                 results[case].positions.append(position)
@@ -227,8 +233,20 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
         result.counts = {**result.counts, "trials_discarded": discarded}
 
 
+class _unfrozen_after:
+    """Give the objects frozen for the trials back to the collector, also on error."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        gc.unfreeze()
+        return False
+
+
 def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool) -> tuple[list, cpu.Usage, float | None]:
     """`rounds` timed rounds of one case: wall seconds each; CPU, CPU waits and server time per round."""
+    gc.collect()  # untimed: the block's rounds pay only for their own garbage
     before = counting.server_totals(watch_conn) if server_times and watch_conn else None
     one_round = ready.one_round
     durations = []

@@ -105,7 +105,9 @@ def bloat_text(found: dict) -> str:
     if not said:
         return ""
     first = found.get("bloat") or found.get("bloat vacuum")
-    return f"after {first['cycles']:.0f} delete/restore cycles: " + "; ".join(said)
+    sample = first.get("sample_sessions")
+    on = f" of {sample:,.0f} sessions" if sample == sample and sample is not None else ""
+    return f"after {first['cycles']:.0f} delete/restore cycles{on}: " + "; ".join(said)
 
 
 def ordering(facts: pd.DataFrame, timestamps: str = "naive_utc") -> dict:
@@ -169,6 +171,8 @@ def bloat_table(df: pd.DataFrame) -> pd.DataFrame:
         return facts
     return pd.DataFrame({
         "variant": facts["variant"].map(_short), "cycles": facts["cycles"].astype(int),
+        **({"sessions copied": facts["sample_sessions"].map(lambda n: f"{n:,.0f}" if n == n else "")}
+           if "sample_sessions" in facts else {}),
         "VACUUM": facts["vacuum"].map({True: "after each cycle", False: "none"}),
         "table before": facts["table_bytes_before"].map(size), "table after": facts["table_bytes"].map(size),
         "indexes before": facts["index_bytes_before"].map(size), "indexes after": facts["index_bytes"].map(size),

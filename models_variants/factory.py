@@ -131,6 +131,9 @@ class ModelSet:
     def fill_from_source(self, conn, source_schema: str) -> dict[str, int]:
         return filling.fill_from_source(conn, self, source_schema)
 
+    def refill(self, conn, source_schema: str, tables: tuple[str, ...]) -> dict[str, int]:
+        return filling.refill(conn, self, source_schema, tables)
+
     def sessionmaker(self, bind, **kwargs) -> orm.sessionmaker:
         """ORM sessions of this variant's own Session class (soft delete hooks live there)."""
         return orm.sessionmaker(bind=bind, class_=self.OrmSession, **kwargs)

@@ -1,8 +1,10 @@
 """Create a variant's tables and fill them from the canonical source schema in SQL.
 
 Every table is one INSERT .. SELECT; the factory supplies the plain columns and each axis value
-adds the SELECT expressions for its own columns (or whole tables). Secondary indexes are built
-after the data is in, as a bulk load would, then the tables are analyzed.
+adds the SELECT expressions for its own columns (or whole tables). Secondary indexes and foreign
+keys come after the data is in, as a bulk load does: one sorted build per index and one validating
+query per key, instead of an index insertion and a trigger's lookup for every row; then the tables
+are analyzed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.schema import CreateIndex, CreateSchema, CreateTable
+from sqlalchemy.schema import AddConstraint, CreateIndex, CreateSchema, CreateTable
 
 if TYPE_CHECKING:
     from models_variants.factory import ModelSet
@@ -45,9 +47,10 @@ def base_fills(models: ModelSet) -> dict[str, TableFill]:
 
 
 def create_schema(conn, models: ModelSet) -> None:
+    """The variant's schema and tables, without their foreign keys: `fill_from_source` adds those."""
     conn.execute(CreateSchema(models.schema, if_not_exists=True))
     for table in models.metadata.sorted_tables:
-        conn.execute(CreateTable(table))
+        conn.execute(CreateTable(table, include_foreign_key_constraints=[]))
 
 
 def _fill_plan(models: ModelSet, source_schema: str) -> list[tuple[str, str]]:
@@ -75,15 +78,35 @@ def fill_statements(models: ModelSet, source_schema: str) -> list[str]:
     return [statement for _, statement in _fill_plan(models, source_schema)]
 
 
-def fill_from_source(conn, models: ModelSet, source_schema: str) -> dict[str, int]:
-    rows = {table: conn.execute(text(statement)).rowcount for table, statement in _fill_plan(models, source_schema)}
-    tables = models.metadata.sorted_tables
-    for table in tables:
+def fill_from_source(conn, models: ModelSet, source_schema: str, only: tuple[str, ...] | None = None) -> dict[str, int]:
+    """Fill the (empty) tables from the source, then their indexes and foreign keys; `only` some of them."""
+    plan = [(table, statement) for table, statement in _fill_plan(models, source_schema) if not only or table in only]
+    rows = {table: conn.execute(text(statement)).rowcount for table, statement in plan}
+    for table in models.metadata.sorted_tables:
+        if only and table.name not in only:
+            continue
         for index in sorted(table.indexes, key=lambda index: index.name):
             conn.execute(CreateIndex(index))
+        for key in sorted(table.foreign_key_constraints, key=lambda key: key.name or ""):
+            conn.execute(AddConstraint(key))
         _advance_id_sequence(conn, models, table)
         conn.execute(text(f"ANALYZE {models.qualified(table.name)}"))
     return rows
+
+
+def refill(conn, models: ModelSet, source_schema: str, tables: tuple[str, ...]) -> dict[str, int]:
+    """Put `tables` back as loaded (dropped, created, filled) while the others stay: only for tables
+    no other table references, so a backfill that rewrote every message does not reload the sessions."""
+    referenced = {key.referred_table.name for table in models.metadata.sorted_tables
+                  if table.name not in tables for key in table.foreign_key_constraints}
+    if referenced & set(tables):
+        raise ValueError(f"other tables reference {sorted(referenced & set(tables))}: refill them all")
+    chosen = [table for table in models.metadata.sorted_tables if table.name in tables]
+    for table in reversed(chosen):  # referencing tables first
+        conn.execute(text(f"DROP TABLE {models.qualified(table.name)}"))
+    for table in chosen:
+        conn.execute(CreateTable(table, include_foreign_key_constraints=[]))
+    return fill_from_source(conn, models, source_schema, only=tables)
 
 
 def _advance_id_sequence(conn, models: ModelSet, table) -> None:

@@ -74,6 +74,17 @@ def test_bloat_after_delete_restore_cycles(filled, engine, variant):
 
 
 @pytest.mark.db
+def test_bloat_cycles_run_on_a_bounded_sample_and_say_how_many_sessions(filled, engine):
+    models = filled(Variant(deletion="soft"))
+    with engine.connect() as conn:
+        total = conn.execute(text(f"SELECT count(*) FROM {models.qualified('sessions')}")).scalar_one()
+    small, whole = (deletion_facts.bloat_after_cycles(models, engine, SOURCE_SCHEMA, cycles=2, sample=sample)[0]
+                    for sample in (total // 4, total * 2))
+    assert (small["sample_sessions"], whole["sample_sessions"]) == (total // 4, total)
+    assert small["table_bytes_before"] < whole["table_bytes_before"]
+
+
+@pytest.mark.db
 def test_the_partial_indexes_are_what_soft_unindexed_leaves_out(filled):
     indexes = {name: {i.name.replace(models.schema, "") for i in models.Session.__table__.indexes}
                for name in ("soft", "soft_unindexed") if (models := filled(Variant(deletion=name)))}

@@ -52,3 +52,30 @@ def test_storage_key_rows_and_new_messages(filled, conn):
         assert models.audio_location(message) == "/var/lib/hub/audio/1/999.wav"
         keys = db.scalars(select(models.Message.audio_key).where(models.Message.session_id == 3))
         assert sorted(k for k in keys if k) == ["3/33.wav"]
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("variant", along("audio_storage"))
+def test_refill_puts_back_only_the_tables_asked_for_with_their_keys(filled, conn, variant):
+    """What a committed backfill is undone by: messages (and the backends row) reloaded, nothing else."""
+    models = filled(variant)
+    tables = tuple(t for t in ("messages", "storage_backends") if t in models.tables())
+    keys = f"""SELECT conrelid::regclass::text, conname, contype FROM pg_constraint
+               WHERE connamespace = '"{models.schema}"'::regnamespace ORDER BY 1, 3"""
+
+    def key_shapes():
+        return sorted((table, kind) for table, _, kind in conn.execute(text(keys)).all())
+
+    before = key_shapes()
+    paths = source_paths(conn)
+    with orm(models, conn) as db:
+        models.migrate_audio_storage(db, NEW_ROOT)
+        db.commit()
+    conn.execute(text(f"UPDATE {models.qualified('sessions')} SET title = 'kept' WHERE id = 1"))
+    models.refill(conn, SOURCE_SCHEMA, tables)
+    with orm(models, conn) as db:
+        assert {m.id: models.audio_location(m) for m in db.scalars(select(models.Message)).all()} == paths
+    assert conn.execute(text(f"SELECT title FROM {models.qualified('sessions')} WHERE id = 1")).scalar() == "kept"
+    assert key_shapes() == before  # primary and foreign keys back on the refilled tables
+    with pytest.raises(ValueError, match="reference"):
+        models.refill(conn, SOURCE_SCHEMA, ("sessions",))

@@ -116,6 +116,31 @@ def test_settled_tables_are_vacuumed_with_autovacuum_off_for_the_run_only(state)
     assert server_wide == "on"  # and so is the server's setting
 
 
+def _vacuums(conn, table: str) -> int:
+    conn.execute(text("select pg_stat_clear_snapshot()"))  # VACUUM counts itself in shared memory at once
+    count = conn.execute(text("select vacuum_count from pg_stat_user_tables where relid = cast(:t as regclass)"),
+                         {"t": table}).scalar_one()
+    conn.commit()
+    return count
+
+
+def test_a_reading_case_after_readers_skips_the_settle_and_a_writing_case_never_does(state, server):
+    """Settling is skipped only where no one that may write had the tables since the last settle."""
+    variant = Variant.parse("sync_flag=jsonb_expr")
+    reader, = (c for c in group("active_sync", "") if c.variant == variant)
+    writer, = (c for c in group("mark_sync", "") if c.variant == variant)
+    assert (reader.workload.writes, writer.workload.writes) == (False, True)
+    table = state.models_for(variant).qualified("sessions")
+    with state.setup_engine.connect() as conn:
+        counts = []
+        for case in (reader, reader, writer, writer, reader, reader):
+            measure.prepare(state, case, server.url, warm=False).close()
+            counts.append(_vacuums(conn, table))
+    steps = [after - before for before, after in zip(counts, counts[1:])]
+    # reader after reader: skipped; each writer settles; the first reader after a writer settles; then skipped
+    assert steps == [0, 1, 1, 1, 0]
+
+
 def test_server_counts_never_reset_other_statistics(state, server):
     # Another database of the same server, with a statement of its own (its own table, so
     # pg_stat_statements cannot fold it into an entry of any other statement).

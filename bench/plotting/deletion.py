@@ -134,7 +134,9 @@ def soft_delete_bloat(df: pd.DataFrame, ax) -> None:
     grouped_bars(ax, table, "state", "mib", "deletion",
                  labels=lambda p: [f"{size(b)}\n{d:,.0f} dead" if b == b else "" for b, d in zip(p["bytes"], p["dead"])])
     ax.set_ylim(0, table["mib"].max() * 1.3)
-    ax.set(xlabel="sessions table after soft-deleting and restoring half of its rows, repeatedly",
+    sample = first.get("sample_sessions")
+    copied = f" (a copy of its first {sample:,.0f} sessions)" if sample == sample and sample is not None else ""
+    ax.set(xlabel=f"sessions table{copied} after soft-deleting and restoring half of its rows, repeatedly",
            ylabel="table + index size (MiB)")
     plain_run = bloat[~bloat["vacuum"].astype(bool) & (bloat["variant"] == "deletion=soft")]
     vacuumed = bloat[bloat["vacuum"].astype(bool) & (bloat["variant"] == "deletion=soft")]

@@ -24,6 +24,9 @@ class Workload:
     setup: Callable | None = None
     teardown: Callable | None = None
     rollback: bool = False
+    # False only for a workload whose set-up, rounds and facts never write to the variant's tables:
+    # its cases may skip re-settling tables that only readers used since the last settle.
+    writes: bool = True
     skip_reason: Callable[[Variant], str | None] = lambda variant: None  # why a variant does not apply
     connect_options: Callable[[dict], dict] = lambda params: {}
     main_statement: str = "first"  # which statement gets EXPLAINed: "first" SELECT, or "none"

@@ -16,7 +16,7 @@ def explicit_loads(ctx, *relationships) -> list:
     return [selectinload(relationship) for relationship in relationships if relationship.key in explicit]
 
 
-@workload(axis="loading", params={"page_size": [10, 100, 1000]})
+@workload(axis="loading", params={"page_size": [10, 100, 1000]}, writes=False)
 def dashboard(db, ctx, page_size):
     """Dashboard: newest sessions with their skill names"""
     Session = ctx.models.Session
@@ -31,7 +31,7 @@ def _pick_session(ctx, messages):
     return {"session_id": ctx.facts["long_session" if messages == "long" else "short_session"]}
 
 
-@workload(axis="loading", params={"messages": ["short", "long"]}, setup=_pick_session)
+@workload(axis="loading", params={"messages": ["short", "long"]}, setup=_pick_session, writes=False)
 def session_detail(db, ctx, messages, session_id):  # noqa: ARG001 - `messages` names the case
     """Session detail: one session with its messages and skills"""
     Session = ctx.models.Session

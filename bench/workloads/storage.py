@@ -41,7 +41,8 @@ def _writer_pass(ctx, batch_ids: int | None = None) -> dict:
                                                  commit_each=batch_ids is not None)
     finally:
         if batch_ids is not None:
-            ctx.restore_variant()
+            # the batches and the writer change messages (and storage_key's one backend row) only
+            ctx.restore_variant(tables=tuple(t for t in ("messages", "storage_backends") if t in models.tables()))
     return passed.columns()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench.workloads import workload
 
 
-@workload(axis="sync_flag")
+@workload(axis="sync_flag", writes=False)
 def active_sync(db, ctx):
     """Active sync: every session with any node syncing"""
     return len(db.execute(ctx.models.active_sync_statement()).all())

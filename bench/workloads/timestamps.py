@@ -16,7 +16,7 @@ def _window(ctx, timezone):  # noqa: ARG001 - the time zone is set on the connec
     return {"since": ctx.facts["recent_since"]}
 
 
-@workload(axis="timestamps", params={"timezone": ["UTC", "Asia/Tokyo"]}, setup=_window,
+@workload(axis="timestamps", params={"timezone": ["UTC", "Asia/Tokyo"]}, setup=_window, writes=False,
           connect_options=_session_time_zone)
 def recent_activity(db, ctx, timezone, since):  # noqa: ARG001
     """Recent activity: the 10 most recently updated sessions, found by an aware instant"""
