@@ -31,7 +31,9 @@ def ratio_cell(row: dict) -> str:
         return "-"
     if row["variant"] == "baseline":
         return "1"
-    unclear = "~" if low is not None and low <= 1 <= high else " "
+    if low is None or high is None:  # one trial (a case over --case-budget): no spread to take an interval from
+        return f"{ratio:.2f} [no interval: 1 trial]"
+    unclear = "~" if low <= 1 <= high else " "
     return f"{ratio:.2f} [{low:.2f}-{high:.2f}]{unclear}"
 
 

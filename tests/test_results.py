@@ -75,6 +75,9 @@ def test_summary_ratio_is_the_one_measured_side_by_side_with_its_interval():
     assert ratio_cell(rows["baseline"]) == "1"
     unclear = {**rows["loading=selectin"], "ratio": 0.98, "ratio_low": 0.9, "ratio_high": 1.05}
     assert ratio_cell(unclear) == "0.98 [0.90-1.05]~"
+    # a group cut to one trial by --case-budget (a 1,000,000-session purge) has a ratio and no interval
+    one_trial = {**rows["loading=selectin"], "ratio": 1.4, "ratio_low": None, "ratio_high": None}
+    assert ratio_cell(one_trial) == "1.40 [no interval: 1 trial]"
 
 
 def test_every_metric_reaches_the_table_and_the_per_trial_values_are_read():
