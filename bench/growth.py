@@ -74,12 +74,18 @@ def syncing_modes(rows, workload: str = "active_sync") -> list[str]:
 
 
 def one_data_set(rows, workload: str, syncing=None, along: str = "sessions") -> pd.DataFrame:
-    """The workload's rows on one data set apart from `along`: `syncing` (default: a fixed count when
-    measured, see syncing_modes), and the nodes per session (or sessions) measured at the most sizes."""
+    """The workload's rows on one data set apart from `along`: `syncing` (default: the setting measured
+    at the most values of `along`, a fixed count first, see syncing_modes), and the nodes per session
+    (or sessions) measured at the most sizes."""
     df = frame(rows)
     part = df[df["workload"] == workload]
     modes = syncing_modes(part, workload)
-    syncing = modes[0] if syncing is None and modes else syncing
+    if syncing is None and modes:
+        # the mode measured at the most values of `along` (a nodes sweep at one size keeps its own
+        # syncing setting beside a sessions sweep's fixed count); a fixed count first on a tie
+        spread = {mode: part.loc[part["syncing"].map(data_key).astype(str) == mode, along].map(data_key).nunique()
+                  for mode in modes}
+        syncing = max(modes, key=lambda mode: spread[mode])
     if syncing is not None:
         part = part[part["syncing"].map(data_key).astype(str) == str(syncing)]
     other = "sessions" if along == "nodes_per_session" else "nodes_per_session"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -323,6 +324,9 @@ def rows(doc: dict) -> list[dict]:
 DATA_SIZE_NUMBERS = ("sessions", "nodes_per_session", "data_bytes", "shared_buffers_bytes", "memory_bytes")
 
 
+_SYNCING = re.compile(r"\d{1,9}(\.\d{1,6})?%?")
+
+
 def data_sizes(doc: dict) -> list[dict]:
     """The run's data sets with their size against shared_buffers and RAM (`sessionbench.data_sizes`):
     sessions, nodes_per_session, syncing, data_bytes, shared_buffers_bytes, memory_bytes,
@@ -335,7 +339,8 @@ def data_sizes(doc: dict) -> list[dict]:
             continue
         entry = {name: block.get(name) if _number_problem(block.get(name), name) is None else None
                  for name in DATA_SIZE_NUMBERS}
-        entry["syncing"] = None if block.get("syncing") is None else str(block["syncing"])
+        syncing = block.get("syncing")  # "100" or "1%", as --syncing takes it; anything else reads as missing
+        entry["syncing"] = str(syncing) if isinstance(syncing, (str, int)) and _SYNCING.fullmatch(str(syncing)) else None
         for name in ("fits_in_shared_buffers", "fits_in_memory"):
             entry[name] = block.get(name) if isinstance(block.get(name), bool) else None
         out.append(entry)

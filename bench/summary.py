@@ -87,6 +87,10 @@ def print_summary(doc: dict) -> None:
               f"(their rows say budget_limited): {', '.join(sorted({r['workload'] for r in limited}))}")
     for size in data_sizes(doc):  # read through results: a file from elsewhere may hold anything here
         if size.get("fits_in_shared_buffers") is False and size.get("sessions") is not None:
-            print(f"note: at {size.get('sessions'):,} sessions the data ({(size.get('data_bytes') or 0) / 2**20:,.0f} MiB) "
+            detail = ", ".join(part for part in (
+                f"{size['syncing']} syncing" if size.get("syncing") else "",
+                f"{size['nodes_per_session']} nodes each" if size.get("nodes_per_session") else "") if part)
+            where = f"{size.get('sessions'):,} sessions" + (f" ({detail})" if detail else "")
+            print(f"note: at {where} the data ({(size.get('data_bytes') or 0) / 2**20:,.0f} MiB) "
                   f"exceeds shared_buffers ({(size.get('shared_buffers_bytes') or 0) / 2**20:,.0f} MiB): "
                   "reads there come from the OS cache or disk")

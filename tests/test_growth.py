@@ -123,6 +123,12 @@ def test_growth_along_nodes_per_session():
     fit = table.iloc[0]
     assert (fit["along"], fit["sessions"], fit["sizes"]) == ("nodes_per_session", 10_000, [2, 20, 200])
     assert fit["slope"] == pytest.approx(0.5) and fit["production"] == 2000
+    # beside a sessions sweep at a fixed count, a nodes sweep at one size (its own 1%) is still the one charted
+    sessions_sweep = [row("baseline", size, 0.001, syncing="100") for size in (1000, 3000, 10_000)]
+    nodes_sweep = [row("baseline", 10_000, 0.001 * nodes ** 0.5, nodes=nodes, syncing="1%") for nodes in (2, 20, 200)]
+    chosen = growth.one_data_set(sessions_sweep + nodes_sweep, "active_sync", along="nodes_per_session")
+    assert sorted(chosen["nodes_per_session"]) == [2, 20, 200]
+    assert list(growth.one_data_set(sessions_sweep + nodes_sweep, "active_sync")["syncing"].unique()) == ["100"]
 
 
 def test_the_report_table_writes_every_number_out():

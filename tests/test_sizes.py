@@ -162,3 +162,12 @@ def test_the_summary_reads_data_sizes_from_a_file_from_elsewhere_without_trustin
     said = capsys.readouterr().out
     assert "at 100,000 sessions the data (2,048 MiB) exceeds shared_buffers (128 MiB)" in said
     assert "rm -rf" not in said
+    # a sweep of syncing modes names each data set; a syncing value that is not a count or share is left out
+    doc["sessionbench"]["data_sizes"] = [
+        {"sessions": 30000, "syncing": "100", "fits_in_shared_buffers": False, "data_bytes": 2**29},
+        {"sessions": 30000, "syncing": "1%\x1b[2J", "nodes_per_session": 20, "fits_in_shared_buffers": False,
+         "data_bytes": 2**29}]
+    print_summary(doc)
+    said = capsys.readouterr().out
+    assert "at 30,000 sessions (100 syncing) the data (512 MiB)" in said
+    assert "at 30,000 sessions (20 nodes each) the data (512 MiB)" in said and "\x1b" not in said
