@@ -204,22 +204,25 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
     # not the case. What exists now is frozen out of collection; each block starts collected.
     gc.collect()
     gc.freeze()
-    with _unfrozen_after(), state.setup_engine.connect() as watch_conn:
-        for order in balanced_orders(order, trials, rng):
-            for position, case in enumerate(order):
-                results[case].positions.append(position)
-            before = _watch(watch_conn, schemas, state.server.version_num)
-            trial_blocks = {case: _block(prepared[case], results[case].rounds_per_trial, watch_conn, server_times)
-                            for case in order}
-            after = _watch(watch_conn, schemas, state.server.version_num)
-            disturbed = after.maintenance != before.maintenance or (
-                after.checkpoints is not None and after.checkpoints != before.checkpoints)
-            state.note_trial(dead_tuples=after.dead_tuples, disturbed=disturbed)
-            if disturbed:
-                discarded += 1
-                continue
-            for case, block in trial_blocks.items():
-                blocks[case].append(block)
+    try:
+        with state.setup_engine.connect() as watch_conn:
+            for order in balanced_orders(order, trials, rng):
+                for position, case in enumerate(order):
+                    results[case].positions.append(position)
+                before = _watch(watch_conn, schemas, state.server.version_num)
+                trial_blocks = {case: _block(prepared[case], results[case].rounds_per_trial, watch_conn,
+                                             server_times) for case in order}
+                after = _watch(watch_conn, schemas, state.server.version_num)
+                disturbed = after.maintenance != before.maintenance or (
+                    after.checkpoints is not None and after.checkpoints != before.checkpoints)
+                state.note_trial(dead_tuples=after.dead_tuples, disturbed=disturbed)
+                if disturbed:
+                    discarded += 1
+                    continue
+                for case, block in trial_blocks.items():
+                    blocks[case].append(block)
+    finally:
+        gc.unfreeze()  # the set-up's objects go back to the collector, also on error
     for case, kept in blocks.items():
         if not kept:  # every trial disturbed: keep what there is rather than nothing, and say so
             kept = [_block(prepared[case], results[case].rounds_per_trial, None, False)]
@@ -231,17 +234,6 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
             result.usage.append(use)
             result.server_per_round.append(server)
         result.counts = {**result.counts, "trials_discarded": discarded}
-
-
-class _unfrozen_after:
-    """Give the objects frozen for the trials back to the collector, also on error."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        gc.unfreeze()
-        return False
 
 
 def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool) -> tuple[list, cpu.Usage, float | None]:
