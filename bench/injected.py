@@ -1,10 +1,9 @@
 """Test-only regressions that prove the gates catch what they should, made of real work.
 
-SESSIONBENCH_TEST_SLOWDOWN="dashboard=0.25" makes each dashboard round about 25% slower: half of
-the extra time is CPU work in the client, half is work in the server (a counting query on a
-session's own connection, below SQLAlchemy's events, so statement counts do not change), each in
-proportion to the round's
-own time. Real work, not a sleep: a busy machine stretches it the way it stretches the workload.
+SESSIONBENCH_TEST_SLOWDOWN="dashboard=0.25" makes each dashboard round 25% slower, as timed
+(session, statements, rollback and close: the previous round's time without the extra work): half
+of the extra time is CPU work in the client, half is work in the server (a counting query on a
+session's own connection, below SQLAlchemy's events, so statement counts do not change). Real work, not a sleep: a busy machine stretches it the way it stretches the workload.
 SESSIONBENCH_TEST_EXTRA_STATEMENT="dashboard" adds one statement to each dashboard round.
 """
 
@@ -66,12 +65,14 @@ class Work:
             cursor.execute(BURN_SQL, (rows,))
         cursor.close()
 
-    def apply(self, db, elapsed: float) -> None:
+    def apply(self, db, round_s: float) -> float:
+        """The extra work for a round that takes `round_s` without it; the seconds it took."""
+        started = time.perf_counter()
         if self.fraction:
             # Aim half at the server; whatever the server part really took (its own round trip
             # included), the client's CPU work makes up the rest of fraction x the round's time.
-            started = time.perf_counter()
-            self._server(db, self.fraction * elapsed / 2)
-            spin(max(0.0, self.fraction * elapsed - (time.perf_counter() - started)))
+            self._server(db, self.fraction * round_s / 2)
+            spin(max(0.0, self.fraction * round_s - (time.perf_counter() - started)))
         if self.extra_statement:
             db.execute(text("select 1"))
+        return time.perf_counter() - started if self.fraction else 0.0

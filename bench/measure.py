@@ -76,16 +76,23 @@ def make_round(case: Case, ctx: CaseContext, kwargs: dict, work: injected.Work |
     run, rollback, params = case.workload.run, case.workload.rollback, case.params
     sessionmaker = ctx.sessionmaker()
 
+    # The injected work is a share of the whole round as timed (session, workload, rollback, close):
+    # the previous round's time without it, or at the first round the workload's own.
+    previous = {"round_s": None}
+
     def one_round(inspect=None):
+        round_started, injected_s = time.perf_counter(), 0.0
         with sessionmaker() as db:
             started = time.perf_counter()
             rows = run(db, ctx, **params, **kwargs)
             if work is not None:
-                work.apply(db, time.perf_counter() - started)
+                injected_s = work.apply(db, previous["round_s"] or time.perf_counter() - started)
             if inspect is not None:
                 inspect(db)
             if rollback:
                 db.rollback()
+        if work is not None:
+            previous["round_s"] = time.perf_counter() - round_started - injected_s
         return rows
 
     return one_round

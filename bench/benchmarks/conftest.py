@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import backends, environment, settings
+from bench import backends, environment, priority, settings
 from bench.cases import RTT_PASS, Case, all_cases, apply_only, in_rtt_pass_only, parse_only, run_rtts
 from bench.context import RunState, new_run_id
 from bench.data import DataSpec, data_specs
@@ -38,6 +38,15 @@ def pytest_configure(config):
                             "relays": [], "delete_paths": [], "settings": resolved, "only": only, "groups": {},
                             "trials": {"disturbed": 0, "kept": 0, "max_dead_tuples": 0},
                             "load": environment.LoadMeter()}
+    # Before any server or thread starts, so all of them inherit it (bench.priority).
+    config._sessionbench["priority"] = priority.for_run(resolved.priority)
+    config._sessionbench["priority"].__enter__()
+
+
+def pytest_unconfigure(config):
+    held = getattr(config, "_sessionbench", {}).get("priority")
+    if held is not None:
+        held.__exit__(None, None, None)
 
 
 def _settings(config) -> settings.RunSettings:
