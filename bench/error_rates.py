@@ -159,6 +159,49 @@ def replay(result: dict, options) -> dict:
                        for s in slow] for m in METRICS}}
 
 
+PER_SIDE = 3  # runs per side of the CI workflow's compare (RUNS_PER_SIDE in .github/workflows/benchmarks.yml)
+DRAWS = 100
+
+
+def several_per_side(result: dict, per_side: int = PER_SIDE, draws: int = DRAWS, seed: int = 1) -> dict:
+    """`compare --base A1 A2 A3 --new B1 B2 B3` as CI runs it, on the series' stored runs: `draws`
+    A/A comparisons of 2 x per_side distinct unchanged runs drawn at random, and for each workload
+    slowed in per_side runs or more, `draws` A/B comparisons of per_side of them against per_side
+    unchanged runs. Drawn from one series, the comparisons share runs: they are not independent,
+    so the rates carry no binomial bound."""
+    rng = random.Random(seed)
+    runs = [results.read(p) for p in result["runs"]]
+    slowed: dict[str, list] = {}
+    for s in result["slow"]:
+        slowed.setdefault(s["workload"], []).append(results.read(s["path"]))
+    exits = flags = rows_seen = 0
+    detects = []
+    for _ in range(draws):
+        picked = rng.sample(runs, 2 * per_side)
+        rows = compare_module.compare_runs(picked[:per_side], picked[per_side:])
+        exits += compare_module.has_regression(rows)
+        flags += sum(row.verdict != "no change" for row in rows)
+        rows_seen += len(rows)
+        detects += [row.detectable for row in rows if row.detectable is not None]
+    caught = slowed_seen = bystander_flags = bystanders = 0
+    workloads = sorted(w for w, paths in slowed.items() if len(paths) >= per_side)
+    for workload in workloads:
+        for _ in range(draws):
+            rows = compare_module.compare_runs(rng.sample(runs, per_side), rng.sample(slowed[workload], per_side))
+            for row in rows:
+                if row.workload == workload:
+                    slowed_seen += 1
+                    caught += row.verdict == "regression"
+                else:
+                    bystanders += 1
+                    bystander_flags += row.verdict != "no change"
+    detects.sort()
+    return {"per_side": per_side, "draws": draws, "aa_exit": (exits, draws), "aa_flags": (flags, rows_seen),
+            "ab_caught": (caught, slowed_seen), "ab_bystanders": (bystander_flags, bystanders),
+            "ab_workloads": workloads, "detectable_median": statistics.median(detects) if detects else None,
+            "detectable_p90": detects[int(0.9 * (len(detects) - 1))] if detects else None}
+
+
 def _bound(hits: int, total: int) -> str:
     return f"{hits}/{total}, upper bound {clopper_pearson_upper(hits, total) * 100:.1f}%" if total else "-"
 
@@ -247,6 +290,23 @@ def summarize(result: dict, options, title: str) -> str:
         move = max(abs(v / middle - 1) for v in values)
         lines.append(f"| {name} | {' '.join(f'{v:.2f}' for v in values[:5])} | {min(values):.2f}-{max(values):.2f} "
                      f"(median {middle:.2f}) | {move * 100:.1f}% |")
+    several = several_per_side(result)
+    counts = {key: f"{several[key][0]}/{several[key][1]}" for key in ("aa_exit", "aa_flags", "ab_caught", "ab_bystanders")}
+    lines += [
+        "",
+        f"With {several['per_side']} runs per side, as the CI workflow compares (the run as the unit, each "
+        "benchmark's spread between runs moderated by its workload's), wall time, on this series' runs: "
+        f"{several['draws']} A/A comparisons of {2 * several['per_side']} distinct unchanged runs drawn at random; "
+        f"A/B: {several['per_side']} slowed runs of {', '.join(several['ab_workloads']) or 'no workload slowed often enough'}"
+        f" against {several['per_side']} unchanged ones, {several['draws']} draws each. The draws share runs, so "
+        "these are rates without bounds.",
+        "",
+        "| A/A: compare exits 1 | A/A: benchmarks flagged | A/B: slowed benchmarks caught | A/B: bystanders flagged "
+        "| detects (median / 90th pct.) |",
+        "|---|---|---|---|---|",
+        f"| {counts['aa_exit']} | {counts['aa_flags']} | {counts['ab_caught']} | {counts['ab_bystanders']} | "
+        f"{_pct(several['detectable_median'])} / {_pct(several['detectable_p90'])} |",
+    ]
     slowed = ", ".join(f"{c['slowed']} ({sum(r['verdict'] == 'regression' for r in c['rows'] if r['workload'] == c['slowed'])}/"
                        f"{sum(r['workload'] == c['slowed'] for r in c['rows'])})" for c in result["ab"]["wall"])
     lines += ["", f"Slowed workloads, drawn at random, with the benchmarks wall time caught: {slowed}.", ""]

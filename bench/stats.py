@@ -322,3 +322,91 @@ def clopper_pearson_upper(successes: int, trials: int, *, confidence: float = 0.
         else:
             high = mid
     return high
+
+
+def digamma(x: float) -> float:
+    """psi(x) for x > 0: recurrence up to 6, then the asymptotic series (error below 1e-9)."""
+    result = 0.0
+    while x < 6:
+        result -= 1 / x
+        x += 1
+    inv2 = 1 / (x * x)
+    return result + math.log(x) - 0.5 / x - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
+
+
+def trigamma(x: float) -> float:
+    """psi'(x) for x > 0: recurrence up to 6, then the asymptotic series (error below 1e-9)."""
+    result = 0.0
+    while x < 6:
+        result += 1 / (x * x)
+        x += 1
+    inv, inv2 = 1 / x, 1 / (x * x)
+    return result + inv + inv2 / 2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30)))
+
+
+def _trigamma_inverse(value: float) -> float:
+    """The x > 0 with trigamma(x) = value (trigamma falls monotonically), by bisection on log x."""
+    low, high = 1e-8, 1e8
+    for _ in range(200):
+        mid = math.sqrt(low * high)
+        if trigamma(mid) > value:
+            low = mid
+        else:
+            high = mid
+    return math.sqrt(low * high)
+
+
+@dataclass(frozen=True)
+class VariancePrior:
+    """What many benchmarks together say about one benchmark's variance: a typical variance `s2`
+    worth `df` degrees of freedom (math.inf: the benchmarks share one variance)."""
+
+    s2: float
+    df: float
+
+    def moderate(self, s2: float, df: float) -> tuple[float, float]:
+        """One benchmark's own variance (with its degrees of freedom) pulled toward the prior:
+        (moderated variance, degrees of freedom of the moderated t statistic)."""
+        if math.isinf(self.df):
+            return self.s2, math.inf
+        return (self.df * self.s2 + df * s2) / (self.df + df), self.df + df
+
+
+def variance_prior(variances: Sequence[float], dfs: Sequence[float]) -> VariancePrior | None:
+    """Empirical Bayes prior of many sample variances (Smyth 2004, limma's fitFDist, method of
+    moments on log variances). With three runs per side each benchmark's own variance has four
+    degrees of freedom, so its t quantile at a family-wise level is huge; borrowing strength from
+    the other benchmarks' variances makes the interval as wide as the spread between runs really
+    is. None when fewer than three usable variances."""
+    pairs = [(v, d) for v, d in zip(variances, dfs) if v > 0 and d > 0 and math.isfinite(v)]
+    if len(pairs) < 3:
+        return None
+    e = [math.log(v) - digamma(d / 2) + math.log(d / 2) for v, d in pairs]
+    mean = statistics.fmean(e)
+    excess = statistics.variance(e) - statistics.fmean(trigamma(d / 2) for _, d in pairs)
+    if excess <= 0:  # no more spread than sampling alone makes: one common variance
+        return VariancePrior(math.exp(mean), math.inf)
+    df0 = 2 * _trigamma_inverse(excess)
+    return VariancePrior(math.exp(mean + digamma(df0 / 2) - math.log(df0 / 2)), df0)
+
+
+def pooled_variance(base: Sequence[float], new: Sequence[float]) -> tuple[float, float]:
+    """The two sides' pooled sample variance of log values, with its degrees of freedom."""
+    lb, ln = [math.log(x) for x in base], [math.log(x) for x in new]
+    df = len(lb) + len(ln) - 2
+    if len(lb) < 2 and len(ln) < 2 or df <= 0:
+        raise ValueError("pooled_variance() needs three values or more in all")
+    ss = sum((x - statistics.fmean(lb)) ** 2 for x in lb) + sum((x - statistics.fmean(ln)) ** 2 for x in ln)
+    return ss / df, df
+
+
+def moderated_log_ratio(base: Sequence[float], new: Sequence[float], prior: VariancePrior | None
+                        ) -> tuple[float, float, float]:
+    """(log of new/base geometric means, standard error, degrees of freedom), the variance
+    moderated by `prior` (pooled two-sample t when there is none)."""
+    s2, df = pooled_variance(base, new)
+    if prior is not None:
+        s2, df = prior.moderate(s2, df)
+    lb, ln = [math.log(x) for x in base], [math.log(x) for x in new]
+    se = math.sqrt(s2 * (1 / len(lb) + 1 / len(ln)))
+    return statistics.fmean(ln) - statistics.fmean(lb), se, min(df, 1e6)

@@ -98,6 +98,44 @@ def test_several_runs_per_side_make_the_run_the_unit():
     assert row.detectable is not None and 0.10 < row.detectable < 0.25
 
 
+def _runs(medians_by_variant: dict, shifts: list[float], seed: int) -> list[dict]:
+    """One doc per run shift: every variant's median moved by that run's shift (log scale)."""
+    return [make_doc(*(make_bench(variant=v, median=m * float(np.exp(shift)), seed=seed + 10 * n + k, noise=0.005)
+                       for k, (v, m) in enumerate(medians_by_variant.items())), run_id=f"run-{seed}-{n}")
+            for n, shift in enumerate(shifts)]
+
+
+def test_three_runs_per_side_borrow_the_spread_between_runs_from_the_workloads_other_benchmarks():
+    # 12 benchmarks whose runs differ by about 3% (log); each benchmark alone has four degrees of
+    # freedom, whose t quantile at 0.05/12 would hide a 25% slowdown. Moderated, it is caught.
+    rng = np.random.default_rng(7)
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(12)}
+    base = _runs(variants, list(rng.normal(0, 0.03, 3)), seed=100)
+    same = _runs(variants, list(rng.normal(0, 0.03, 3)), seed=200)
+    slower = _runs({v: m * (1.25 if v == "v3" else 1.0) for v, m in variants.items()},
+                   list(rng.normal(0, 0.03, 3)), seed=300)
+    assert all(row.verdict == "no change" and row.unit == "run" for row in compare_runs(base, same))
+    rows = {row.variant: row for row in compare_runs(base, slower)}
+    assert rows["v3"].verdict == "regression"
+    assert all(row.verdict == "no change" for v, row in rows.items() if v != "v3")
+    assert rows["v3"].detectable < 0.25
+
+
+def test_variance_prior_finds_a_common_variance_and_how_much_benchmarks_differ():
+    from bench import stats
+
+    rng = np.random.default_rng(3)
+    common = [float(np.var(rng.normal(0, 0.03, 6), ddof=1)) for _ in range(400)]
+    prior = stats.variance_prior(common, [5] * 400)
+    assert prior.s2 == pytest.approx(0.03 ** 2, rel=0.15) and prior.df > 30
+    scales = rng.choice([0.01, 0.06], 400)
+    mixed = [float(np.var(rng.normal(0, s, 6), ddof=1)) for s in scales]
+    assert stats.variance_prior(mixed, [5] * 400).df < 10  # they differ: each keeps more of its own
+    assert stats.variance_prior([0.001, 0.002], [4, 4]) is None  # too few to say anything
+    assert stats.digamma(1) == pytest.approx(-0.5772156649, abs=1e-9)
+    assert stats.trigamma(1) == pytest.approx(np.pi ** 2 / 6, abs=1e-9)
+
+
 def test_the_interval_widens_with_the_number_of_benchmarks():
     one = compare_runs(make_doc(make_bench(seed=1)), make_doc(make_bench(seed=2)))[0]
     many_base = make_doc(*[make_bench(f"w{i}", seed=i) for i in range(60)])

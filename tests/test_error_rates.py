@@ -69,3 +69,27 @@ def test_gate_rates_count_false_flags_catches_and_bystanders():
     assert rates["ab_bystanders"] == (1, 1)
     assert rates["detectable_median"] == pytest.approx(0.2)
     assert rates["detectable_by_workload"] == {"a": pytest.approx(0.2), "b": pytest.approx(0.3)}
+
+
+def test_several_per_side_compares_runs_as_ci_does_and_catches_a_workload_slowed_in_enough_runs(tmp_path):
+    from bench.error_rates import several_per_side
+    from tests.test_compare import _runs
+
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(6)}
+    unchanged = _runs(variants, [0.0, 0.02, -0.02, 0.01, -0.01, 0.0, 0.015, -0.015], seed=1)
+    slowed = _runs({v: m * 1.5 for v, m in variants.items()}, [0.0, 0.02, -0.02], seed=2)
+
+    def saved(docs, prefix):
+        paths = []
+        for n, doc in enumerate(docs):
+            path = tmp_path / f"{prefix}{n}.json"
+            path.write_text(json.dumps(doc))
+            paths.append(str(path))
+        return paths
+
+    result = {"runs": saved(unchanged, "A"),
+              "slow": [{"workload": "dashboard", "path": p} for p in saved(slowed, "SLOW")]}
+    rates = several_per_side(result, per_side=3, draws=10)
+    assert rates["aa_exit"] == (0, 10) and rates["aa_flags"][0] == 0
+    assert rates["ab_workloads"] == ["dashboard"] and rates["ab_caught"] == (60, 60)
+    assert several_per_side({**result, "slow": result["slow"][:2]}, per_side=3, draws=10)["ab_workloads"] == []

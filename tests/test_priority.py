@@ -50,3 +50,16 @@ def test_the_results_file_says_what_priority_the_run_had(tmp_path_factory):
         assert held == {"asked": "high", "nice": priority.HIGH_NICE, "raised": True}
     else:
         assert held["raised"] is False
+
+
+def test_a_busy_run_that_could_not_raise_its_priority_says_so_and_a_strange_file_does_not_break_it(capsys):
+    from bench.summary import print_summary
+
+    load = {"noisy": True, "other_cpu_share": 0.9, "steal_share": 0.0}
+    doc = {"benchmarks": [], "sessionbench": {"load": load, "priority": {"asked": "high", "nice": 0, "raised": False}}}
+    print_summary(doc)
+    assert "priority could not be raised" in capsys.readouterr().out
+    for held in ({"asked": "high", "nice": -10, "raised": True}, "raised: false", None):
+        doc["sessionbench"]["priority"] = held
+        print_summary(doc)
+        assert "priority could not be raised" not in capsys.readouterr().out
