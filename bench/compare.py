@@ -12,7 +12,7 @@ What the comparison can see depends on what it is given:
   so each benchmark's variance is moderated by those of its workload's other benchmarks
   (empirical Bayes, as limma does for thousands of genes measured a few times each:
   stats.variance_prior). Replayed on 31 idle runs, three per side: 2 of 100 A/A comparisons
-  exited 1, a 25% slowdown was caught in 1,294 of 1,300 benchmarks (docs/error-rates.md).
+  exited 1, a 25% slowdown was caught in 1,300 of 1,300 benchmarks (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
 of each benchmark is therefore widened so the chance that *any* benchmark of the comparison shows
