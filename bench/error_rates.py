@@ -148,6 +148,23 @@ def series(options) -> dict:
     }
 
 
+def top_up(result: dict, options) -> dict:
+    """Slowed runs added to a stored series until every workload has `options.top_up` of them, for
+    the several-runs-per-side A/B. They are kept apart (`slow_extra`): one file per side compares
+    each slowed run with the unchanged run just before it, which these do not have."""
+    extra = list(result.get("slow_extra", []))
+    have = {}
+    for s in result["slow"] + extra:
+        have[s["workload"]] = have.get(s["workload"], 0) + 1
+    for workload in options.workloads.split(","):
+        while have.get(workload, 0) < options.top_up:
+            env = {"SESSIONBENCH_TEST_SLOWDOWN": f"{workload}={options.slowdown}"}
+            path = one_run(options.workloads, Path(options.work) / f"SLOWX{len(extra):02d}", env)
+            extra.append({"workload": workload, "path": str(path)})
+            have[workload] = have.get(workload, 0) + 1
+    return {**result, "slow_extra": extra}
+
+
 def replay(result: dict, options) -> dict:
     """The comparisons again, with the current compare, on the runs a series stored."""
     runs = [Path(p) for p in result["runs"]]
@@ -172,7 +189,7 @@ def several_per_side(result: dict, per_side: int = PER_SIDE, draws: int = DRAWS,
     rng = random.Random(seed)
     runs = [results.read(p) for p in result["runs"]]
     slowed: dict[str, list] = {}
-    for s in result["slow"]:
+    for s in result["slow"] + result.get("slow_extra", []):
         slowed.setdefault(s["workload"], []).append(results.read(s["path"]))
     exits = flags = rows_seen = 0
     detects = []
@@ -298,8 +315,10 @@ def summarize(result: dict, options, title: str) -> str:
         "benchmark's spread between runs moderated by its workload's), wall time, on this series' runs: "
         f"{several['draws']} A/A comparisons of {2 * several['per_side']} distinct unchanged runs drawn at random; "
         f"A/B: {several['per_side']} slowed runs of {', '.join(several['ab_workloads']) or 'no workload slowed often enough'}"
-        f" against {several['per_side']} unchanged ones, {several['draws']} draws each. The draws share runs, so "
-        "these are rates without bounds.",
+        f" against {several['per_side']} unchanged ones, {several['draws']} draws each"
+        + (f" ({len(result['slow_extra'])} slowed runs added after the series by `--top-up`, so every workload has "
+           f"{several['per_side']} or more)" if result.get("slow_extra") else "")
+        + ". The draws share runs, so these are rates without bounds.",
         "",
         "| A/A: compare exits 1 | A/A: benchmarks flagged | A/B: slowed benchmarks caught | A/B: bystanders flagged "
         "| detects (median / 90th pct.) |",
@@ -339,13 +358,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", default=str(ROOT / "docs" / "error-rates.md"))
     parser.add_argument("--replay", action="store_true",
                         help="compare the runs stored in --work again (after changing compare), without new runs")
+    parser.add_argument("--top-up", type=int, default=0, metavar="K",
+                        help="with --replay: first add slowed runs until every workload has K (for the "
+                             f"{PER_SIDE}-per-side A/B), under the same --busy condition")
     options = parser.parse_args(argv)
     options.argv = list(argv if argv is not None else sys.argv[1:])
+    if options.top_up and not options.replay:
+        parser.error("--top-up adds runs to a stored series: use it with --replay")
     section = "busy" if options.busy else "idle"
     Path(options.work).mkdir(parents=True, exist_ok=True)
     stored = Path(options.work) / "series.json"
     if options.replay:
-        result = replay(json.loads(stored.read_text()), options)
+        result = json.loads(stored.read_text())
+        if options.top_up:
+            with busy(os.cpu_count() or 1) if options.busy else contextlib.nullcontext():
+                result = top_up(result, options)
+        result = replay(result, options)
     else:
         with busy(os.cpu_count() or 1) if options.busy else contextlib.nullcontext():
             result = series(options)

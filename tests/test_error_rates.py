@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
@@ -93,3 +94,21 @@ def test_several_per_side_compares_runs_as_ci_does_and_catches_a_workload_slowed
     assert rates["aa_exit"] == (0, 10) and rates["aa_flags"][0] == 0
     assert rates["ab_workloads"] == ["dashboard"] and rates["ab_caught"] == (60, 60)
     assert several_per_side({**result, "slow": result["slow"][:2]}, per_side=3, draws=10)["ab_workloads"] == []
+
+
+def test_top_up_adds_slowed_runs_only_where_a_workload_has_too_few_and_keeps_them_apart(tmp_path, monkeypatch):
+    made = []
+
+    def one_run(workloads, out, env=None):
+        made.append((out.name, env["SESSIONBENCH_TEST_SLOWDOWN"]))
+        return out / "run.json"
+
+    monkeypatch.setattr(error_rates, "one_run", one_run)
+    options = argparse.Namespace(workloads="dashboard,list_live", top_up=3, slowdown=0.25, work=str(tmp_path))
+    stored = {"slow": [{"workload": "list_live", "path": "a"}] * 3 + [{"workload": "dashboard", "path": "b"}]}
+    topped = error_rates.top_up(stored, options)
+    assert made == [("SLOWX00", "dashboard=0.25"), ("SLOWX01", "dashboard=0.25")]
+    assert topped["slow"] == stored["slow"] and [s["workload"] for s in topped["slow_extra"]] == ["dashboard"] * 2
+    assert error_rates.top_up(topped, options) == topped  # enough already: nothing more is run
+    with pytest.raises(SystemExit):
+        error_rates.main(["--top-up", "3", "--work", str(tmp_path)])

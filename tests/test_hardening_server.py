@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from bench.backends import embedded_server
 from bench.backends.faults import reachable
@@ -149,21 +150,41 @@ def test_statement_timeout_at_the_start_is_one_line_naming_it(server, engine, ro
     assert_no_run_schemas(engine)
 
 
+def _lock_all(conn, tables: list[str]) -> None:
+    """Take every table at once without deadlocking the run: a run that holds one of them while it
+    waits for another would make PostgreSQL cancel one side after deadlock_timeout (1 s). Giving up
+    after 0.5 s and trying again lets the run finish its statement first."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conn.execute(text("set local lock_timeout = '500ms'"))
+            conn.execute(text(f"lock table {', '.join(tables)} in access exclusive mode"))
+            return
+        except OperationalError:
+            conn.rollback()
+            assert time.monotonic() < deadline, "could not lock the run's tables within 60 s"
+
+
 @pytest.mark.db
 def test_statement_timeout_mid_run_stops_the_run_in_one_line(server, engine, role, tmp_path):
     with engine.begin() as conn:
         conn.execute(text(f"alter role {role} set statement_timeout = '3s'"))
     run = WatchedRun(tmp_path, "run", "--backend", "url", "--database-url", url_for(server, role), *FAST,
                      *ONE_WORKLOAD, "--out", str(tmp_path / "out"))
-    run.wait_for("] ")
-    # Every table of the run locked: the next case's query waits until statement_timeout cancels it.
-    with engine.connect() as conn:
-        tables = conn.execute(text("select format('%I.%I', schemaname, tablename) from pg_tables "
-                                   "where schemaname ~ '^sb_[0-9a-f]{6}_'")).scalars().all()
-        conn.execute(text(f"lock table {', '.join(tables)} in access exclusive mode"))
-        run.wait_for("FAILED")
-        conn.rollback()
-    assert run.finish() == 2
+    try:
+        run.wait_for("] ")
+        # Every table of the run locked: the next case's query waits until statement_timeout cancels it.
+        with engine.connect() as conn:
+            tables = conn.execute(text("select format('%I.%I', schemaname, tablename) from pg_tables "
+                                       "where schemaname ~ '^sb_[0-9a-f]{6}_'")).scalars().all()
+            _lock_all(conn, tables)
+            run.wait_for("FAILED")
+            conn.rollback()
+        assert run.finish() == 2
+    finally:
+        if run.proc.poll() is None:  # a failed assertion must not leave the run going into the next test
+            run.proc.kill()
+            run.proc.wait()
     assert "statement_timeout" in one_clear_line(run.stderr)
     assert sum("FAILED" in p for p in progress_lines(run.stderr)) == 1
     assert_no_run_schemas(engine)
