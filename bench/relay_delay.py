@@ -90,8 +90,10 @@ class Direction:
         elif item is CLOSE:
             sink.close()
         else:
-            sink.write(item)
+            # Counted first: the write can reach the peer, and a reader of stats() in another
+            # thread, before this thread runs its next line.
             self._count_bytes(len(item))
+            sink.write(item)
 
     def cancel(self) -> None:
         if self._timer is not None:

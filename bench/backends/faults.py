@@ -12,6 +12,7 @@ from typing import Iterator, Sequence
 
 from sqlalchemy.engine import URL
 
+from bench import interrupts
 from bench.errors import UserError
 
 
@@ -41,6 +42,14 @@ def known_fault(exc: BaseException, during: str) -> UserError | None:
             return UserError(f"a statement ran into the server's statement_timeout during {during}",
                              "lift it for this role or database (ALTER ROLE ... SET statement_timeout = 0), "
                              "or remove statement_timeout from the URL's options")
+        if isinstance(cause, psycopg.errors.QueryCanceled) and not interrupts.received():
+            # The run cancels nothing itself but on Ctrl-C. A very short statement_timeout that fires
+            # as a statement ends is reported on the next one as "due to user request" (seen with 1 ms
+            # on a busy machine); else another session ran pg_cancel_backend on it.
+            return UserError(f"the server canceled a statement during {during} ({first_line(cause)}): a short "
+                             "statement_timeout, or another session canceling the run's queries",
+                             "lift statement_timeout for this role or database (ALTER ROLE ... SET "
+                             "statement_timeout = 0), or remove it from the URL's options")
         if isinstance(cause, psycopg.errors.DiskFull) or (isinstance(cause, OSError) and cause.errno == errno.ENOSPC):
             return UserError(f"the disk is full during {during}: {first_line(cause)}",
                              "free space where the server keeps its data (for the embedded server: TMPDIR), "
