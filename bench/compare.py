@@ -153,7 +153,7 @@ def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: floa
     ratio = new_median / base_median
     note, detectable = "", None
     if len(base_values) >= 2 and len(new_values) >= 2:
-        if unit == "run":  # the spread between runs, measured, each benchmark's moderated by all of them
+        if unit == "run":  # the spread between runs, measured, each benchmark's moderated by its workload's
             log_ratio, se, df = stats.moderated_log_ratio(base_values, new_values, prior)
         else:  # the spread between trials, measured, plus the spread between runs they cannot show
             log_ratio, se, df = stats.log_ratio(base_values, new_values, extra_variance=2 * RUN_SPREAD ** 2)
