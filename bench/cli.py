@@ -29,7 +29,7 @@ def _version() -> str:
 SERVER = ("backend", "image", "database_url")
 LOAD = ("clients", "pool_size", "load_workers", "load_seconds")
 DATA = ("scale", "sessions", "syncing", "nodes_per_session", "seed", "rtt_ms")
-MEASURING = ("only", "grid", "max_time", "min_rounds", "trials", "case_budget", "jit")
+MEASURING = ("only", "grid", "max_time", "min_rounds", "trials", "case_budget", "jit", "priority", "cpus")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -152,3 +152,13 @@ def test_an_interrupted_run_leaves_no_postgres_behind(tmp_path, sig):
     assert _postgres_under(str(tmp_path)) == []
     assert not [p for p in Path(tmp_path).glob("sessionbench-pg-*")]
     assert not list((tmp_path / "out").glob("*.json"))  # no half-written results
+
+
+def test_every_run_setting_is_a_flag_of_sessionbench_run():
+    from bench.cli import build_parser
+    from bench.settings import SETTINGS
+
+    run = next(action for action in build_parser()._subparsers._group_actions[0].choices.items() if action[0] == "run")[1]
+    flags = {option for action in run._actions for option in action.option_strings}
+    missing = [s.name for s in SETTINGS if "--" + s.name.replace("_", "-") not in flags]
+    assert not missing  # a setting README and `--help` promise that the command line would refuse
