@@ -32,8 +32,26 @@ def run_metadata(paths: list[str]) -> pd.DataFrame:
                      "server_version": meta.get("server_version"), "scale": meta.get("scale"),
                      "sessions": meta.get("sessions"), "seed": meta.get("seed"), "commit": meta.get("commit"),
                      "datetime": doc.get("datetime"), "benchmarks": len(doc["benchmarks"]),
+                     "timed as": timed_as(meta),
                      "sqlalchemy": (meta.get("packages") or {}).get("sqlalchemy"), "file": Path(path).name})
     return pd.DataFrame(rows)
+
+
+def timed_as(meta: dict) -> str | None:
+    """How the rounds were scheduled (bench.priority, bench.placement), in a few words; None when
+    the file does not say (an older run) or says it in a shape a run never writes."""
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    held, place = meta.get("priority"), meta.get("placement")
+    parts = []
+    if isinstance(held, dict) and whole(held.get("nice")):
+        parts.append(f"nice {held['nice']}")
+    if isinstance(place, dict) and whole(place.get("cpu")):
+        parts.append(f"one CPU ({place['cpu']})" + ("" if place.get("server_pinned") is True else ", client only"))
+    elif isinstance(place, dict) and place.get("asked") in ("same", "free"):
+        parts.append("any CPU")
+    return ", ".join(parts) or None
 
 
 VERDICT_COLOURS = {"confirmed": "#d9f0d3", "refuted": "#f9d5d3", "partly": "#fdf1c7", "inconclusive": "#dde6f3",

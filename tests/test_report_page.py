@@ -200,3 +200,17 @@ def test_a_notebook_run_on_its_own_removes_its_fresh_run(tmp_path, monkeypatch):
     text = (tmp_path / notebook.name).read_text()
     assert "measured migrate_audio_storage" in text  # it did measure on its own
     assert not list(scratch.glob("sessionbench-fresh-*"))
+
+
+def test_the_run_table_says_how_rounds_were_scheduled_and_ignores_shapes_a_run_never_writes():
+    from bench.report_page import timed_as
+
+    pinned = {"priority": {"nice": -10}, "placement": {"asked": "same", "cpu": 1, "server_pinned": True}}
+    assert timed_as(pinned) == "nice -10, one CPU (1)"
+    assert timed_as({**pinned, "placement": {"asked": "same", "cpu": 1, "server_pinned": False}}) == \
+        "nice -10, one CPU (1), client only"
+    assert timed_as({"priority": {"nice": 0}, "placement": {"asked": "free", "cpu": None}}) == "nice 0, any CPU"
+    assert timed_as({}) is None  # an older run
+    for strange in ({"priority": "nice -10", "placement": ["cpu", 1]}, {"priority": {"nice": True}},
+                    {"placement": {"cpu": "<script>", "asked": "<b>"}}):
+        assert timed_as(strange) is None
