@@ -30,11 +30,20 @@ def run_metadata(paths: list[str]) -> pd.DataFrame:
         meta = doc["sessionbench"]
         rows.append({"run_id": meta.get("run_id"), "backend": meta.get("backend"),
                      "server_version": meta.get("server_version"), "scale": meta.get("scale"),
-                     "sessions": meta.get("sessions"), "seed": meta.get("seed"), "commit": meta.get("commit"),
+                     "sessions": sessions_of(meta), "seed": meta.get("seed"), "commit": meta.get("commit"),
                      "datetime": doc.get("datetime"), "benchmarks": len(doc["benchmarks"]),
                      "timed as": timed_as(meta),
                      "sqlalchemy": (meta.get("packages") or {}).get("sqlalchemy"), "file": Path(path).name})
     return pd.DataFrame(rows)
+
+
+def sessions_of(meta: dict):
+    """Every data size of the run (a size sweep has several), smallest first; the first size
+    alone when the file lists no sizes."""
+    sizes = meta.get("sizes")
+    found = sorted({size["sessions"] for size in sizes if isinstance(size, dict) and isinstance(
+        size.get("sessions"), int) and not isinstance(size.get("sessions"), bool)}) if isinstance(sizes, list) else []
+    return "; ".join(f"{n:,}" for n in found) if len(found) > 1 else meta.get("sessions")
 
 
 def timed_as(meta: dict) -> str | None:

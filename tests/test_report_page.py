@@ -214,3 +214,13 @@ def test_the_run_table_says_how_rounds_were_scheduled_and_ignores_shapes_a_run_n
     for strange in ({"priority": "nice -10", "placement": ["cpu", 1]}, {"priority": {"nice": True}},
                     {"placement": {"cpu": "<script>", "asked": "<b>"}}):
         assert timed_as(strange) is None
+
+
+def test_the_run_table_lists_every_size_of_a_sweep():
+    from bench.report_page import sessions_of
+
+    assert sessions_of({"sessions": 1000, "sizes": [{"sessions": 10000}, {"sessions": 1000}, {"sessions": 1000}]}) \
+        == "1,000; 10,000"
+    assert sessions_of({"sessions": 1000, "sizes": [{"sessions": 1000}]}) == 1000
+    assert sessions_of({"sessions": 200, "sizes": "many"}) == 200
+    assert sessions_of({"sessions": 200, "sizes": [{"sessions": "<b>"}, None, {"sessions": True}]}) == 200
