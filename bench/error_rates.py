@@ -148,21 +148,23 @@ def series(options) -> dict:
     }
 
 
-def top_up(result: dict, options) -> dict:
-    """Slowed runs added to a stored series until every workload has `options.top_up` of them, for
-    the several-runs-per-side A/B. They are kept apart (`slow_extra`): one file per side compares
-    each slowed run with the unchanged run just before it, which these do not have."""
-    extra = list(result.get("slow_extra", []))
-    have = {}
-    for s in result["slow"] + extra:
-        have[s["workload"]] = have.get(s["workload"], 0) + 1
-    for workload in options.workloads.split(","):
-        while have.get(workload, 0) < options.top_up:
-            env = {"SESSIONBENCH_TEST_SLOWDOWN": f"{workload}={options.slowdown}"}
-            path = one_run(options.workloads, Path(options.work) / f"SLOWX{len(extra):02d}", env)
-            extra.append({"workload": workload, "path": str(path)})
-            have[workload] = have.get(workload, 0) + 1
-    return {**result, "slow_extra": extra}
+def blocks(result: dict, options) -> dict:
+    """`options.blocks` blocks of runs added to a stored series, measured as the CI workflow measures
+    base and head: PER_SIDE unchanged runs and PER_SIDE slowed ones, alternating (A B A B A B), so a
+    slow phase of the machine lasting minutes falls on both sides alike. Block j slows every workload
+    but one (the j-th, which stays as a bystander), so each workload is slowed in most blocks."""
+    done = list(result.get("blocks", []))
+    workloads = options.workloads.split(",")
+    for j in range(len(done), len(done) + options.blocks):
+        bystander = workloads[j % len(workloads)]
+        slowed = [w for w in workloads if w != bystander] or workloads
+        env = {"SESSIONBENCH_TEST_SLOWDOWN": ",".join(f"{w}={options.slowdown}" for w in slowed)}
+        base, new = [], []
+        for k in range(PER_SIDE):
+            base.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-A{k}")))
+            new.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-B{k}", env)))
+        done.append({"slowed": slowed, "base": base, "new": new})
+    return {**result, "blocks": done}
 
 
 def replay(result: dict, options) -> dict:
@@ -177,45 +179,41 @@ def replay(result: dict, options) -> dict:
 
 
 PER_SIDE = 3  # runs per side of the CI workflow's compare (RUNS_PER_SIDE in .github/workflows/benchmarks.yml)
-DRAWS = 100
 
 
-def several_per_side(result: dict, per_side: int = PER_SIDE, draws: int = DRAWS, seed: int = 1) -> dict:
-    """`compare --base A1 A2 A3 --new B1 B2 B3` as CI runs it, on the series' stored runs: `draws`
-    A/A comparisons of 2 x per_side distinct unchanged runs drawn at random, and for each workload
-    slowed in per_side runs or more, `draws` A/B comparisons of per_side of them against per_side
-    unchanged runs. Drawn from one series, the comparisons share runs: they are not independent,
-    so the rates carry no binomial bound."""
-    rng = random.Random(seed)
+def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
+    """`compare --base A1 A2 A3 --new B1 B2 B3` as the CI workflow runs it, base and head alternating.
+    A/A: every window of 2 x per_side consecutive unchanged runs of the series, split alternately
+    (1st, 3rd, 5th against 2nd, 4th, 6th). A/B: each alternated block (`blocks`), its slowed
+    workloads' benchmarks caught, the others' flagged. Windows share runs: these are rates
+    without bounds."""
     runs = [results.read(p) for p in result["runs"]]
-    slowed: dict[str, list] = {}
-    for s in result["slow"] + result.get("slow_extra", []):
-        slowed.setdefault(s["workload"], []).append(results.read(s["path"]))
-    exits = flags = rows_seen = 0
+    exits = flags = rows_seen = windows = 0
     detects = []
-    for _ in range(draws):
-        picked = rng.sample(runs, 2 * per_side)
-        rows = compare_module.compare_runs(picked[:per_side], picked[per_side:])
+    for first in range(len(runs) - 2 * per_side + 1):
+        window = runs[first:first + 2 * per_side]
+        rows = compare_module.compare_runs(window[0::2], window[1::2])
+        windows += 1
         exits += compare_module.has_regression(rows)
         flags += sum(row.verdict != "no change" for row in rows)
         rows_seen += len(rows)
         detects += [row.detectable for row in rows if row.detectable is not None]
     caught = slowed_seen = bystander_flags = bystanders = 0
-    workloads = sorted(w for w, paths in slowed.items() if len(paths) >= per_side)
-    for workload in workloads:
-        for _ in range(draws):
-            rows = compare_module.compare_runs(rng.sample(runs, per_side), rng.sample(slowed[workload], per_side))
-            for row in rows:
-                if row.workload == workload:
-                    slowed_seen += 1
-                    caught += row.verdict == "regression"
-                else:
-                    bystanders += 1
-                    bystander_flags += row.verdict != "no change"
+    for block in result.get("blocks", []):
+        rows = compare_module.compare_runs([results.read(p) for p in block["base"]],
+                                           [results.read(p) for p in block["new"]])
+        for row in rows:
+            if row.workload in block["slowed"]:
+                slowed_seen += 1
+                caught += row.verdict == "regression"
+            else:
+                bystanders += 1
+                bystander_flags += row.verdict != "no change"
     detects.sort()
-    return {"per_side": per_side, "draws": draws, "aa_exit": (exits, draws), "aa_flags": (flags, rows_seen),
+    return {"per_side": per_side, "windows": windows, "blocks": len(result.get("blocks", [])),
+            "aa_exit": (exits, windows), "aa_flags": (flags, rows_seen),
             "ab_caught": (caught, slowed_seen), "ab_bystanders": (bystander_flags, bystanders),
-            "ab_workloads": workloads, "detectable_median": statistics.median(detects) if detects else None,
+            "detectable_median": statistics.median(detects) if detects else None,
             "detectable_p90": detects[int(0.9 * (len(detects) - 1))] if detects else None}
 
 
@@ -311,14 +309,12 @@ def summarize(result: dict, options, title: str) -> str:
     counts = {key: f"{several[key][0]}/{several[key][1]}" for key in ("aa_exit", "aa_flags", "ab_caught", "ab_bystanders")}
     lines += [
         "",
-        f"With {several['per_side']} runs per side, as the CI workflow compares (the run as the unit, each "
-        "benchmark's spread between runs moderated by its workload's), wall time, on this series' runs: "
-        f"{several['draws']} A/A comparisons of {2 * several['per_side']} distinct unchanged runs drawn at random; "
-        f"A/B: {several['per_side']} slowed runs of {', '.join(several['ab_workloads']) or 'no workload slowed often enough'}"
-        f" against {several['per_side']} unchanged ones, {several['draws']} draws each"
-        + (f" ({len(result['slow_extra'])} slowed runs added after the series by `--top-up`, so every workload has "
-           f"{several['per_side']} or more)" if result.get("slow_extra") else "")
-        + ". The draws share runs, so these are rates without bounds.",
+        f"With {several['per_side']} runs per side, as the CI workflow compares (base and head alternating, the run "
+        "as the unit, each benchmark's spread between runs moderated by its workload's), wall time: A/A on "
+        f"{several['windows']} windows of {2 * several['per_side']} consecutive unchanged runs of this series, split "
+        f"alternately; A/B on {several['blocks']} blocks of {2 * several['per_side']} runs added after it (`--blocks`), "
+        "unchanged and slowed alternating, each slowing every workload but one. Windows share runs, so these are "
+        "rates without bounds.",
         "",
         "| A/A: compare exits 1 | A/A: benchmarks flagged | A/B: slowed benchmarks caught | A/B: bystanders flagged "
         "| detects (median / 90th pct.) |",
@@ -358,21 +354,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", default=str(ROOT / "docs" / "error-rates.md"))
     parser.add_argument("--replay", action="store_true",
                         help="compare the runs stored in --work again (after changing compare), without new runs")
-    parser.add_argument("--top-up", type=int, default=0, metavar="K",
-                        help="with --replay: first add slowed runs until every workload has K (for the "
-                             f"{PER_SIDE}-per-side A/B), under the same --busy condition")
+    parser.add_argument("--blocks", type=int, default=0, metavar="N",
+                        help=f"with --replay: first add N blocks of {PER_SIDE} unchanged and {PER_SIDE} slowed runs, "
+                             f"alternating, for the {PER_SIDE}-per-side A/B, under the same --busy condition")
     options = parser.parse_args(argv)
     options.argv = list(argv if argv is not None else sys.argv[1:])
-    if options.top_up and not options.replay:
-        parser.error("--top-up adds runs to a stored series: use it with --replay")
+    if options.blocks and not options.replay:
+        parser.error("--blocks adds runs to a stored series: use it with --replay")
     section = "busy" if options.busy else "idle"
     Path(options.work).mkdir(parents=True, exist_ok=True)
     stored = Path(options.work) / "series.json"
     if options.replay:
         result = json.loads(stored.read_text())
-        if options.top_up:
+        if options.blocks:
             with busy(os.cpu_count() or 1) if options.busy else contextlib.nullcontext():
-                result = top_up(result, options)
+                result = blocks(result, options)
         result = replay(result, options)
     else:
         with busy(os.cpu_count() or 1) if options.busy else contextlib.nullcontext():

@@ -72,7 +72,7 @@ def test_gate_rates_count_false_flags_catches_and_bystanders():
     assert rates["detectable_by_workload"] == {"a": pytest.approx(0.2), "b": pytest.approx(0.3)}
 
 
-def test_several_per_side_compares_runs_as_ci_does_and_catches_a_workload_slowed_in_enough_runs(tmp_path):
+def test_several_per_side_compares_alternated_runs_as_ci_does_and_catches_the_slowed_workloads(tmp_path):
     from bench.error_rates import several_per_side
     from tests.test_compare import _runs
 
@@ -88,27 +88,51 @@ def test_several_per_side_compares_runs_as_ci_does_and_catches_a_workload_slowed
             paths.append(str(path))
         return paths
 
-    result = {"runs": saved(unchanged, "A"),
-              "slow": [{"workload": "dashboard", "path": p} for p in saved(slowed, "SLOW")]}
-    rates = several_per_side(result, per_side=3, draws=10)
-    assert rates["aa_exit"] == (0, 10) and rates["aa_flags"][0] == 0
-    assert rates["ab_workloads"] == ["dashboard"] and rates["ab_caught"] == (60, 60)
-    assert several_per_side({**result, "slow": result["slow"][:2]}, per_side=3, draws=10)["ab_workloads"] == []
+    base = saved(unchanged, "A")
+    result = {"runs": base, "blocks": [{"slowed": ["dashboard"], "base": base[:3], "new": saved(slowed, "B")},
+                                       {"slowed": ["active_sync"], "base": base[:3], "new": base[3:6]}]}
+    rates = several_per_side(result, per_side=3)
+    assert rates["windows"] == 3 and rates["aa_exit"] == (0, 3) and rates["aa_flags"][0] == 0  # 8 runs: 3 windows of 6
+    assert rates["blocks"] == 2 and rates["ab_caught"] == (6, 6)  # the first block's dashboard benchmarks
+    assert rates["ab_bystanders"] == (0, 6)  # the second block slowed a workload these runs do not have
 
 
-def test_top_up_adds_slowed_runs_only_where_a_workload_has_too_few_and_keeps_them_apart(tmp_path, monkeypatch):
+def test_a_trend_across_a_series_falls_on_both_sides_of_an_alternated_window(tmp_path):
+    """A machine that slows down over minutes: comparing early runs with late ones would flag it;
+    alternating base and head, as CI does, does not."""
+    from bench.error_rates import several_per_side
+    from tests.test_compare import _runs
+
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(6)}
+    drifting = _runs(variants, [0.05 * n for n in range(6)], seed=3)  # each run 5% slower than the one before
+    paths = []
+    for n, doc in enumerate(drifting):
+        path = tmp_path / f"A{n}.json"
+        path.write_text(json.dumps(doc))
+        paths.append(str(path))
+    assert several_per_side({"runs": paths})["aa_exit"] == (0, 1)
+    from bench import compare, results
+    early_late = compare.compare_runs([results.read(p) for p in paths[:3]], [results.read(p) for p in paths[3:]])
+    assert compare.has_regression(early_late)  # what a non-alternated comparison would have said
+
+
+def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp_path, monkeypatch):
     made = []
 
     def one_run(workloads, out, env=None):
-        made.append((out.name, env["SESSIONBENCH_TEST_SLOWDOWN"]))
+        made.append((out.name, (env or {}).get("SESSIONBENCH_TEST_SLOWDOWN")))
         return out / "run.json"
 
     monkeypatch.setattr(error_rates, "one_run", one_run)
-    options = argparse.Namespace(workloads="dashboard,list_live", top_up=3, slowdown=0.25, work=str(tmp_path))
-    stored = {"slow": [{"workload": "list_live", "path": "a"}] * 3 + [{"workload": "dashboard", "path": "b"}]}
-    topped = error_rates.top_up(stored, options)
-    assert made == [("SLOWX00", "dashboard=0.25"), ("SLOWX01", "dashboard=0.25")]
-    assert topped["slow"] == stored["slow"] and [s["workload"] for s in topped["slow_extra"]] == ["dashboard"] * 2
-    assert error_rates.top_up(topped, options) == topped  # enough already: nothing more is run
+    options = argparse.Namespace(workloads="dashboard,list_live,active_sync", blocks=2, slowdown=0.25,
+                                 work=str(tmp_path))
+    done = error_rates.blocks({"runs": []}, options)
+    slow_first, slow_second = "list_live=0.25,active_sync=0.25", "dashboard=0.25,active_sync=0.25"
+    assert made[:6] == [("BLOCK00-A0", None), ("BLOCK00-B0", slow_first), ("BLOCK00-A1", None),
+                        ("BLOCK00-B1", slow_first), ("BLOCK00-A2", None), ("BLOCK00-B2", slow_first)]
+    assert [name for name, _ in made[6:]][:2] == ["BLOCK01-A0", "BLOCK01-B0"] and made[7][1] == slow_second
+    assert [b["slowed"] for b in done["blocks"]] == [["list_live", "active_sync"], ["dashboard", "active_sync"]]
+    again = error_rates.blocks(done, argparse.Namespace(**{**vars(options), "blocks": 1}))
+    assert len(again["blocks"]) == 3 and made[-1][0] == "BLOCK02-B2"  # more blocks add to the stored ones
     with pytest.raises(SystemExit):
-        error_rates.main(["--top-up", "3", "--work", str(tmp_path)])
+        error_rates.main(["--blocks", "3", "--work", str(tmp_path)])
