@@ -203,11 +203,14 @@ def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | N
         if warm and case_budget and counted_s > case_budget:
             prepared.warmup = {"warmup_rounds": 0, "typical_s": counted_s, "steady_state": False,
                                "over_budget_s": counted_s}
-        elif warm and counted_s > WARMUP_BUDGET_S / 4:
+        elif warm and counted_s > WARMUP_BUDGET_S:
             # A round this long has warmed itself: the counting round just ran every statement
             # (past the prepare threshold inside the round, as one warm-up round would).
             prepared.warmup = {"warmup_rounds": 0, "typical_s": counted_s, "steady_state": False}
         elif warm:
+            # A shorter counting round is no estimate of a round: it carries the counters and the
+            # first compilation of the variant's queries. One that took over 75 ms for a 4 ms case left
+            # that case one round per trial, each cold (docs/error-rates.md); warm_up times real rounds.
             prepared.warmup = warm_up(prepared.one_round)
     except BaseException:
         prepared.close()

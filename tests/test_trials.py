@@ -234,3 +234,22 @@ def test_a_case_over_its_budget_is_measured_once_by_its_counting_round_and_says_
         assert result.columns()["budget_limited"] is True and result.counts["statements"] > 0
     baseline, other = (results[c] for c in cases)
     assert baseline.ratio[1:] == (None, None) and other.ratio[1:] == (None, None)  # no interval from one trial
+
+
+def test_a_slow_counting_round_of_a_fast_case_does_not_replace_its_warm_up(state, server, monkeypatch):
+    # The counting round carries the counters and the first compilation of the variant's queries:
+    # 0.1 s of it said nothing about a 4 ms round, and once left such a case one cold round per trial.
+    real = measure.count_pass
+
+    def slow_count_pass(*args, **kwargs):
+        counts = real(*args, **kwargs)
+        time.sleep(0.1)
+        return counts
+
+    monkeypatch.setattr(measure, "count_pass", slow_count_pass)
+    case = next(c for c in group("dashboard", "page_size=10") if c.variant.label == "baseline")
+    prepared = measure.prepare(state, case, server.url)
+    try:
+        assert prepared.warmup["warmup_rounds"] >= 1 and "over_budget_s" not in prepared.warmup
+    finally:
+        prepared.close()
