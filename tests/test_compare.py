@@ -155,6 +155,16 @@ def test_setup_differences_and_same_commit_are_said():
     assert compare.setup_notes([base], [other]) == []
 
 
+def test_a_busy_run_compared_one_file_per_side_is_said_and_several_per_side_is_not():
+    busy = make_doc(make_bench(seed=1), load={"noisy": True, "other_cpu_share": 0.57})
+    quiet = make_doc(make_bench(seed=2), load={"noisy": False})
+    assert any("busy machine" in note for note in compare.setup_notes([quiet], [busy]))
+    assert not any("busy machine" in note for note in compare.setup_notes([quiet], [quiet]))
+    assert not any("busy machine" in note for note in compare.setup_notes([busy, busy], [quiet, quiet]))
+    for strange in ("noisy", {"noisy": "yes"}, None, ["noisy"]):
+        assert not any("busy machine" in note for note in compare.setup_notes([quiet], [make_doc(load=strange)]))
+
+
 def test_identity_includes_variant_image_and_rtt():
     base = make_doc(make_bench(variant="baseline"), make_bench(variant="loading=selectin"))
     new = make_doc(make_bench(variant="loading=selectin"))
