@@ -145,6 +145,22 @@ def _run_prior(sides: list[tuple[list[float], str, list[float], str]]) -> stats.
     return stats.variance_prior([v for v, _ in pooled], [d for _, d in pooled])
 
 
+def _independent(prior: stats.VariancePrior | None, identities: list, sides: dict) -> stats.VariancePrior | None:
+    """A prior worth at most what the workload's comparison groups can say independently.
+
+    The variants of one group are measured in the same minutes of each run, so a slow phase of the
+    machine moves them together: they agree on a spread between runs because they share it, not
+    because each measured it. Counted as independent, twelve of them gave the prior so many degrees
+    of freedom that 2 of 26 alternated idle A/A comparisons (three runs per side) flagged a group's
+    shared shift; capped at one benchmark's worth per group, 0 of 26 (docs/error-rates.md).
+    """
+    if prior is None:
+        return None
+    groups = {(i[0], i[1], *i[3:]) for i in identities}  # the identity without its variant
+    own_df = max(len(sides[i][0]) + len(sides[i][2]) - 2 for i in identities)
+    return prior.at_most(own_df * len(groups))
+
+
 def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: float, prior,
                  base: list[dict], new: list[dict], show_data: bool = False) -> Row:
     base_values, base_unit, new_values, new_unit = sides
@@ -202,7 +218,8 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     # Sub-millisecond workloads spread more between runs than slow ones: each workload's benchmarks
     # inform each other (all benchmarks together for a workload with too few to say).
     everything = _run_prior(list(sides.values()))
-    priors = {workload: _run_prior([s for i, s in sides.items() if i[0] == workload]) or everything
+    priors = {workload: _independent(_run_prior([s for i, s in sides.items() if i[0] == workload]) or everything,
+                                     [i for i in common if i[0] == workload], sides)
               for workload in dict.fromkeys(i[0] for i in common)}
     rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0]], *benches[i], show_data) for i in common]
     return sort_rows(rows)

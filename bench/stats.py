@@ -371,6 +371,11 @@ class VariancePrior:
             return self.s2, math.inf
         return (self.df * self.s2 + df * s2) / (self.df + df), self.df + df
 
+    def at_most(self, df: float) -> "VariancePrior":
+        """The same prior worth no more than `df` degrees of freedom: for variances that are not
+        independent (benchmarks measured in the same minutes share the machine's shifts)."""
+        return VariancePrior(self.s2, min(self.df, df))
+
 
 def variance_prior(variances: Sequence[float], dfs: Sequence[float]) -> VariancePrior | None:
     """Empirical Bayes prior of many sample variances (Smyth 2004, limma's fitFDist, method of

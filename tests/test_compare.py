@@ -121,6 +121,18 @@ def test_three_runs_per_side_borrow_the_spread_between_runs_from_the_workloads_o
     assert rows["v3"].detectable < 0.25
 
 
+def test_a_shift_one_comparison_group_shares_counts_once_not_once_per_variant():
+    # Twelve variants of one group measured in the same minutes: a slow phase of the machine moves
+    # all of them by the same 16%. They agree on their spread because they share it; counted as
+    # twelve independent variances it would flag every one (t = 3.1 against 2.6), as one it does not.
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(12)}
+    base = _runs(variants, [0.0, 0.06, -0.06], seed=400)
+    shifted = _runs(variants, [0.15, 0.21, 0.09], seed=500)
+    rows = compare_runs(base, shifted)
+    assert all(row.unit == "run" and row.verdict == "no change" for row in rows)
+    assert all(row.ratio > 1.1 and row.ci_low < 1 for row in rows)  # a 16% move the interval cannot tell from 1
+
+
 def test_variance_prior_finds_a_common_variance_and_how_much_benchmarks_differ():
     from bench import stats
 
