@@ -11,8 +11,10 @@ What the comparison can see depends on what it is given:
   a variance with four degrees of freedom, far too few for an interval at a family-wise level,
   so each benchmark's variance is moderated by those of its workload's other benchmarks
   (empirical Bayes, as limma does for thousands of genes measured a few times each:
-  stats.variance_prior). Replayed on 31 idle runs, three per side: 2 of 100 A/A comparisons
-  exited 1, a 25% slowdown was caught in 1,300 of 1,300 benchmarks (docs/error-rates.md).
+  stats.variance_prior), each workload's prior worth at most one benchmark per comparison group
+  (a group's variants share the machine's shifts). Replayed alternated, as CI runs it, on two
+  idle series: 0 of 26 A/A windows exited 1 in each, a 25% slowdown was caught in 125 and 114 of
+  129 benchmarks (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
 of each benchmark is therefore widened so the chance that *any* benchmark of the comparison shows
