@@ -30,11 +30,16 @@ def run_metadata(paths: list[str]) -> pd.DataFrame:
         meta = doc["sessionbench"]
         rows.append({"run_id": meta.get("run_id"), "backend": meta.get("backend"),
                      "server_version": meta.get("server_version"), "scale": meta.get("scale"),
-                     "sessions": sessions_of(meta), "seed": meta.get("seed"), "commit": meta.get("commit"),
+                     "sessions": sessions_of(meta), "seed": meta.get("seed"), "commit": _short(meta.get("commit")),
                      "datetime": doc.get("datetime"), "benchmarks": len(doc["benchmarks"]),
                      "timed as": timed_as(meta),
                      "sqlalchemy": (meta.get("packages") or {}).get("sqlalchemy"), "file": Path(path).name})
     return pd.DataFrame(rows)
+
+
+def _short(commit):
+    """A commit as `git log --oneline` shows it: 40 unbreakable characters pushed the run table off the page."""
+    return commit[:12] if isinstance(commit, str) else commit
 
 
 def sessions_of(meta: dict):
