@@ -13,7 +13,7 @@ What the comparison can see depends on what it is given:
   (empirical Bayes, as limma does for thousands of genes measured a few times each:
   stats.variance_prior), each workload's prior worth at most one benchmark per comparison group
   (a group's variants share the machine's shifts). Replayed alternated, as CI runs it, on two
-  idle series: 0 of 26 A/A windows exited 1 in each, a 25% slowdown was caught in 125 and 114 of
+  idle series: 1 and 0 of 26 A/A windows exited 1, a 25% slowdown was caught in 125 and 114 of
   129 benchmarks (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
@@ -152,9 +152,10 @@ def _independent(prior: stats.VariancePrior | None, identities: list, sides: dic
 
     The variants of one group are measured in the same minutes of each run, so a slow phase of the
     machine moves them together: they agree on a spread between runs because they share it, not
-    because each measured it. Counted as independent, twelve of them gave the prior so many degrees
-    of freedom that 2 of 26 alternated idle A/A comparisons (three runs per side) flagged a group's
-    shared shift; capped at one benchmark's worth per group, 0 of 26 (docs/error-rates.md).
+    because each measured it. Counted as independent, they gave the prior so many degrees of
+    freedom that 2 of 26 alternated idle A/A comparisons of one series (three runs per side)
+    flagged a group's shared shift; capped at one benchmark's worth per group, 0 of 26
+    (docs/error-rates.md).
     """
     if prior is None:
         return None
