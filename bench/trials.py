@@ -150,31 +150,25 @@ def measure_group(state, cases: list[Case], url, *, max_time: float, min_rounds:
     results = {case: CaseResult(case) for case in cases}
     prepared: dict[Case, measure.Prepared] = {}
     with placement.group():  # the client on the run's CPU (bench.placement) until the group is done
-        _measure_group(state, cases, url, results, prepared, max_time=max_time, min_rounds=min_rounds,
-                       trials=trials, seed=seed, case_budget=case_budget)
+        try:
+            for case in cases:
+                try:
+                    prepared[case] = measure.prepare(state, case, url, case_budget=case_budget)
+                except Exception as exc:  # noqa: BLE001 - one variant failing must not hide the others
+                    results[case].error = exc
+            if prepared:
+                _run_trials(state, prepared, results, max_time=max_time, min_rounds=min_rounds, trials=trials,
+                            seed=seed, case_budget=case_budget)
+            for case, ready in prepared.items():
+                try:
+                    results[case].facts = measure.case_facts(ready, state.server.version_num)
+                except Exception as exc:  # noqa: BLE001
+                    results[case].error = exc
+        finally:
+            for ready in prepared.values():
+                ready.close()
     _ratios_to_baseline(results)
     return results
-
-
-def _measure_group(state, cases, url, results, prepared, *, max_time, min_rounds, trials, seed,
-                   case_budget) -> None:
-    try:
-        for case in cases:
-            try:
-                prepared[case] = measure.prepare(state, case, url, case_budget=case_budget)
-            except Exception as exc:  # noqa: BLE001 - one variant failing must not hide the others
-                results[case].error = exc
-        if prepared:
-            _run_trials(state, prepared, results, max_time=max_time, min_rounds=min_rounds, trials=trials,
-                        seed=seed, case_budget=case_budget)
-        for case, ready in prepared.items():
-            try:
-                results[case].facts = measure.case_facts(ready, state.server.version_num)
-            except Exception as exc:  # noqa: BLE001
-                results[case].error = exc
-    finally:
-        for ready in prepared.values():
-            ready.close()
 
 
 def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed, case_budget=None) -> None:
