@@ -150,7 +150,7 @@ def series(options) -> dict:
 
 def blocks(result: dict, options) -> dict:
     """`options.blocks` blocks of runs added to a stored series, measured as the CI workflow measures
-    base and head: PER_SIDE unchanged runs and PER_SIDE slowed ones, alternating (A B A B A B), so a
+    base and head: `--per-side` unchanged runs and as many slowed ones, alternating (A B A B ...), so a
     slow phase of the machine lasting minutes falls on both sides alike. Block j slows every workload
     but one (the j-th, which stays as a bystander), so each workload is slowed in most blocks."""
     done = list(result.get("blocks", []))
@@ -160,7 +160,7 @@ def blocks(result: dict, options) -> dict:
         slowed = [w for w in workloads if w != bystander] or workloads
         env = {"SESSIONBENCH_TEST_SLOWDOWN": ",".join(f"{w}={options.slowdown}" for w in slowed)}
         base, new = [], []
-        for k in range(PER_SIDE):
+        for k in range(options.per_side):
             base.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-A{k}")))
             new.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-B{k}", env)))
         done.append({"slowed": slowed, "base": base, "new": new})
@@ -184,9 +184,9 @@ PER_SIDE = 3  # runs per side of the CI workflow's compare (RUNS_PER_SIDE in .gi
 def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
     """`compare --base A1 A2 A3 --new B1 B2 B3` as the CI workflow runs it, base and head alternating.
     A/A: every window of 2 x per_side consecutive unchanged runs of the series, split alternately
-    (1st, 3rd, 5th against 2nd, 4th, 6th). A/B: each alternated block (`blocks`), its slowed
-    workloads' benchmarks caught, the others' flagged. Windows share runs: these are rates
-    without bounds."""
+    (1st, 3rd, 5th against 2nd, 4th, 6th). A/B: each alternated block (`blocks`) of per_side runs a
+    side, its slowed workloads' benchmarks caught, the others' flagged. Windows share runs: these
+    are rates without bounds."""
     runs = [results.read(p) for p in result["runs"]]
     exits = flags = rows_seen = windows = 0
     detects = []
@@ -199,7 +199,8 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
         rows_seen += len(rows)
         detects += [row.detectable for row in rows if row.detectable is not None]
     caught = slowed_seen = bystander_flags = bystanders = 0
-    for block in result.get("blocks", []):
+    sized = [block for block in result.get("blocks", []) if len(block["base"]) == per_side]
+    for block in sized:
         rows = compare_module.compare_runs([results.read(p) for p in block["base"]],
                                            [results.read(p) for p in block["new"]])
         for row in rows:
@@ -210,7 +211,7 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
                 bystanders += 1
                 bystander_flags += row.verdict != "no change"
     detects.sort()
-    return {"per_side": per_side, "windows": windows, "blocks": len(result.get("blocks", [])),
+    return {"per_side": per_side, "windows": windows, "blocks": len(sized),
             "aa_exit": (exits, windows), "aa_flags": (flags, rows_seen),
             "ab_caught": (caught, slowed_seen), "ab_bystanders": (bystander_flags, bystanders),
             "detectable_median": statistics.median(detects) if detects else None,
@@ -305,23 +306,25 @@ def summarize(result: dict, options, title: str) -> str:
         move = max(abs(v / middle - 1) for v in values)
         lines.append(f"| {name} | {' '.join(f'{v:.2f}' for v in values[:5])} | {min(values):.2f}-{max(values):.2f} "
                      f"(median {middle:.2f}) | {move * 100:.1f}% |")
-    several = several_per_side(result)
-    counts = {key: f"{several[key][0]}/{several[key][1]}" for key in ("aa_exit", "aa_flags", "ab_caught", "ab_bystanders")}
     lines += [
         "",
-        f"With {several['per_side']} runs per side, as the CI workflow compares (base and head alternating, the run "
-        "as the unit, each benchmark's spread between runs moderated by its workload's), wall time: A/A on "
-        f"{several['windows']} windows of {2 * several['per_side']} consecutive unchanged runs of this series, split "
-        f"alternately; A/B on {several['blocks']} blocks of {2 * several['per_side']} runs added after it (`--blocks`), "
-        "unchanged and slowed alternating, each slowing every workload but one. Windows share runs, so these are "
-        "rates without bounds.",
+        "With several runs per side, as the CI workflow compares (base and head alternating, the run as the unit, "
+        "each benchmark's spread between runs moderated by its workload's), wall time: A/A on every window of "
+        "2 x N consecutive unchanged runs of this series, split alternately; A/B on blocks of N unchanged and N "
+        "slowed runs added after it (`--blocks`, `--per-side N`), alternating, each slowing every workload but one. "
+        f"The CI workflow uses N = {PER_SIDE}. Windows share runs, so these are rates without bounds.",
         "",
-        "| A/A: compare exits 1 | A/A: benchmarks flagged | A/B: slowed benchmarks caught | A/B: bystanders flagged "
-        "| detects (median / 90th pct.) |",
-        "|---|---|---|---|---|",
-        f"| {counts['aa_exit']} | {counts['aa_flags']} | {counts['ab_caught']} | {counts['ab_bystanders']} | "
-        f"{_pct(several['detectable_median'])} / {_pct(several['detectable_p90'])} |",
+        "| runs per side | A/A windows: compare exits 1 | A/A: benchmarks flagged | A/B blocks | A/B: slowed benchmarks "
+        "caught | A/B: bystanders flagged | detects (median / 90th pct.) |",
+        "|---:|---|---|---:|---|---|---|",
     ]
+    for per_side in sorted({PER_SIDE} | {len(block["base"]) for block in result.get("blocks", [])}):
+        several = several_per_side(result, per_side)
+        counts = {key: f"{several[key][0]}/{several[key][1]}"
+                  for key in ("aa_exit", "aa_flags", "ab_caught", "ab_bystanders")}
+        lines.append(f"| {per_side} | {counts['aa_exit']} | {counts['aa_flags']} | {several['blocks']} | "
+                     f"{counts['ab_caught']} | {counts['ab_bystanders']} | "
+                     f"{_pct(several['detectable_median'])} / {_pct(several['detectable_p90'])} |")
     slowed = ", ".join(f"{c['slowed']} ({sum(r['verdict'] == 'regression' for r in c['rows'] if r['workload'] == c['slowed'])}/"
                        f"{sum(r['workload'] == c['slowed'] for r in c['rows'])})" for c in result["ab"]["wall"])
     lines += ["", f"Slowed workloads, drawn at random, with the benchmarks wall time caught: {slowed}.", ""]
@@ -355,12 +358,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replay", action="store_true",
                         help="compare the runs stored in --work again (after changing compare), without new runs")
     parser.add_argument("--blocks", type=int, default=0, metavar="N",
-                        help=f"with --replay: first add N blocks of {PER_SIDE} unchanged and {PER_SIDE} slowed runs, "
-                             f"alternating, for the {PER_SIDE}-per-side A/B, under the same --busy condition")
+                        help="with --replay: first add N blocks of --per-side unchanged and as many slowed runs, "
+                             "alternating, for the several-per-side A/B, under the same --busy condition")
+    parser.add_argument("--per-side", type=int, default=PER_SIDE, metavar="N",
+                        help=f"runs per side of each block --blocks adds (default {PER_SIDE}, as the CI workflow)")
     options = parser.parse_args(argv)
     options.argv = list(argv if argv is not None else sys.argv[1:])
     if options.blocks and not options.replay:
         parser.error("--blocks adds runs to a stored series: use it with --replay")
+    if options.per_side < 1:
+        parser.error("--per-side needs at least 1 run per side")
     section = "busy" if options.busy else "idle"
     Path(options.work).mkdir(parents=True, exist_ok=True)
     stored = Path(options.work) / "series.json"

@@ -95,6 +95,8 @@ def test_several_per_side_compares_alternated_runs_as_ci_does_and_catches_the_sl
     assert rates["windows"] == 3 and rates["aa_exit"] == (0, 3) and rates["aa_flags"][0] == 0  # 8 runs: 3 windows of 6
     assert rates["blocks"] == 2 and rates["ab_caught"] == (6, 6)  # the first block's dashboard benchmarks
     assert rates["ab_bystanders"] == (0, 6)  # the second block slowed a workload these runs do not have
+    pairs = several_per_side(result, per_side=2)  # 8 runs: 5 windows of 4; no block has 2 runs a side
+    assert pairs["windows"] == 5 and pairs["blocks"] == 0 and pairs["ab_caught"] == (0, 0)
 
 
 def test_a_trend_across_a_series_falls_on_both_sides_of_an_alternated_window(tmp_path):
@@ -125,7 +127,7 @@ def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp
 
     monkeypatch.setattr(error_rates, "one_run", one_run)
     options = argparse.Namespace(workloads="dashboard,list_live,active_sync", blocks=2, slowdown=0.25,
-                                 work=str(tmp_path))
+                                 work=str(tmp_path), per_side=3)
     done = error_rates.blocks({"runs": []}, options)
     slow_first, slow_second = "list_live=0.25,active_sync=0.25", "dashboard=0.25,active_sync=0.25"
     assert made[:6] == [("BLOCK00-A0", None), ("BLOCK00-B0", slow_first), ("BLOCK00-A1", None),
@@ -136,3 +138,7 @@ def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp
     assert len(again["blocks"]) == 3 and made[-1][0] == "BLOCK02-B2"  # more blocks add to the stored ones
     with pytest.raises(SystemExit):
         error_rates.main(["--blocks", "3", "--work", str(tmp_path)])
+    five = error_rates.blocks({"runs": []}, argparse.Namespace(**{**vars(options), "blocks": 1, "per_side": 5}))
+    assert [len(five["blocks"][0][side]) for side in ("base", "new")] == [5, 5] and made[-1][0] == "BLOCK00-B4"
+    with pytest.raises(SystemExit):
+        error_rates.main(["--replay", "--blocks", "1", "--per-side", "0", "--work", str(tmp_path)])
