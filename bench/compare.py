@@ -262,8 +262,8 @@ def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
                      "a difference in time may come from that, not from the code")
     if len(base_docs) == 1 and len(new_docs) == 1 and any(_noisy(d) for d in (*base_docs, *new_docs)):
         notes.append("note: a run was taken on a busy machine, whose runs shift more than RUN_SPREAD allows "
-                     "(docs/error-rates.md); to gate, compare three runs per side, base and head alternating "
-                     "(--base A1 A2 A3 --new B1 B2 B3)")
+                     "(docs/error-rates.md); to gate, compare five runs per side, base and head alternating "
+                     "(--base A1 .. A5 --new B1 .. B5)")
     base_commits = {results.commit_of(d) for d in base_docs}
     new_commits = {results.commit_of(d) for d in new_docs}
     if base_commits == new_commits and None not in base_commits:

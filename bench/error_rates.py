@@ -178,11 +178,11 @@ def replay(result: dict, options) -> dict:
                        for s in slow] for m in METRICS}}
 
 
-PER_SIDE = 3  # runs per side of the CI workflow's compare (RUNS_PER_SIDE in .github/workflows/benchmarks.yml)
+PER_SIDE = 5  # runs per side of the CI workflow's compare (RUNS_PER_SIDE in .github/workflows/benchmarks.yml)
 
 
 def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
-    """`compare --base A1 A2 A3 --new B1 B2 B3` as the CI workflow runs it, base and head alternating.
+    """`compare --base A1 .. A5 --new B1 .. B5` as the CI workflow runs it, base and head alternating.
     A/A: every window of 2 x per_side consecutive unchanged runs of the series, split alternately
     (1st, 3rd, 5th against 2nd, 4th, 6th). A/B: each alternated block (`blocks`) of per_side runs a
     side, its slowed workloads' benchmarks caught, the others' flagged. Windows share runs: these

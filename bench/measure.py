@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from bench import counting, cpu, injected, placement, plans
+from bench import counting, cpu, injected, placement, plans, priority
 from bench.context import pin_session_settings
 from bench.cases import Case
 from models_variants import Variant
@@ -195,6 +195,7 @@ def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | N
             pid = conn.exec_driver_sql("select pg_backend_pid()").scalar_one()
         prepared.backend_pid = cpu.server_process(state.server, pid)
         placement.pin_backend(prepared.backend_pid)  # beside the client, for every round of the case
+        priority.raise_backend(prepared.backend_pid)  # ahead of other processes in its own session group
         work = injected.Work.for_workload(case.workload.name)
         prepared.one_round = make_round(case, ctx, kwargs, work)
         started = time.perf_counter()

@@ -60,7 +60,8 @@ def timed_as(meta: dict) -> str | None:
     held, place = meta.get("priority"), meta.get("placement")
     parts = []
     if isinstance(held, dict) and whole(held.get("nice")):
-        parts.append(f"nice {held['nice']}")
+        parts.append(f"nice {held['nice']}" + (" (server backends too)" if held.get("backend_groups_raised") is True
+                                               else ""))
     if isinstance(place, dict) and whole(place.get("cpu")):
         parts.append(f"one CPU ({place['cpu']})" + ("" if place.get("server_pinned") is True else ", client only"))
     elif isinstance(place, dict) and place.get("asked") in ("same", "free"):

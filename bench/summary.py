@@ -83,6 +83,9 @@ def print_summary(doc: dict) -> None:
         if isinstance(held, dict) and held.get("raised") is False:
             print("note: the run's priority could not be raised above the other processes (needs root or "
                   "CAP_SYS_NICE), so they competed with it on equal terms (bench/priority.py)")
+        elif isinstance(held, dict) and held.get("backend_groups_raised") is False:
+            print("note: the server backends' session groups could not be raised (needs root or CAP_SYS_NICE), "
+                  "so a busy process could take half their CPU (bench/priority.py)")
     if trials.get("disturbed"):
         print(f"note: {trials['disturbed']} trial(s) were discarded because autovacuum or a checkpoint ran inside them")
     limited = [r for r in table if r.get("budget_limited")]

@@ -112,7 +112,7 @@ def test_a_trend_across_a_series_falls_on_both_sides_of_an_alternated_window(tmp
         path = tmp_path / f"A{n}.json"
         path.write_text(json.dumps(doc))
         paths.append(str(path))
-    assert several_per_side({"runs": paths})["aa_exit"] == (0, 1)
+    assert several_per_side({"runs": paths}, per_side=3)["aa_exit"] == (0, 1)
     from bench import compare, results
     early_late = compare.compare_runs([results.read(p) for p in paths[:3]], [results.read(p) for p in paths[3:]])
     assert compare.has_regression(early_late)  # what a non-alternated comparison would have said

@@ -47,7 +47,8 @@ def test_the_results_file_says_what_priority_the_run_had(tmp_path_factory):
     held = doc["sessionbench"]["priority"]
     assert held["asked"] == "high"
     if _may_raise() and os.getpriority(os.PRIO_PROCESS, 0) >= priority.HIGH_NICE:
-        assert held == {"asked": "high", "nice": priority.HIGH_NICE, "raised": True}
+        assert {k: held[k] for k in ("asked", "nice", "raised")} == {"asked": "high", "nice": priority.HIGH_NICE,
+                                                                    "raised": True}
     else:
         assert held["raised"] is False
 
@@ -63,3 +64,40 @@ def test_a_busy_run_that_could_not_raise_its_priority_says_so_and_a_strange_file
         doc["sessionbench"]["priority"] = held
         print_summary(doc)
         assert "priority could not be raised" not in capsys.readouterr().out
+
+
+def _groups_raisable() -> bool:
+    return priority.autogroups() and _may_raise()
+
+
+@pytest.mark.skipif(not _groups_raisable(), reason="the kernel does not group tasks by session here, or may not raise")
+def test_a_backend_in_a_session_of_its_own_is_raised_in_its_group_and_nothing_else_is():
+    """PostgreSQL puts each backend in a session of its own, where nice alone does not reach
+    (bench.priority): its group is raised; the caller's session group is left as it was."""
+    own_group = priority.group_nice()
+    with priority.for_run("high"):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+        try:
+            assert priority.group_nice(child.pid) == 0
+            priority.raise_backend(child.pid)
+            assert priority.group_nice(child.pid) == priority.HIGH_NICE
+            assert priority.describe("high")["backend_groups_raised"] is True
+        finally:
+            child.kill()
+            child.wait()
+        assert priority.group_nice() == own_group
+    with priority.for_run("normal"):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+        try:
+            priority.raise_backend(child.pid)
+            assert priority.group_nice(child.pid) == 0
+        finally:
+            child.kill()
+            child.wait()
+
+
+@pytest.mark.db
+@pytest.mark.skipif(not _groups_raisable(), reason="the kernel does not group tasks by session here, or may not raise")
+def test_a_run_raises_its_measured_backends_groups_and_says_so(tmp_path_factory):
+    held = json.loads(Path(tiny_dashboard_run(tmp_path_factory)).read_text())["sessionbench"]["priority"]
+    assert held["backend_groups_raised"] is True

@@ -210,6 +210,8 @@ def test_the_run_table_says_how_rounds_were_scheduled_and_ignores_shapes_a_run_n
     assert timed_as({**pinned, "placement": {"asked": "same", "cpu": 1, "server_pinned": False}}) == \
         "nice -10, one CPU (1), client only"
     assert timed_as({"priority": {"nice": 0}, "placement": {"asked": "free", "cpu": None}}) == "nice 0, any CPU"
+    assert timed_as({**pinned, "priority": {"nice": -10, "backend_groups_raised": True}}) == \
+        "nice -10 (server backends too), one CPU (1)"
     assert timed_as({}) is None  # an older run
     for strange in ({"priority": "nice -10", "placement": ["cpu", 1]}, {"priority": {"nice": True}},
                     {"placement": {"cpu": "<script>", "asked": "<b>"}}):
