@@ -7,14 +7,13 @@ What the comparison can see depends on what it is given:
   start, another data load), so RUN_SPREAD, measured between runs of the same commit
   (docs/error-rates.md), is added to the variance.
 - two or more files per side: the unit is the run (each run's geometric mean of its trials),
-  and the spread between runs is measured, not assumed. Three runs per side give each benchmark
-  a variance with four degrees of freedom, far too few for an interval at a family-wise level,
+  and the spread between runs is measured, not assumed. Five runs per side (as CI runs it) give
+  each benchmark a variance with eight degrees of freedom, too few for an interval at a family-wise level,
   so each benchmark's variance is moderated by those of its workload's other benchmarks
   (empirical Bayes, as limma does for thousands of genes measured a few times each:
   stats.variance_prior), each workload's prior worth at most one benchmark per comparison group
-  (a group's variants share the machine's shifts). Replayed alternated, as CI runs it, on two
-  idle series: 1 and 0 of 26 A/A windows exited 1, a 25% slowdown was caught in 125 and 114 of
-  129 benchmarks (docs/error-rates.md).
+  (a group's variants share the machine's shifts). Its error rates, idle and busy, at three and
+  five runs per side: docs/error-rates.md.
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
 of each benchmark is therefore widened so the chance that *any* benchmark of the comparison shows
