@@ -14,6 +14,12 @@ What the comparison can see depends on what it is given:
   stats.variance_prior), each workload's prior worth at most one benchmark per comparison group
   (a group's variants share the machine's shifts). Its error rates, idle and busy, at three and
   five runs per side: docs/error-rates.md.
+- MIN_PAIRS or more files per side, run base and new alternating (their `datetime`s interleave, as
+  the CI workflow and asv's `continuous` run them): the unit is the pair of runs taken side by side.
+  Each benchmark's ratio is the geometric mean of its pairs' ratios, with the spread of those ratios
+  (moderated as above). A slow phase of the machine lasting longer than a pair falls on both of its
+  runs and cancels; unpaired, it widened every interval of a busy block until a 25% slowdown fit
+  inside (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
 of each benchmark is therefore widened so the chance that *any* benchmark of the comparison shows
@@ -32,6 +38,7 @@ import json
 import math
 import sys
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -46,10 +53,14 @@ FAMILY_ALPHA = 0.05
 # Spread (standard deviation of log time) between separate runs of the same commit that trials
 # within one run do not show. Measured on the development machine, idle and busy (docs/error-rates.md).
 RUN_SPREAD = 0.04
+# Runs per side from which alternated runs are compared pair by pair (docs/error-rates.md): with
+# fewer, each benchmark's own spread of pairs has too few degrees of freedom against its workload's.
+MIN_PAIRS = 5
 FORMATS = ("text", "markdown", "json")
 METRIC_WORDS = {"wall": "wall time per round (median of each trial)",
                 "cpu": "CPU time per round, client and server backend",
                 "unloaded": "wall time per round less the time client and server waited for a CPU"}
+UNIT_WORDS = {"trial": "trial", "run": "run", "pair": "pair of runs, base and new alternated"}
 # Regressions first (worst first), then improvements, then the rest.
 _VERDICT_ORDER = {"regression": 0, "improvement": 1, "no change": 2}
 
@@ -75,7 +86,7 @@ class Row:
     new_statements: int | None
     statements_verdict: str  # "same" | "more" | "fewer" | "unknown"
     detectable: float | None = None  # smallest slowdown flagged 95% of the time (0.2 = 20%)
-    unit: str = "trial"  # what the interval's samples are: "trial" or "run"
+    unit: str = "trial"  # what the interval's samples are: "trial", "run" or "pair" (of runs)
     note: str = ""
     data: tuple = ()  # the data set: results.DATA_COLUMNS values
     show_data: bool = False  # label names the data set (the comparison spans several)
@@ -140,10 +151,41 @@ def _samples(benches: list[dict], metric: str) -> tuple[list[float], str]:
     return (per_run[0] if per_run else []), "trial"
 
 
-def _run_prior(sides: list[tuple[list[float], str, list[float], str]]) -> stats.VariancePrior | None:
+def _unit(side: tuple) -> str:
+    return "pair" if side[1] == side[3] == "pair" else "run" if side[1] == side[3] == "run" else "trial"
+
+
+def _spread(side: tuple) -> tuple[float, float] | None:
+    """One benchmark's own spread between runs (variance of log values, degrees of freedom), if any."""
+    base, _, new, _ = side
+    if _unit(side) == "pair":
+        return stats.paired_variance(base, new)
+    if _unit(side) == "run" and len(base) + len(new) > 2:
+        return stats.pooled_variance(base, new)
+    return None
+
+
+def _run_prior(sides: list[tuple]) -> stats.VariancePrior | None:
     """With several runs per side: what all benchmarks' spreads between runs say about each one's."""
-    pooled = [stats.pooled_variance(b, n) for b, bu, n, nu in sides if bu == nu == "run" and len(b) + len(n) > 2]
-    return stats.variance_prior([v for v, _ in pooled], [d for _, d in pooled])
+    spreads = [spread for spread in map(_spread, sides) if spread]
+    return stats.variance_prior([v for v, _ in spreads], [d for _, d in spreads])
+
+
+def _alternated(base_docs: list[dict], new_docs: list[dict]) -> tuple[list[dict], list[dict]] | None:
+    """Both sides in the order they were run, when they were run base and new alternating (as the CI
+    workflow and asv's `continuous` run them) and MIN_PAIRS or more runs a side: the i-th run of each
+    side were then taken minutes apart and form a pair. None otherwise."""
+    if len(base_docs) != len(new_docs) or len(base_docs) < MIN_PAIRS:
+        return None
+    try:
+        stamped = sorted([(datetime.fromisoformat(d["datetime"]), 0, k) for k, d in enumerate(base_docs)]
+                         + [(datetime.fromisoformat(d["datetime"]), 1, k) for k, d in enumerate(new_docs)])
+    except (KeyError, TypeError, ValueError):  # no time, or times that cannot be ordered
+        return None
+    sides = [side for _, side, _ in stamped]
+    if any(a == b for a, b in zip(sides, sides[1:])):
+        return None
+    return ([base_docs[k] for _, side, k in stamped if side == 0], [new_docs[k] for _, side, k in stamped if side == 1])
 
 
 def _independent(prior: stats.VariancePrior | None, identities: list, sides: dict) -> stats.VariancePrior | None:
@@ -159,19 +201,21 @@ def _independent(prior: stats.VariancePrior | None, identities: list, sides: dic
     if prior is None:
         return None
     groups = {(i[0], i[1], *i[3:]) for i in identities}  # the identity without its variant
-    own_df = max(len(sides[i][0]) + len(sides[i][2]) - 2 for i in identities)
+    own_df = max((_spread(sides[i]) or (0, 0))[1] for i in identities)
     return prior.at_most(own_df * len(groups))
 
 
 def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: float, prior,
                  base: list[dict], new: list[dict], show_data: bool = False) -> Row:
     base_values, base_unit, new_values, new_unit = sides
-    unit = "run" if base_unit == new_unit == "run" else "trial"
+    unit = _unit(sides)
     base_median, new_median = _geomean(base_values), _geomean(new_values)
     ratio = new_median / base_median
     note, detectable = "", None
     if len(base_values) >= 2 and len(new_values) >= 2:
-        if unit == "run":  # the spread between runs, measured, each benchmark's moderated by its workload's
+        if unit == "pair":  # the spread between pairs of runs taken side by side: the machine's drift cancels
+            log_ratio, se, df = stats.moderated_paired_log_ratio(base_values, new_values, prior)
+        elif unit == "run":  # the spread between runs, measured, each benchmark's moderated by its workload's
             log_ratio, se, df = stats.moderated_log_ratio(base_values, new_values, prior)
         else:  # the spread between trials, measured, plus the spread between runs they cannot show
             log_ratio, se, df = stats.log_ratio(base_values, new_values, extra_variance=2 * RUN_SPREAD ** 2)
@@ -198,6 +242,9 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs."""
     base_docs = [base_docs] if isinstance(base_docs, dict) else list(base_docs)
     new_docs = [new_docs] if isinstance(new_docs, dict) else list(new_docs)
+    paired = _alternated(base_docs, new_docs)
+    if paired:
+        base_docs, new_docs = paired
     base_index = [_index(doc, "base") for doc in base_docs]
     new_index = [_index(doc, "new") for doc in new_docs]
     common = [i for i in dict.fromkeys(k for idx in base_index for k in idx) if any(i in idx for idx in new_index)]
@@ -213,17 +260,25 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     benches = {i: ([idx[i] for idx in base_index if i in idx], [idx[i] for idx in new_index if i in idx])
                for i in common}
     sides = {i: (*_samples(base, metric), *_samples(new, metric)) for i, (base, new) in benches.items()}
+    if paired:  # a benchmark with a value in every run of both sides is compared pair by pair
+        sides = {i: (b, "pair", n, "pair") if _unit((b, bu, n, nu)) == "run" and len(b) == len(n) == len(base_docs)
+                 else (b, bu, n, nu) for i, (b, bu, n, nu) in sides.items()}
     for i, (base_values, _, new_values, _) in sides.items():
         if not base_values or not new_values:
             raise UserError(f"{identity_label(i, with_data=show_data)} has no {metric} values on one side",
                             "compare --metric wall, or re-run with the embedded backend (CPU is read there)")
     # Sub-millisecond workloads spread more between runs than slow ones: each workload's benchmarks
     # inform each other (all benchmarks together for a workload with too few to say).
-    everything = _run_prior(list(sides.values()))
-    priors = {workload: _independent(_run_prior([s for i, s in sides.items() if i[0] == workload]) or everything,
-                                     [i for i in common if i[0] == workload], sides)
-              for workload in dict.fromkeys(i[0] for i in common)}
-    rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0]], *benches[i], show_data) for i in common]
+    # Spreads of pairs and of unpaired runs are different quantities: each unit has its own priors.
+    priors = {}
+    for unit in dict.fromkeys(map(_unit, sides.values())):
+        alike = {i: side for i, side in sides.items() if _unit(side) == unit}
+        everything = _run_prior(list(alike.values()))
+        for workload in dict.fromkeys(i[0] for i in alike):
+            own = [i for i in alike if i[0] == workload]
+            priors[workload, unit] = _independent(_run_prior([alike[i] for i in own]) or everything, own, alike)
+    rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0], _unit(sides[i])], *benches[i], show_data)
+            for i in common]
     return sort_rows(rows)
 
 
@@ -290,7 +345,7 @@ def summary_line(rows: list[Row], threshold: float, family_alpha: float = FAMILY
     line = (
         f"{plural(counts['regression'], 'regression')}, {plural(counts['improvement'], 'improvement')}, "
         f"{counts['no change']} unchanged (threshold {threshold * 100:g}%; intervals cover all "
-        f"{len(rows)} benchmarks together at {(1 - family_alpha) * 100:g}%; unit: {'/'.join(sorted(units))})"
+        f"{len(rows)} benchmarks together at {(1 - family_alpha) * 100:g}%; unit: {'/'.join(UNIT_WORDS[u] for u in sorted(units))})"
     )
     more = sum(row.statements_verdict == "more" for row in rows)
     if more:

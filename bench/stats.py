@@ -405,6 +405,26 @@ def pooled_variance(base: Sequence[float], new: Sequence[float]) -> tuple[float,
     return ss / df, df
 
 
+def paired_variance(base: Sequence[float], new: Sequence[float]) -> tuple[float, float]:
+    """The sample variance of the pairs' log ratios log(new_i / base_i), with its degrees of freedom."""
+    if len(base) != len(new) or len(base) < 2:
+        raise ValueError("paired_variance() needs two pairs or more")
+    logs = [math.log(n / b) for b, n in zip(base, new)]
+    return statistics.variance(logs), len(logs) - 1
+
+
+def moderated_paired_log_ratio(base: Sequence[float], new: Sequence[float], prior: VariancePrior | None
+                               ) -> tuple[float, float, float]:
+    """(mean of log(new_i / base_i), standard error, degrees of freedom) for values measured in
+    pairs (base_i and new_i taken minutes apart): a shift of the machine that lasts longer than a
+    pair falls on both members and cancels. The variance is moderated by `prior`."""
+    s2, df = paired_variance(base, new)
+    if prior is not None:
+        s2, df = prior.moderate(s2, df)
+    mean = statistics.fmean(math.log(n / b) for b, n in zip(base, new))
+    return mean, math.sqrt(s2 / len(base)), min(df, 1e6)
+
+
 def moderated_log_ratio(base: Sequence[float], new: Sequence[float], prior: VariancePrior | None
                         ) -> tuple[float, float, float]:
     """(log of new/base geometric means, standard error, degrees of freedom), the variance

@@ -133,6 +133,46 @@ def test_a_shift_one_comparison_group_shares_counts_once_not_once_per_variant():
     assert all(row.ratio > 1.1 and row.ci_low < 1 for row in rows)  # a 16% move the interval cannot tell from 1
 
 
+def _timed(docs: list[dict], minutes: list[int]) -> list[dict]:
+    return [{**doc, "datetime": f"2026-01-01T12:{m:02d}:00+00:00"} for doc, m in zip(docs, minutes)]
+
+
+def test_alternated_runs_are_compared_pair_by_pair_so_the_machines_drift_cancels():
+    # The machine slows steadily by 8% a pair over five pairs; the runs of each pair share it.
+    # Paired, v3's 25% slowdown stands out and nothing else moves; the same runs measured all base
+    # first, then all new, cannot be paired, and the drift widens every interval past 25%.
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(12)}
+    drift = [0.0, 0.08, 0.16, 0.24, 0.32]
+    base = _runs(variants, drift, seed=600)
+    slower = _runs({v: m * (1.25 if v == "v3" else 1.0) for v, m in variants.items()}, drift, seed=700)
+    rows = {row.variant: row for row in compare_runs(_timed(base, [0, 2, 4, 6, 8]), _timed(slower, [1, 3, 5, 7, 9]))}
+    assert {row.unit for row in rows.values()} == {"pair"}
+    assert rows["v3"].verdict == "regression" and rows["v3"].ratio == pytest.approx(1.25, rel=0.02)
+    assert all(row.verdict == "no change" for v, row in rows.items() if v != "v3")
+    unpaired = {row.variant: row for row in compare_runs(_timed(base, [0, 1, 2, 3, 4]), _timed(slower, [5, 6, 7, 8, 9]))}
+    assert {row.unit for row in unpaired.values()} == {"run"}
+    assert unpaired["v3"].verdict == "no change" and unpaired["v3"].detectable > rows["v3"].detectable
+
+
+def test_runs_are_paired_only_when_alternated_five_or_more_a_side_with_times_that_order():
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(4)}
+    base, new = _runs(variants, [0.0] * 5, seed=800), _runs(variants, [0.0] * 5, seed=900)
+    alternated = (_timed(base, [0, 2, 4, 6, 8]), _timed(new, [1, 3, 5, 7, 9]))
+    assert {row.unit for row in compare_runs(*alternated)} == {"pair"}
+    # given in any order, the runs are paired by time
+    assert {row.unit for row in compare_runs(alternated[0][::-1], alternated[1])} == {"pair"}
+    assert {row.unit for row in compare_runs(alternated[0][:4], alternated[1][:4])} == {"run"}  # too few pairs
+    assert {row.unit for row in compare_runs(alternated[0], alternated[1][:4])} == {"run"}  # unequal sides
+    naive = [{**doc, "datetime": "2026-01-01T12:05:30"} for doc in alternated[1]]  # cannot be ordered with aware
+    assert {row.unit for row in compare_runs(alternated[0], naive)} == {"run"}
+    missing = [{k: v for k, v in doc.items() if k != "datetime"} for doc in alternated[0]]
+    assert {row.unit for row in compare_runs(missing, alternated[1])} == {"run"}
+    # a benchmark absent from one run falls back to the unpaired comparison; the others stay paired
+    gappy = [alternated[0][0] | {"benchmarks": alternated[0][0]["benchmarks"][1:]}, *alternated[0][1:]]
+    units = {row.variant: row.unit for row in compare_runs(gappy, alternated[1])}
+    assert units == {"v0": "run", "v1": "pair", "v2": "pair", "v3": "pair"}
+
+
 def test_variance_prior_finds_a_common_variance_and_how_much_benchmarks_differ():
     from bench import stats
 
