@@ -1,5 +1,6 @@
 import math
 import random
+import statistics
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from pytest_benchmark.stats import Stats
 
 from bench.stats import (
     BEND_SLOPE, bends, classify, clopper_pearson_upper, detect_steps, detectable_change, fit_loglog, fit_loglog_slope,
-    log_ratio, neighbour_slopes, paired_ratio, summarize, t_quantile,
+    log_ratio, median_interval, neighbour_slopes, paired_ratio, summarize, t_quantile,
 )
 
 
@@ -88,6 +89,29 @@ def test_paired_ratio_is_the_geometric_mean_of_trial_ratios():
     ratio, low, high = paired_ratio([1.0, 1.0, 1.0, 1.0], [1.1, 1.2, 1.15, 1.1])
     assert ratio == pytest.approx(1.1367, abs=1e-4)
     assert (low, high) == (pytest.approx(1.0638, abs=1e-4), pytest.approx(1.2147, abs=1e-4))
+
+
+def test_six_trials_or_more_give_the_median_ratio_and_its_distribution_free_interval():
+    base = [1.0] * 6
+    new = [2.0, 2.1, 1.9, 2.05, 1.95, 4.0]  # one trial hit by a burst of load: twice as slow
+    ratio, low, high = paired_ratio(base, new)
+    assert ratio == pytest.approx(math.sqrt(2.0 * 2.05))  # the median of six (log scale): the outlier moves it one rank
+    assert (low, high) == (pytest.approx(1.9), pytest.approx(4.0))  # smallest and largest: 96.9% at n = 6
+    mean_of_six = math.exp(statistics.fmean(math.log(x) for x in new))
+    assert mean_of_six / ratio > 1.1  # what the geometric mean would have said
+
+
+def test_median_interval_picks_the_widest_order_statistics_that_keep_95_percent():
+    assert median_interval([3, 1, 2, 5, 4]) is None  # 1 - 2 / 32 = 93.75%: five values cannot say
+    assert median_interval(range(6)) == (0, 5)  # 1 - 2 / 64 = 96.9%
+    assert median_interval(range(9)) == (1, 7)  # k = 2: 1 - 2 * 10 / 512 = 96.1%
+    assert median_interval(range(12)) == (2, 9)  # k = 3: 1 - 2 * 79 / 4096 = 96.1%; k = 4 gives 85.4%
+    rng = np.random.default_rng(5)  # the coverage holds for a skewed distribution too
+    hits = 0
+    for _ in range(4000):
+        low, high = median_interval(rng.exponential(1.0, 10))
+        hits += low <= math.log(2) <= high
+    assert hits / 4000 > 0.95
 
 
 def test_paired_ratio_cancels_a_slow_phase_that_hits_both():
