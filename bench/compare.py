@@ -318,6 +318,10 @@ def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
         notes.append("note: a run was taken on a busy machine, whose runs shift more than RUN_SPREAD allows "
                      "(docs/error-rates.md); to gate, compare five runs per side, base and head alternating "
                      "(--base A1 .. A5 --new B1 .. B5)")
+    if min(len(base_docs), len(new_docs)) >= MIN_PAIRS and not _alternated(base_docs, new_docs):
+        notes.append("note: the runs were not taken base and new alternating (by their datetime), so they are "
+                     "compared unpaired and a slow phase of the machine widens every interval; run them "
+                     "alternating, as the CI workflow does, to compare them pair by pair")
     base_commits = {results.commit_of(d) for d in base_docs}
     new_commits = {results.commit_of(d) for d in new_docs}
     if base_commits == new_commits and None not in base_commits:

@@ -165,6 +165,10 @@ def test_runs_are_paired_only_when_alternated_five_or_more_a_side_with_times_tha
     assert {row.unit for row in compare_runs(alternated[0], alternated[1][:4])} == {"run"}  # unequal sides
     naive = [{**doc, "datetime": "2026-01-01T12:05:30"} for doc in alternated[1]]  # cannot be ordered with aware
     assert {row.unit for row in compare_runs(alternated[0], naive)} == {"run"}
+    assert not any("not taken base and new alternating" in n for n in compare.setup_notes(*alternated))
+    block = (_timed(base, [0, 1, 2, 3, 4]), _timed(new, [5, 6, 7, 8, 9]))
+    assert {row.unit for row in compare_runs(*block)} == {"run"}
+    assert any("not taken base and new alternating" in n for n in compare.setup_notes(*block))
     missing = [{k: v for k, v in doc.items() if k != "datetime"} for doc in alternated[0]]
     assert {row.unit for row in compare_runs(missing, alternated[1])} == {"run"}
     # a benchmark absent from one run falls back to the unpaired comparison; the others stay paired
