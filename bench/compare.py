@@ -14,16 +14,18 @@ What the comparison can see depends on what it is given:
   stats.variance_prior), each workload's prior worth at most one benchmark per comparison group
   (a group's variants share the machine's shifts). Its error rates, idle and busy, at three and
   five runs per side: docs/error-rates.md.
-- MIN_PAIRS or more files per side, run base and new alternating (their `datetime`s interleave, as
-  the CI workflow and asv's `continuous` run them): the unit is the pair of runs taken side by side.
+- MIN_PAIRS or more runs per side taken base and new one after the other (by their `datetime`, as
+  the CI workflow and asv's `continuous` run them: pair_runs): the unit is the pair of runs.
   Each benchmark's ratio is the geometric mean of its pairs' ratios, with the spread of those ratios
-  (moderated as above). A slow phase of the machine lasting longer than a pair falls on both of its
-  runs and cancels; unpaired, it widened every interval of a busy block until a 25% slowdown fit
-  inside (docs/error-rates.md).
+  (moderated as above). A step of the machine's speed between pairs falls on both runs of a pair
+  and cancels; alternating the order within pairs (base-head, head-base) cancels most of a steady
+  drift. Unpaired, one busy block whose machine slowed by a quarter widened the dashboard's
+  intervals to a 61% detection limit (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
-of each benchmark is therefore widened so the chance that *any* benchmark of the comparison shows
-a change where there is none stays at FAMILY_ALPHA (Bonferroni over the benchmarks compared). A
+of each benchmark is therefore widened so the chance that noise flags *any* benchmark of the
+comparison as slower stays at FAMILY_ALPHA (Bonferroni over the benchmarks compared: each bound at
+FAMILY_ALPHA / m, so the two-sided intervals together cover at 1 - 2 FAMILY_ALPHA at least). A
 benchmark is a regression when that interval lies wholly above 1 (the change is real) and the
 estimate is beyond 1 + threshold (the change matters), as asv's `compare` decides. Each row also
 states the smallest slowdown it would have flagged 95% of the time.
@@ -60,7 +62,7 @@ FORMATS = ("text", "markdown", "json")
 METRIC_WORDS = {"wall": "wall time per round (median of each trial)",
                 "cpu": "CPU time per round, client and server backend",
                 "unloaded": "wall time per round less the time client and server waited for a CPU"}
-UNIT_WORDS = {"trial": "trial", "run": "run", "pair": "pair of runs, base and new alternated"}
+UNIT_WORDS = {"trial": "trial", "run": "run", "pair": "pair of runs taken one after the other"}
 # Regressions first (worst first), then improvements, then the rest.
 _VERDICT_ORDER = {"regression": 0, "improvement": 1, "no change": 2}
 
@@ -171,21 +173,41 @@ def _run_prior(sides: list[tuple]) -> stats.VariancePrior | None:
     return stats.variance_prior([v for v, _ in spreads], [d for _, d in spreads])
 
 
-def _alternated(base_docs: list[dict], new_docs: list[dict]) -> tuple[list[dict], list[dict]] | None:
-    """Both sides in the order they were run, when they were run base and new alternating (as the CI
-    workflow and asv's `continuous` run them) and MIN_PAIRS or more runs a side: the i-th run of each
-    side were then taken minutes apart and form a pair. None otherwise."""
-    if len(base_docs) != len(new_docs) or len(base_docs) < MIN_PAIRS:
+@dataclass(frozen=True)
+class Pairing:
+    """Runs of the two sides paired by time: base[i] and new[i] were taken one after the other."""
+
+    base: list[dict]
+    new: list[dict]
+    left_out: int  # runs with no run of the other side next to them in time
+
+
+def pair_runs(base_docs: list[dict], new_docs: list[dict]) -> Pairing | None:
+    """Pair each run with its neighbour in time when that neighbour is of the other side, as the CI
+    workflow runs them (base-head, head-base, ...: the order within a pair alternates too, so a
+    steady drift of the machine adds to half the pairs and takes from the other half). A run whose
+    neighbour is of its own side is left out. None when fewer than MIN_PAIRS pairs form, or when the
+    runs' `datetime`s are missing, cannot be ordered, or coincide."""
+    if min(len(base_docs), len(new_docs)) < MIN_PAIRS:
         return None
     try:
         stamped = sorted([(datetime.fromisoformat(d["datetime"]), 0, k) for k, d in enumerate(base_docs)]
                          + [(datetime.fromisoformat(d["datetime"]), 1, k) for k, d in enumerate(new_docs)])
     except (KeyError, TypeError, ValueError):  # no time, or times that cannot be ordered
         return None
-    sides = [side for _, side, _ in stamped]
-    if any(a == b for a, b in zip(sides, sides[1:])):
+    if len({when for when, _, _ in stamped}) < len(stamped):  # the same run on both sides, or no order
         return None
-    return ([base_docs[k] for _, side, k in stamped if side == 0], [new_docs[k] for _, side, k in stamped if side == 1])
+    pairs, i = [], 0
+    while i + 1 < len(stamped):
+        (_, side, k), (_, other, j) = stamped[i], stamped[i + 1]
+        if side != other:
+            pairs.append((k, j) if side == 0 else (j, k))
+            i += 2
+        else:
+            i += 1
+    if len(pairs) < MIN_PAIRS:
+        return None
+    return Pairing([base_docs[k] for k, _ in pairs], [new_docs[j] for _, j in pairs], len(stamped) - 2 * len(pairs))
 
 
 def _independent(prior: stats.VariancePrior | None, identities: list, sides: dict) -> stats.VariancePrior | None:
@@ -242,9 +264,9 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs."""
     base_docs = [base_docs] if isinstance(base_docs, dict) else list(base_docs)
     new_docs = [new_docs] if isinstance(new_docs, dict) else list(new_docs)
-    paired = _alternated(base_docs, new_docs)
+    paired = pair_runs(base_docs, new_docs)
     if paired:
-        base_docs, new_docs = paired
+        base_docs, new_docs = paired.base, paired.new
     base_index = [_index(doc, "base") for doc in base_docs]
     new_index = [_index(doc, "new") for doc in new_docs]
     common = [i for i in dict.fromkeys(k for idx in base_index for k in idx) if any(i in idx for idx in new_index)]
@@ -318,10 +340,15 @@ def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
         notes.append("note: a run was taken on a busy machine, whose runs shift more than RUN_SPREAD allows "
                      "(docs/error-rates.md); to gate, compare five runs per side, base and head alternating "
                      "(--base A1 .. A5 --new B1 .. B5)")
-    if min(len(base_docs), len(new_docs)) >= MIN_PAIRS and not _alternated(base_docs, new_docs):
-        notes.append("note: the runs were not taken base and new alternating (by their datetime), so they are "
-                     "compared unpaired and a slow phase of the machine widens every interval; run them "
-                     "alternating, as the CI workflow does, to compare them pair by pair")
+    if min(len(base_docs), len(new_docs)) >= MIN_PAIRS:
+        paired = pair_runs(base_docs, new_docs)
+        if paired is None:
+            notes.append(f"note: fewer than {MIN_PAIRS} base runs were taken next to a new run (by their datetime), "
+                         "so the runs are compared unpaired and a slow phase of the machine widens every interval; "
+                         "run base and new alternating, as the CI workflow does, to compare them pair by pair")
+        elif paired.left_out:
+            notes.append(f"note: {paired.left_out} run(s) had no run of the other side next to them in time and are "
+                         f"left out; the other {len(paired.base)} pairs are compared pair by pair")
     base_commits = {results.commit_of(d) for d in base_docs}
     new_commits = {results.commit_of(d) for d in new_docs}
     if base_commits == new_commits and None not in base_commits:
@@ -348,8 +375,9 @@ def summary_line(rows: list[Row], threshold: float, family_alpha: float = FAMILY
     units = {row.unit for row in rows}
     line = (
         f"{plural(counts['regression'], 'regression')}, {plural(counts['improvement'], 'improvement')}, "
-        f"{counts['no change']} unchanged (threshold {threshold * 100:g}%; intervals cover all "
-        f"{len(rows)} benchmarks together at {(1 - family_alpha) * 100:g}%; unit: {'/'.join(UNIT_WORDS[u] for u in sorted(units))})"
+        f"{counts['no change']} unchanged (threshold {threshold * 100:g}%; noise flags any of the "
+        f"{len(rows)} benchmarks as slower at most {family_alpha * 100:g}% of the time; "
+        f"unit: {'/'.join(UNIT_WORDS[u] for u in sorted(units))})"
     )
     more = sum(row.statements_verdict == "more" for row in rows)
     if more:
@@ -397,8 +425,8 @@ def render(rows: list[Row], fmt: str = "text", *, threshold: float = 0.10, notes
                    "run_spread": RUN_SPREAD, "notes": list(notes), "rows": [asdict(row) for row in rows]}
         return json.dumps(payload, indent=2)
     table = [_cells(row) for row in rows]
-    legend = ("interval: new/base, all benchmarks together at 95%; detects: the smallest slowdown this "
-              "benchmark flags 95% of the time")
+    legend = (f"interval: new/base, each bound at {FAMILY_ALPHA * 100:g}% / {len(rows)} benchmarks (Bonferroni); "
+              "detects: the smallest slowdown this benchmark flags 95% of the time")
     if fmt == "markdown":
         lines = [f"**{summary}**", ""]
         lines.extend(f"> {note}" for note in notes)

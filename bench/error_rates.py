@@ -150,8 +150,8 @@ def series(options) -> dict:
 
 def blocks(result: dict, options) -> dict:
     """`options.blocks` blocks of runs added to a stored series, measured as the CI workflow measures
-    base and head: `--per-side` unchanged runs and as many slowed ones, alternating (A B A B ...), so a
-    slow phase of the machine lasting minutes falls on both sides alike. Block j slows every workload
+    base and head: `--per-side` unchanged runs and as many slowed ones, alternating (A B B A A B ...), so
+    a slow phase of the machine lasting minutes falls on both sides alike. Block j slows every workload
     but one (the j-th, which stays as a bystander), so each workload is slowed in most blocks."""
     done = list(result.get("blocks", []))
     workloads = options.workloads.split(",")
@@ -161,8 +161,12 @@ def blocks(result: dict, options) -> dict:
         env = {"SESSIONBENCH_TEST_SLOWDOWN": ",".join(f"{w}={options.slowdown}" for w in slowed)}
         base, new = [], []
         for k in range(options.per_side):
-            base.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-A{k}")))
-            new.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-B{k}", env)))
+            for side in ("A", "B") if k % 2 == 0 else ("B", "A"):
+                out = Path(options.work) / f"BLOCK{j:02d}-{side}{k}"
+                if side == "A":
+                    base.append(str(one_run(options.workloads, out)))
+                else:
+                    new.append(str(one_run(options.workloads, out, env)))
         done.append({"slowed": slowed, "base": base, "new": new})
     return {**result, "blocks": done}
 
@@ -181,10 +185,19 @@ def replay(result: dict, options) -> dict:
 PER_SIDE = 5  # runs per side of the CI workflow's compare (RUNS_PER_SIDE in .github/workflows/benchmarks.yml)
 
 
+def ci_order(window: list) -> tuple[list, list]:
+    """Consecutive runs split into base and head as the CI workflow runs them: base-head, head-base, ..."""
+    firsts, seconds = window[0::2], window[1::2]
+    base = [pair[j % 2] for j, pair in enumerate(zip(firsts, seconds))]
+    head = [pair[1 - j % 2] for j, pair in enumerate(zip(firsts, seconds))]
+    return base, head
+
+
 def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
     """`compare --base A1 .. A5 --new B1 .. B5` as the CI workflow runs it, base and head alternating.
-    A/A: every window of 2 x per_side consecutive unchanged runs of the series, split alternately
-    (1st, 3rd, 5th against 2nd, 4th, 6th). A/B: each alternated block (`blocks`) of per_side runs a
+    A/A: every window of 2 x per_side consecutive unchanged runs of the series, split as CI orders
+    them (1st, 4th, 5th, 8th ... against 2nd, 3rd, 6th, 7th ...: base-head, head-base, ...), which
+    compare pairs run by run. A/B: each alternated block (`blocks`) of per_side runs a
     side, its slowed workloads' benchmarks caught, the others' flagged. Windows share runs: these
     are rates without bounds."""
     runs = [results.read(p) for p in result["runs"]]
@@ -192,7 +205,7 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
     detects = []
     for first in range(len(runs) - 2 * per_side + 1):
         window = runs[first:first + 2 * per_side]
-        rows = compare_module.compare_runs(window[0::2], window[1::2])
+        rows = compare_module.compare_runs(*ci_order(window))
         windows += 1
         exits += compare_module.has_regression(rows)
         flags += sum(row.verdict != "no change" for row in rows)
@@ -308,10 +321,11 @@ def summarize(result: dict, options, title: str) -> str:
                      f"(median {middle:.2f}) | {move * 100:.1f}% |")
     lines += [
         "",
-        "With several runs per side, as the CI workflow compares (base and head alternating, the run as the unit, "
-        "each benchmark's spread between runs moderated by its workload's), wall time: A/A on every window of "
-        "2 x N consecutive unchanged runs of this series, split alternately; A/B on blocks of N unchanged and N "
-        "slowed runs added after it (`--blocks`, `--per-side N`), alternating, each slowing every workload but one. "
+        "With several runs per side, as the CI workflow compares (base and head alternating, base-head, head-base, ..., "
+        "compared pair by pair from five pairs, each benchmark's spread moderated by its workload's), wall time: A/A "
+        "on every window of 2 x N consecutive unchanged runs of this series, split in that order; A/B on blocks of N "
+        "unchanged and N slowed runs added after it (`--blocks`, `--per-side N`), alternating, each slowing every "
+        "workload but one. "
         f"The CI workflow uses N = {PER_SIDE}. Windows share runs, so these are rates without bounds.",
         "",
         "| runs per side | A/A windows: compare exits 1 | A/A: benchmarks flagged | A/B blocks | A/B: slowed benchmarks "
