@@ -5,7 +5,8 @@ What the comparison can see depends on what it is given:
   run interleaved with the other variants, so their spread covers the slow and fast phases of
   the machine during that run. It cannot show how two runs differ as a whole (another server
   start, another data load), so RUN_SPREAD, measured between runs of the same commit
-  (docs/error-rates.md), is added to the variance.
+  (docs/error-rates.md), is added to the variance: RUN_SPREAD_BUSY for a run whose `load` says it
+  was taken on a busy machine.
 - two or more files per side: the unit is the run (each run's geometric mean of its trials),
   and the spread between runs is measured, not assumed. Five runs per side (as CI runs it) give
   each benchmark a variance with eight degrees of freedom, too few for an interval at a family-wise level,
@@ -17,10 +18,10 @@ What the comparison can see depends on what it is given:
 - MIN_PAIRS or more runs per side taken base and new one after the other (by their `datetime`, as
   the CI workflow and asv's `continuous` run them: pair_runs): the unit is the pair of runs.
   Each benchmark's ratio is the geometric mean of its pairs' ratios, with the spread of those ratios
-  (moderated as above). A step of the machine's speed between pairs falls on both runs of a pair
-  and cancels; alternating the order within pairs (base-head, head-base) cancels most of a steady
-  drift. Unpaired, one busy block whose machine slowed by a quarter widened the dashboard's
-  intervals to a 61% detection limit (docs/error-rates.md).
+  (moderated as above). A slow phase of the machine lasting a pair or longer falls on both of its
+  runs and cancels; a steady drift adds one run's worth to every pair (under 1% here, far inside
+  the threshold). Unpaired, one busy block whose machine slowed by a quarter widened the
+  dashboard's intervals to a 61% detection limit (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
 of each benchmark is therefore widened so the chance that noise flags *any* benchmark of the
@@ -55,6 +56,7 @@ FAMILY_ALPHA = 0.05
 # Spread (standard deviation of log time) between separate runs of the same commit that trials
 # within one run do not show. Measured on the development machine, idle and busy (docs/error-rates.md).
 RUN_SPREAD = 0.04
+RUN_SPREAD_BUSY = 0.06  # the same, for a run taken beside one busy process per core (its `load` says noisy)
 # Runs per side from which alternated runs are compared pair by pair (docs/error-rates.md): with
 # fewer, each benchmark's own spread of pairs has too few degrees of freedom against its workload's.
 MIN_PAIRS = 5
@@ -183,11 +185,10 @@ class Pairing:
 
 
 def pair_runs(base_docs: list[dict], new_docs: list[dict]) -> Pairing | None:
-    """Pair each run with its neighbour in time when that neighbour is of the other side, as the CI
-    workflow runs them (base-head, head-base, ...: the order within a pair alternates too, so a
-    steady drift of the machine adds to half the pairs and takes from the other half). A run whose
-    neighbour is of its own side is left out. None when fewer than MIN_PAIRS pairs form, or when the
-    runs' `datetime`s are missing, cannot be ordered, or coincide."""
+    """Pair each run with its next neighbour in time when that neighbour is of the other side: base,
+    head, base, head ... as the CI workflow runs them (base-head, head-base ... pairs too). A run
+    whose neighbour is of its own side (its partner's run failed) is left out. None when fewer than
+    MIN_PAIRS pairs form, or when the runs' `datetime`s are missing, cannot be ordered, or coincide."""
     if min(len(base_docs), len(new_docs)) < MIN_PAIRS:
         return None
     try:
@@ -227,7 +228,7 @@ def _independent(prior: stats.VariancePrior | None, identities: list, sides: dic
     return prior.at_most(own_df * len(groups))
 
 
-def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: float, prior,
+def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: float, prior, run_variance: float,
                  base: list[dict], new: list[dict], show_data: bool = False) -> Row:
     base_values, base_unit, new_values, new_unit = sides
     unit = _unit(sides)
@@ -240,7 +241,7 @@ def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: floa
         elif unit == "run":  # the spread between runs, measured, each benchmark's moderated by its workload's
             log_ratio, se, df = stats.moderated_log_ratio(base_values, new_values, prior)
         else:  # the spread between trials, measured, plus the spread between runs they cannot show
-            log_ratio, se, df = stats.log_ratio(base_values, new_values, extra_variance=2 * RUN_SPREAD ** 2)
+            log_ratio, se, df = stats.log_ratio(base_values, new_values, extra_variance=run_variance)
         half = stats.t_quantile(1 - alpha, df) * se
         low, high = math.exp(log_ratio - half), math.exp(log_ratio + half)
         detectable = stats.detectable_change(se, df, threshold=threshold, alpha=alpha)
@@ -299,8 +300,10 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
         for workload in dict.fromkeys(i[0] for i in alike):
             own = [i for i in alike if i[0] == workload]
             priors[workload, unit] = _independent(_run_prior([alike[i] for i in own]) or everything, own, alike)
-    rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0], _unit(sides[i])], *benches[i], show_data)
-            for i in common]
+    # One run per side: the spread between runs it cannot show, each side's as measured for its kind of run.
+    run_variance = run_spread(base_docs) ** 2 + run_spread(new_docs) ** 2
+    rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0], _unit(sides[i])], run_variance, *benches[i],
+                         show_data) for i in common]
     return sort_rows(rows)
 
 
@@ -337,9 +340,10 @@ def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
         notes.append(f"warning: the two sides differ in set-up ({', '.join(differing)}); "
                      "a difference in time may come from that, not from the code")
     if len(base_docs) == 1 and len(new_docs) == 1 and any(_noisy(d) for d in (*base_docs, *new_docs)):
-        notes.append("note: a run was taken on a busy machine, whose runs shift more than RUN_SPREAD allows "
-                     "(docs/error-rates.md); to gate, compare five runs per side, base and head alternating "
-                     "(--base A1 .. A5 --new B1 .. B5)")
+        notes.append(f"note: a run was taken on a busy machine, whose runs shift more than a quiet machine's: "
+                     f"its side's spread between runs is taken as {RUN_SPREAD_BUSY} (log scale), not {RUN_SPREAD}, "
+                     "so only larger changes can be seen (docs/error-rates.md); to gate, compare five runs per side, "
+                     "base and head alternating (--base A1 .. A5 --new B1 .. B5)")
     if min(len(base_docs), len(new_docs)) >= MIN_PAIRS:
         paired = pair_runs(base_docs, new_docs)
         if paired is None:
@@ -354,6 +358,12 @@ def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
     if base_commits == new_commits and None not in base_commits:
         notes.append("both sides are the same commit: any change flagged here is noise (verdicts are not altered)")
     return notes
+
+
+def run_spread(docs: list[dict]) -> float:
+    """The spread between runs that one run's trials cannot show: RUN_SPREAD_BUSY when a run says it
+    was taken on a busy machine (its `load`), RUN_SPREAD otherwise."""
+    return RUN_SPREAD_BUSY if any(_noisy(d) for d in docs) else RUN_SPREAD
 
 
 def _noisy(doc: dict) -> bool:
@@ -422,7 +432,7 @@ def render(rows: list[Row], fmt: str = "text", *, threshold: float = 0.10, notes
     summary = summary_line(rows, threshold)
     if fmt == "json":
         payload = {"summary": summary, "threshold": threshold, "family_alpha": FAMILY_ALPHA,
-                   "run_spread": RUN_SPREAD, "notes": list(notes), "rows": [asdict(row) for row in rows]}
+                   "run_spread": RUN_SPREAD, "run_spread_busy": RUN_SPREAD_BUSY, "notes": list(notes), "rows": [asdict(row) for row in rows]}
         return json.dumps(payload, indent=2)
     table = [_cells(row) for row in rows]
     legend = (f"interval: new/base, each bound at {FAMILY_ALPHA * 100:g}% / {len(rows)} benchmarks (Bonferroni); "

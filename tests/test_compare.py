@@ -169,7 +169,7 @@ def test_runs_are_paired_only_when_five_or_more_pairs_were_taken_one_after_the_o
     block = (_timed(base, [0, 1, 2, 3, 4]), _timed(new, [5, 6, 7, 8, 9]))
     assert {row.unit for row in compare_runs(*block)} == {"run"}
     assert any("compared unpaired" in n for n in compare.setup_notes(*block))
-    # base-head, head-base, ... (the order within pairs alternating, as CI runs them) pairs too
+    # base-head, head-base, ... (the order within pairs alternating) pairs too
     abba = (_timed(base, [0, 3, 4, 7, 8]), _timed(new, [1, 2, 5, 6, 9]))
     assert {row.unit for row in compare_runs(*abba)} == {"pair"}
     assert compare.pair_runs(*abba).new == [abba[1][k] for k in range(5)] and compare.pair_runs(*abba).left_out == 0
@@ -230,6 +230,12 @@ def test_a_busy_run_compared_one_file_per_side_is_said_and_several_per_side_is_n
     assert not any("busy machine" in note for note in compare.setup_notes([busy, busy], [quiet, quiet]))
     for strange in ("noisy", {"noisy": "yes"}, None, ["noisy"]):
         assert not any("busy machine" in note for note in compare.setup_notes([quiet], [make_doc(load=strange)]))
+    # and a busy side's spread between runs is the busy one: the interval widens, by exactly that
+    (quiet_row,) = compare_runs(quiet, quiet)
+    (busy_row,) = compare_runs(quiet, busy)
+    assert compare.run_spread([busy]) == compare.RUN_SPREAD_BUSY > compare.run_spread([quiet]) == compare.RUN_SPREAD
+    quiet_se = np.log(quiet_row.ci_high / quiet_row.ci_low)
+    assert np.log(busy_row.ci_high / busy_row.ci_low) > quiet_se * 1.2
 
 
 def test_identity_includes_variant_image_and_rtt():
