@@ -19,8 +19,8 @@ What the comparison can see depends on what it is given:
   the CI workflow and asv's `continuous` run them: pair_runs): the unit is the pair of runs.
   Each benchmark's ratio is the geometric mean of its pairs' ratios, with the spread of those ratios
   (moderated as above). A slow phase of the machine lasting a pair or longer falls on both of its
-  runs and cancels; a steady drift adds one run's worth to every pair (under 1% here, far inside
-  the threshold). Unpaired, one busy block whose machine slowed by a quarter widened the
+  runs and cancels; a steady drift adds one run's worth to every pair's estimate, which the
+  threshold must still be beyond. Unpaired, one busy block whose machine slowed by a quarter widened the
   dashboard's intervals to a 61% detection limit (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
@@ -261,11 +261,12 @@ def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: floa
 
 
 def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: float = FAMILY_ALPHA,
-                 metric: str = "wall") -> list[Row]:
-    """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs."""
+                 metric: str = "wall", pair_up: bool = True) -> list[Row]:
+    """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs.
+    `pair_up=False` compares runs unpaired even when they could be paired (for the error-rate notes)."""
     base_docs = [base_docs] if isinstance(base_docs, dict) else list(base_docs)
     new_docs = [new_docs] if isinstance(new_docs, dict) else list(new_docs)
-    paired = pair_runs(base_docs, new_docs)
+    paired = pair_runs(base_docs, new_docs) if pair_up else None
     if paired:
         base_docs, new_docs = paired.base, paired.new
     base_index = [_index(doc, "base") for doc in base_docs]

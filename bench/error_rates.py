@@ -228,6 +228,107 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
             "detectable_p90": detects[int(0.9 * (len(detects) - 1))] if detects else None}
 
 
+def _gmean(values: list[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def run_effects(result: dict) -> dict:
+    """Per workload: how far a whole run moves it (standard deviation of the run effect, the mean over
+    the workload's benchmarks of log time less the series median) and how much that effect carries
+    over to the next run (lag-1 autocorrelation), from the series' unchanged runs."""
+    docs = [results.read(p) for p in result["runs"]]
+    indexed = [compare_module._index(doc, "series") for doc in docs]
+    keys = [k for k in indexed[0] if all(k in i for i in indexed)]
+    logs = {k: [math.log(_gmean(results.trial_values(i[k]))) for i in indexed] for k in keys}
+    out = {}
+    for workload in dict.fromkeys(k[0] for k in keys):
+        own = [k for k in keys if k[0] == workload]
+        effect = [statistics.fmean(logs[k][r] - statistics.median(logs[k]) for k in own) for r in range(len(docs))]
+        mean = statistics.fmean(effect)
+        lag1 = (sum((a - mean) * (b - mean) for a, b in zip(effect, effect[1:]))
+                / sum((a - mean) ** 2 for a in effect))
+        out[workload] = {"sd": statistics.stdev(effect), "lag1": lag1}
+    return out
+
+
+def headline_windows(result: dict, window: int = 5, within: float = 0.10) -> dict:
+    """Each headline ratio recomputed from every unchanged run's stored trials, as the geometric mean
+    and as the median of the per-trial ratios: windows of `window` consecutive runs within ±`within`
+    of the window's median, and the worst move."""
+    docs = [results.read(p) for p in result["runs"]]
+    out = {}
+    for name, (workload, param, variant, inverted) in HEADLINES.items():
+        logs = {"geometric mean": [], "median": []}
+        for doc in docs:
+            rows = {(b["extra_info"].get("workload"), b["extra_info"].get("param") or "", b["extra_info"].get("variant")): b
+                    for b in doc["benchmarks"] if not results.under_load(b)}
+            base, new = rows[(workload, param, "baseline")], rows[(workload, param, variant)]
+            per_trial = [math.log(n / b) * (-1 if inverted else 1)
+                         for b, n in zip(results.trial_values(base), results.trial_values(new))]
+            logs["geometric mean"].append(statistics.fmean(per_trial))
+            logs["median"].append(statistics.median(per_trial))
+        out[name] = {}
+        for estimator, values in logs.items():
+            ratios = [math.exp(v) for v in values]
+            moves = [max(abs(r / statistics.median(ratios[i:i + window]) - 1) for r in ratios[i:i + window])
+                     for i in range(len(ratios) - window + 1)]
+            out[name][estimator] = {"held": sum(m <= within for m in moves), "windows": len(moves), "worst": max(moves)}
+    return out
+
+
+def pairing_rates(result: dict, per_side: int, split=None, pair_up: bool = True) -> dict:
+    """A/A windows and A/B blocks at `per_side` runs a side, with compare's pairing on or off, and the
+    A/A windows split by `split` (default `ci_order`), pairing from `per_side` pairs."""
+    split = split or ci_order
+    runs = [results.read(p) for p in result["runs"]]
+    saved, compare_module.MIN_PAIRS = compare_module.MIN_PAIRS, per_side
+    try:
+        exits = flags = seen = windows = 0
+        for first in range(len(runs) - 2 * per_side + 1):
+            rows = compare_module.compare_runs(*split(runs[first:first + 2 * per_side]), pair_up=pair_up)
+            windows += 1
+            exits += compare_module.has_regression(rows)
+            flags += sum(row.verdict != "no change" for row in rows)
+            seen += len(rows)
+        caught = slowed = 0
+        for block in result.get("blocks", []):
+            if len(block["base"]) != per_side:
+                continue
+            rows = compare_module.compare_runs([results.read(p) for p in block["base"]],
+                                               [results.read(p) for p in block["new"]], pair_up=pair_up)
+            caught += sum(row.verdict == "regression" for row in rows if row.workload in block["slowed"])
+            slowed += sum(row.workload in block["slowed"] for row in rows)
+    finally:
+        compare_module.MIN_PAIRS = saved
+    return {"aa_exit": (exits, windows), "aa_flags": (flags, seen), "ab_caught": (caught, slowed)}
+
+
+def abba_order(window: list) -> tuple[list, list]:
+    """Base-head, head-base, ...: the order `ci_order` explains it does not use."""
+    firsts, seconds = window[0::2], window[1::2]
+    return ([pair[j % 2] for j, pair in enumerate(zip(firsts, seconds))],
+            [pair[1 - j % 2] for j, pair in enumerate(zip(firsts, seconds))])
+
+
+def analyze(result: dict) -> str:
+    """The evidence behind compare's pairing, its MIN_PAIRS and the median ratio, for one stored series."""
+    lines = ["| workload | run effect (sd, log) | lag-1 autocorrelation |", "|---|---:|---:|"]
+    lines += [f"| {w} | {e['sd']:.3f} | {e['lag1']:+.2f} |" for w, e in run_effects(result).items()]
+    lines += ["", "| runs per side | split | compare | A/A windows exiting 1 | A/A benchmarks flagged | A/B caught |",
+              "|---:|---|---|---|---|---|"]
+    for per_side in (3, 4, 5):
+        for split, pair_up in ((ci_order, False), (ci_order, True), (abba_order, True)):
+            rates = pairing_rates(result, per_side, split, pair_up)
+            caught = "%d/%d" % rates["ab_caught"] if split is ci_order else "- (blocks ran ABAB)"
+            lines.append(f"| {per_side} | {'ABAB' if split is ci_order else 'ABBA'} | {'paired' if pair_up else 'unpaired'} | "
+                         + " | ".join(f"{a}/{b}" for a, b in (rates["aa_exit"], rates["aa_flags"])) + f" | {caught} |")
+    lines += ["", "| headline ratio | geometric mean: windows within ±10% (worst) | median: windows within ±10% (worst) |",
+              "|---|---|---|"]
+    for name, by in headline_windows(result).items():
+        lines.append(f"| {name} | " + " | ".join(f"{v['held']}/{v['windows']} ({v['worst'] * 100:.1f}%)" for v in by.values()) + " |")
+    return "\n".join(lines)
+
+
 def _bound(hits: int, total: int) -> str:
     return f"{hits}/{total}, upper bound {clopper_pearson_upper(hits, total) * 100:.1f}%" if total else "-"
 
@@ -371,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blocks", type=int, default=0, metavar="N",
                         help="with --replay: first add N blocks of --per-side unchanged and as many slowed runs, "
                              "alternating, for the several-per-side A/B, under the same --busy condition")
+    parser.add_argument("--analyze", action="store_true",
+                        help="print the evidence behind compare's pairing and the median ratio for the series in "
+                             "--work (run effects, paired against unpaired, headline windows); no runs, no doc")
     parser.add_argument("--per-side", type=int, default=PER_SIDE, metavar="N",
                         help=f"runs per side of each block --blocks adds (default {PER_SIDE}, as the CI workflow)")
     options = parser.parse_args(argv)
@@ -379,6 +483,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--blocks adds runs to a stored series: use it with --replay")
     if options.per_side < 1:
         parser.error("--per-side needs at least 1 run per side")
+    if options.analyze:
+        stored = Path(options.work) / "series.json"
+        if not stored.is_file():
+            parser.error(f"--analyze reads a stored series: {stored} does not exist")
+        print(analyze(json.loads(stored.read_text())))
+        return 0
     section = "busy" if options.busy else "idle"
     Path(options.work).mkdir(parents=True, exist_ok=True)
     stored = Path(options.work) / "series.json"

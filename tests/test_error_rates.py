@@ -147,3 +147,27 @@ def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp
     assert [len(five["blocks"][0][side]) for side in ("base", "new")] == [5, 5] and made[-1][0] == "BLOCK00-B4"
     with pytest.raises(SystemExit):
         error_rates.main(["--replay", "--blocks", "1", "--per-side", "0", "--work", str(tmp_path)])
+
+
+def test_analyze_measures_run_effects_and_pairing_on_a_drifting_series(tmp_path):
+    """Runs whose shift carries over from one run to the next: the run effect's autocorrelation is
+    high, and five pairs cancel the drift that unpaired runs carry into every interval."""
+    from tests.test_compare import _runs
+
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(6)}
+    drift = [0.04 * n for n in range(12)]  # a machine slowing 4% a run, every variant alike
+    paths = []
+    for n, doc in enumerate(_runs(variants, drift, seed=11)):
+        path = tmp_path / f"A{n}.json"
+        path.write_text(json.dumps({**doc, "datetime": f"2026-01-01T12:{n:02d}:00+00:00"}))
+        paths.append(str(path))
+    result = {"runs": paths}
+    (effect,) = error_rates.run_effects(result).values()
+    assert effect["lag1"] > 0.7 and effect["sd"] > 0.1
+    unpaired = error_rates.pairing_rates(result, 5, pair_up=False)
+    paired = error_rates.pairing_rates(result, 5)
+    assert unpaired["aa_exit"][1] == paired["aa_exit"][1] == 3  # 12 runs: 3 windows of 10
+    assert paired["aa_flags"][0] == 0  # each pair's runs were 4% apart, well inside the 10% threshold
+    assert error_rates.abba_order(list(range(8))) == ([0, 3, 4, 7], [1, 2, 5, 6])
+    with pytest.raises(SystemExit):
+        error_rates.main(["--analyze", "--work", str(tmp_path / "none")])
