@@ -228,10 +228,6 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
             "detectable_p90": detects[int(0.9 * (len(detects) - 1))] if detects else None}
 
 
-def _gmean(values: list[float]) -> float:
-    return math.exp(statistics.fmean(math.log(v) for v in values))
-
-
 def run_effects(result: dict) -> dict:
     """Per workload: how far a whole run moves it (standard deviation of the run effect, the mean over
     the workload's benchmarks of log time less the series median) and how much that effect carries
@@ -239,7 +235,7 @@ def run_effects(result: dict) -> dict:
     docs = [results.read(p) for p in result["runs"]]
     indexed = [compare_module._index(doc, "series") for doc in docs]
     keys = [k for k in indexed[0] if all(k in i for i in indexed)]
-    logs = {k: [math.log(_gmean(results.trial_values(i[k]))) for i in indexed] for k in keys}
+    logs = {k: [math.log(compare_module._geomean(results.trial_values(i[k]))) for i in indexed] for k in keys}
     out = {}
     for workload in dict.fromkeys(k[0] for k in keys):
         own = [k for k in keys if k[0] == workload]
