@@ -4,9 +4,10 @@ What the comparison can see depends on what it is given:
 - one results file per side: the unit is the trial. Each file holds several trials per case,
   run interleaved with the other variants, so their spread covers the slow and fast phases of
   the machine during that run. It cannot show how two runs differ as a whole (another server
-  start, another data load), so RUN_SPREAD, measured between runs of the same commit
-  (docs/error-rates.md), is added to the variance: RUN_SPREAD_BUSY for a run whose `load` says it
-  was taken on a busy machine.
+  start, another data load), so a spread between runs is added to the variance. How far runs
+  move apart depends on how noisy the machine was, and a run's own trials show that: each side
+  adds RUN_SPREAD_PER_TRIAL_SPREAD times its run's median trial spread, at least RUN_SPREAD
+  (run_spread; calibrated on stored idle and busy series, docs/error-rates.md).
 - two or more files per side: the unit is the run (each run's geometric mean of its trials),
   and the spread between runs is measured, not assumed. Five runs per side (as CI runs it) give
   each benchmark a variance with eight degrees of freedom, too few for an interval at a family-wise level,
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -54,9 +56,13 @@ __all__ = ["benchmark_identity", "compare_runs", "identity_label", "main_compare
 
 FAMILY_ALPHA = 0.05
 # Spread (standard deviation of log time) between separate runs of the same commit that trials
-# within one run do not show. Measured on the development machine, idle and busy (docs/error-rates.md).
+# within one run do not show. It grows with the machine's noise, which a run's trials show: over
+# the stored series, idle and busy, it was 1.6 to 2.1 times the median spread of a run's trials
+# (standard deviation of log trial values, per case). 1.5 times, at least 0.04, is the smallest
+# factor that kept every series' A/A comparisons within 1 in 20 exits and 1 in 100 benchmarks
+# flagged (docs/error-rates.md, "A run's spread from its own trials").
 RUN_SPREAD = 0.04
-RUN_SPREAD_BUSY = 0.06  # the same, for a run taken beside one busy process per core (its `load` says noisy)
+RUN_SPREAD_PER_TRIAL_SPREAD = 1.5
 # Runs per side from which alternated runs are compared pair by pair (docs/error-rates.md): with
 # fewer, each benchmark's own spread of pairs has too few degrees of freedom against its workload's.
 MIN_PAIRS = 5
@@ -302,7 +308,7 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
             own = [i for i in alike if i[0] == workload]
             priors[workload, unit] = _independent(_run_prior([alike[i] for i in own]) or everything, own, alike)
     # One run per side: the spread between runs it cannot show, each side's as measured for its kind of run.
-    run_variance = run_spread(base_docs) ** 2 + run_spread(new_docs) ** 2
+    run_variance = run_spread(base_docs, metric) ** 2 + run_spread(new_docs, metric) ** 2
     rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0], _unit(sides[i])], run_variance, *benches[i],
                          show_data) for i in common]
     return sort_rows(rows)
@@ -328,8 +334,9 @@ def unmatched(base_docs: list[dict], new_docs: list[dict]) -> tuple[list[str], l
     )
 
 
-def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
-    """One line when the two sides were made differently (naming the fields), one when same commit."""
+def setup_notes(base_docs: list[dict], new_docs: list[dict], metric: str = "wall") -> list[str]:
+    """One line when the two sides were made differently (naming the fields), one when one file per side
+    takes a wider spread between runs than a quiet run's, one when same commit."""
     notes = []
     differing = []
     for name in results.SETUP_FIELDS:
@@ -340,11 +347,18 @@ def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
     if differing:
         notes.append(f"warning: the two sides differ in set-up ({', '.join(differing)}); "
                      "a difference in time may come from that, not from the code")
-    if len(base_docs) == 1 and len(new_docs) == 1 and any(_noisy(d) for d in (*base_docs, *new_docs)):
-        notes.append(f"note: a run was taken on a busy machine, whose runs shift more than a quiet machine's: "
-                     f"its side's spread between runs is taken as {RUN_SPREAD_BUSY} (log scale), not {RUN_SPREAD}, "
-                     "so only larger changes can be seen (docs/error-rates.md); to gate, compare five runs per side, "
-                     "base and head alternating (--base A1 .. A5 --new B1 .. B5)")
+    if len(base_docs) == 1 and len(new_docs) == 1:
+        spreads = {"base": run_spread(base_docs, metric), "new": run_spread(new_docs, metric)}
+        busy = [side for side, docs in (("base", base_docs), ("new", new_docs)) if _noisy(docs[0])]
+        if busy or max(spreads.values()) > RUN_SPREAD:
+            taken = "; ".join(f"{side} {value:.3f}" for side, value in spreads.items())
+            said = f", and the {' and '.join(busy)} run{'s were' if len(busy) > 1 else ' was'} taken on a busy machine" \
+                if busy else ""
+            notes.append(f"note: the runs' trials spread more than a quiet machine's{said}: each side's spread between "
+                         f"runs, which one file per side cannot show, is taken as {RUN_SPREAD_PER_TRIAL_SPREAD} times its "
+                         f"trials' median spread ({taken}, log scale; a quiet run {RUN_SPREAD}), so only larger "
+                         "changes can be seen (the detects column); to gate, compare five runs per side, base and "
+                         "head alternating (--base A1 .. A5 --new B1 .. B5)")
     if min(len(base_docs), len(new_docs)) >= MIN_PAIRS:
         paired = pair_runs(base_docs, new_docs)
         if paired is None:
@@ -361,10 +375,24 @@ def setup_notes(base_docs: list[dict], new_docs: list[dict]) -> list[str]:
     return notes
 
 
-def run_spread(docs: list[dict]) -> float:
-    """The spread between runs that one run's trials cannot show: RUN_SPREAD_BUSY when a run says it
-    was taken on a busy machine (its `load`), RUN_SPREAD otherwise."""
-    return RUN_SPREAD_BUSY if any(_noisy(d) for d in docs) else RUN_SPREAD
+def trial_spread(doc: dict, metric: str = "wall") -> float | None:
+    """How noisy the machine was during a run, as its trials show it: the median, over its cases with
+    two trials or more, of the standard deviation of their log trial values. None without trials."""
+    spreads = []
+    for bench in doc["benchmarks"]:
+        if results.under_load(bench):
+            continue
+        values = [v for v in results.trial_values(bench, metric) if v > 0]
+        if len(values) >= 2:
+            spreads.append(statistics.stdev(math.log(v) for v in values))
+    return statistics.median(spreads) if spreads else None
+
+
+def run_spread(docs: list[dict], metric: str = "wall") -> float:
+    """The spread between runs that one side's trials cannot show: RUN_SPREAD_PER_TRIAL_SPREAD times
+    the noisiest of its runs' trial spreads, at least RUN_SPREAD."""
+    seen = [spread for doc in docs if (spread := trial_spread(doc, metric)) is not None]
+    return max([RUN_SPREAD, *(RUN_SPREAD_PER_TRIAL_SPREAD * spread for spread in seen)])
 
 
 def _noisy(doc: dict) -> bool:
@@ -433,7 +461,7 @@ def render(rows: list[Row], fmt: str = "text", *, threshold: float = 0.10, notes
     summary = summary_line(rows, threshold)
     if fmt == "json":
         payload = {"summary": summary, "threshold": threshold, "family_alpha": FAMILY_ALPHA,
-                   "run_spread": RUN_SPREAD, "run_spread_busy": RUN_SPREAD_BUSY, "notes": list(notes), "rows": [asdict(row) for row in rows]}
+                   "run_spread_least": RUN_SPREAD, "run_spread_per_trial_spread": RUN_SPREAD_PER_TRIAL_SPREAD, "notes": list(notes), "rows": [asdict(row) for row in rows]}
         return json.dumps(payload, indent=2)
     table = [_cells(row) for row in rows]
     legend = (f"interval: new/base, each bound at {FAMILY_ALPHA * 100:g}% / {len(rows)} benchmarks (Bonferroni); "
@@ -500,7 +528,7 @@ def main_compare(
     except UserError as exc:
         return report_user_error(exc, err)
     only_base, only_new = unmatched(base_docs, new_docs)
-    notes = setup_notes(base_docs, new_docs)
+    notes = setup_notes(base_docs, new_docs, metric)
     if only_base:
         notes.append(f"{len(only_base)} only in base, not compared: {', '.join(only_base)}")
     if only_new:

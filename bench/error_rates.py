@@ -191,6 +191,22 @@ def ci_order(window: list) -> tuple[list, list]:
     return window[0::2], window[1::2]
 
 
+def _window_rows(runs: list, per_side: int, split=None, pair_up: bool = True):
+    """Compare's rows for every window of 2 x per_side consecutive unchanged runs, split by `split`
+    (default `ci_order`)."""
+    split = split or ci_order
+    for first in range(len(runs) - 2 * per_side + 1):
+        yield compare_module.compare_runs(*split(runs[first:first + 2 * per_side]), pair_up=pair_up)
+
+
+def _block_rows(result: dict, per_side: int, pair_up: bool = True):
+    """(block, compare's rows) for each alternated block of `per_side` runs a side."""
+    for block in result.get("blocks", []):
+        if len(block["base"]) == per_side:
+            yield block, compare_module.compare_runs([results.read(p) for p in block["base"]],
+                                                     [results.read(p) for p in block["new"]], pair_up=pair_up)
+
+
 def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
     """`compare --base A1 .. A5 --new B1 .. B5` as the CI workflow runs it, base and head alternating.
     A/A: every window of 2 x per_side consecutive unchanged runs of the series, split as CI orders
@@ -200,19 +216,15 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
     runs = [results.read(p) for p in result["runs"]]
     exits = flags = rows_seen = windows = 0
     detects = []
-    for first in range(len(runs) - 2 * per_side + 1):
-        window = runs[first:first + 2 * per_side]
-        rows = compare_module.compare_runs(*ci_order(window))
+    for rows in _window_rows(runs, per_side):
         windows += 1
         exits += compare_module.has_regression(rows)
         flags += sum(row.verdict != "no change" for row in rows)
         rows_seen += len(rows)
         detects += [row.detectable for row in rows if row.detectable is not None]
-    caught = slowed_seen = bystander_flags = bystanders = 0
-    sized = [block for block in result.get("blocks", []) if len(block["base"]) == per_side]
-    for block in sized:
-        rows = compare_module.compare_runs([results.read(p) for p in block["base"]],
-                                           [results.read(p) for p in block["new"]])
+    caught = slowed_seen = bystander_flags = bystanders = blocks_seen = 0
+    for block, rows in _block_rows(result, per_side):
+        blocks_seen += 1
         for row in rows:
             if row.workload in block["slowed"]:
                 slowed_seen += 1
@@ -221,7 +233,7 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
                 bystanders += 1
                 bystander_flags += row.verdict != "no change"
     detects.sort()
-    return {"per_side": per_side, "windows": windows, "blocks": len(sized),
+    return {"per_side": per_side, "windows": windows, "blocks": blocks_seen,
             "aa_exit": (exits, windows), "aa_flags": (flags, rows_seen),
             "ab_caught": (caught, slowed_seen), "ab_bystanders": (bystander_flags, bystanders),
             "detectable_median": statistics.median(detects) if detects else None,
@@ -275,23 +287,17 @@ def headline_windows(result: dict, window: int = 5, within: float = 0.10) -> dic
 def pairing_rates(result: dict, per_side: int, split=None, pair_up: bool = True) -> dict:
     """A/A windows and A/B blocks at `per_side` runs a side, with compare's pairing on or off, and the
     A/A windows split by `split` (default `ci_order`), pairing from `per_side` pairs."""
-    split = split or ci_order
     runs = [results.read(p) for p in result["runs"]]
     saved, compare_module.MIN_PAIRS = compare_module.MIN_PAIRS, per_side
     try:
         exits = flags = seen = windows = 0
-        for first in range(len(runs) - 2 * per_side + 1):
-            rows = compare_module.compare_runs(*split(runs[first:first + 2 * per_side]), pair_up=pair_up)
+        for rows in _window_rows(runs, per_side, split, pair_up):
             windows += 1
             exits += compare_module.has_regression(rows)
             flags += sum(row.verdict != "no change" for row in rows)
             seen += len(rows)
         caught = slowed = 0
-        for block in result.get("blocks", []):
-            if len(block["base"]) != per_side:
-                continue
-            rows = compare_module.compare_runs([results.read(p) for p in block["base"]],
-                                               [results.read(p) for p in block["new"]], pair_up=pair_up)
+        for block, rows in _block_rows(result, per_side, pair_up):
             caught += sum(row.verdict == "regression" for row in rows if row.workload in block["slowed"])
             slowed += sum(row.workload in block["slowed"] for row in rows)
     finally:
@@ -387,6 +393,7 @@ def summarize(result: dict, options, title: str) -> str:
                      f"{_pct(rates['detectable_median'])} / {_pct(rates['detectable_p90'])} |")
     wall = gate_rates(result["aa"]["wall"], result["ab"]["wall"])
     check_fail = sum(c != 0 for c in result["check_aa"])
+    taken = statistics.median(compare_module.run_spread([results.read(Path(p))]) for p in result["runs"])
     lines += [
         "",
         f"`check` (statement budgets and plans): unchanged code failed {_bound(check_fail, len(result['check_aa']))}; "
@@ -395,10 +402,11 @@ def summarize(result: dict, options, title: str) -> str:
         "Smallest slowdown flagged 95% of the time by workload (wall, median over the A/A comparisons): "
         + ", ".join(f"{w} {_pct(v)}" for w, v in wall["detectable_by_workload"].items()) + ".",
         "",
-        "Spread between runs that trials do not show (log scale; compare assumes "
-        f"RUN_SPREAD = {compare_module.RUN_SPREAD} for one file per side): "
+        "Spread between runs that trials do not show (log scale): "
         + "; ".join(f"{m} median {v['median']:.3f}, 90th percentile {v['p90']:.3f}, largest {v['max']:.3f}"
-                    for m, v in _spreads(result).items()) + ".",
+                    for m, v in _spreads(result).items())
+        + f". One file per side, compare takes {compare_module.RUN_SPREAD_PER_TRIAL_SPREAD} times a run's median "
+        f"trial spread, at least {compare_module.RUN_SPREAD} (wall, median over these runs {taken:.3f}).",
         "",
         "Headline ratios, wall time, measured side by side in each run:",
         "",

@@ -222,20 +222,35 @@ def test_setup_differences_and_same_commit_are_said():
     assert compare.setup_notes([base], [other]) == []
 
 
+def test_one_file_per_side_takes_its_spread_between_runs_from_its_trials_and_says_so():
+    quiet = make_doc(make_bench(seed=2, noise=0.01), load={"noisy": False})
+    noisy = make_doc(make_bench(seed=1, noise=0.08))
+    # a quiet run's trials say little: the least spread; a noisy one's, 1.5 times their spread
+    assert compare.run_spread([quiet]) == compare.RUN_SPREAD
+    trials = compare.trial_spread(noisy)
+    assert trials == pytest.approx(np.std(np.log(noisy["benchmarks"][0]["extra_info"]["trial_medians_s"]), ddof=1))
+    assert compare.run_spread([noisy]) == pytest.approx(compare.RUN_SPREAD_PER_TRIAL_SPREAD * trials)
+    assert compare.run_spread([noisy]) > compare.RUN_SPREAD
+    # the interval widens with it, and one line says why (with each side's value)
+    (quiet_row,) = compare_runs(quiet, quiet)
+    (noisy_row,) = compare_runs(quiet, noisy)
+    assert np.log(noisy_row.ci_high / noisy_row.ci_low) > np.log(quiet_row.ci_high / quiet_row.ci_low) * 1.5
+    (said,) = [note for note in compare.setup_notes([quiet], [noisy]) if "spread more" in note]
+    assert f"new {compare.run_spread([noisy]):.3f}" in said and "busy" not in said
+    assert not any("spread more" in note for note in compare.setup_notes([quiet], [quiet]))
+    # several files per side measure the spread between runs: no such note
+    assert not any("spread more" in note for note in compare.setup_notes([noisy, noisy], [quiet, quiet]))
+
+
 def test_a_busy_run_compared_one_file_per_side_is_said_and_several_per_side_is_not():
     busy = make_doc(make_bench(seed=1), load={"noisy": True, "other_cpu_share": 0.57})
     quiet = make_doc(make_bench(seed=2), load={"noisy": False})
-    assert any("busy machine" in note for note in compare.setup_notes([quiet], [busy]))
+    assert any("new run was taken on a busy machine" in note for note in compare.setup_notes([quiet], [busy]))
+    assert any("base and new runs were taken" in note for note in compare.setup_notes([busy], [busy]))
     assert not any("busy machine" in note for note in compare.setup_notes([quiet], [quiet]))
     assert not any("busy machine" in note for note in compare.setup_notes([busy, busy], [quiet, quiet]))
     for strange in ("noisy", {"noisy": "yes"}, None, ["noisy"]):
         assert not any("busy machine" in note for note in compare.setup_notes([quiet], [make_doc(load=strange)]))
-    # and a busy side's spread between runs is the busy one: the interval widens, by exactly that
-    (quiet_row,) = compare_runs(quiet, quiet)
-    (busy_row,) = compare_runs(quiet, busy)
-    assert compare.run_spread([busy]) == compare.RUN_SPREAD_BUSY > compare.run_spread([quiet]) == compare.RUN_SPREAD
-    quiet_se = np.log(quiet_row.ci_high / quiet_row.ci_low)
-    assert np.log(busy_row.ci_high / busy_row.ci_low) > quiet_se * 1.2
 
 
 def test_identity_includes_variant_image_and_rtt():
