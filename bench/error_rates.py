@@ -305,6 +305,50 @@ def pairing_rates(result: dict, per_side: int, split=None, pair_up: bool = True)
     return {"aa_exit": (exits, windows), "aa_flags": (flags, seen), "ab_caught": (caught, slowed)}
 
 
+SPREAD_FACTORS = (1.2, 1.3, 1.4, 1.5, 1.8, 2.1)
+
+
+def one_file_rates(result: dict, factor: float | None) -> dict:
+    """One file per side, in process, with compare's spread between runs at `factor` times a run's
+    median trial spread (at least RUN_SPREAD), or None for RUN_SPREAD alone: the A/A pairs of
+    consecutive unchanged runs and the slowed runs against the unchanged run before them."""
+    runs = [results.read(Path(p)) for p in result["runs"]]
+    saved = compare_module.RUN_SPREAD_PER_TRIAL_SPREAD
+    compare_module.RUN_SPREAD_PER_TRIAL_SPREAD = 0.0 if factor is None else factor
+    try:
+        exits = flags = seen = caught = slowed = 0
+        for a, b in zip(runs, runs[1:]):
+            rows = compare_module.compare_runs(a, b)
+            exits += compare_module.has_regression(rows)
+            flags += sum(row.verdict != "no change" for row in rows)
+            seen += len(rows)
+        for slow in result["slow"]:
+            rows = compare_module.compare_runs(runs[slow["base"]], results.read(Path(slow["path"])))
+            own = [row for row in rows if row.workload == slow["workload"]]
+            caught += sum(row.verdict == "regression" for row in own)
+            slowed += len(own)
+    finally:
+        compare_module.RUN_SPREAD_PER_TRIAL_SPREAD = saved
+    return {"aa_exit": (exits, len(runs) - 1), "aa_flags": (flags, seen), "ab_caught": (caught, slowed)}
+
+
+def spread_evidence(result: dict) -> str:
+    """How the spread between runs relates to a run's own trial spread, and what each factor of
+    compare's one-file rule would have done on this series."""
+    paths = [Path(p) for p in result["runs"]]
+    within = statistics.median(compare_module.trial_spread(results.read(p)) for p in paths)
+    between = run_spread(paths)["median"]
+    lines = ["| runs' median trial spread (log) | spread between runs (median, log) | ratio |", "|---:|---:|---:|",
+             f"| {within:.3f} | {between:.3f} | {between / within:.2f} |", "",
+             "| one file per side: spread between runs | A/A exits 1 | A/A benchmarks flagged | A/B caught |",
+             "|---|---|---|---|"]
+    for factor in (None, *SPREAD_FACTORS):
+        rates = one_file_rates(result, factor)
+        name = f"RUN_SPREAD {compare_module.RUN_SPREAD} alone" if factor is None else f"{factor} x trial spread"
+        lines.append(f"| {name} | " + " | ".join("%d/%d" % rates[k] for k in ("aa_exit", "aa_flags", "ab_caught")) + " |")
+    return "\n".join(lines)
+
+
 def abba_order(window: list) -> tuple[list, list]:
     """Base-head, head-base, ...: the order `ci_order` explains it does not use."""
     firsts, seconds = window[0::2], window[1::2]
@@ -313,8 +357,9 @@ def abba_order(window: list) -> tuple[list, list]:
 
 
 def analyze(result: dict) -> str:
-    """The evidence behind compare's pairing, its MIN_PAIRS and the median ratio, for one stored series."""
-    lines = ["| workload | run effect (sd, log) | lag-1 autocorrelation |", "|---|---:|---:|"]
+    """The evidence behind compare's pairing, its MIN_PAIRS, the median ratio and the one-file spread
+    between runs, for one stored series."""
+    lines = [spread_evidence(result), "", "| workload | run effect (sd, log) | lag-1 autocorrelation |", "|---|---:|---:|"]
     lines += [f"| {w} | {e['sd']:.3f} | {e['lag1']:+.2f} |" for w, e in run_effects(result).items()]
     lines += ["", "| runs per side | split | compare | A/A windows exiting 1 | A/A benchmarks flagged | A/B caught |",
               "|---:|---|---|---|---|---|"]
@@ -477,8 +522,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --replay: first add N blocks of --per-side unchanged and as many slowed runs, "
                              "alternating, for the several-per-side A/B, under the same --busy condition")
     parser.add_argument("--analyze", action="store_true",
-                        help="print the evidence behind compare's pairing and the median ratio for the series in "
-                             "--work (run effects, paired against unpaired, headline windows); no runs, no doc")
+                        help="print the evidence behind compare's one-file spread between runs, its pairing and the "
+                             "median ratio for the series in --work (trial spread against spread between runs, "
+                             "each factor's error rates, run effects, paired against unpaired, headline windows); "
+                             "no runs, no doc")
     parser.add_argument("--per-side", type=int, default=PER_SIDE, metavar="N",
                         help=f"runs per side of each block --blocks adds (default {PER_SIDE}, as the CI workflow)")
     options = parser.parse_args(argv)

@@ -171,3 +171,32 @@ def test_analyze_measures_run_effects_and_pairing_on_a_drifting_series(tmp_path)
     assert error_rates.abba_order(list(range(8))) == ([0, 3, 4, 7], [1, 2, 5, 6])
     with pytest.raises(SystemExit):
         error_rates.main(["--analyze", "--work", str(tmp_path / "none")])
+
+
+def test_one_file_rates_widen_with_the_factor_and_the_analysis_prints_each(tmp_path):
+    """Runs that move apart twice as far as their trials spread: RUN_SPREAD alone flags unchanged
+    runs, and a wider factor of the run's trial spread flags no more (it can only widen intervals)."""
+    import numpy as np
+
+    from tests.test_compare import make_bench, make_doc
+
+    rng = np.random.default_rng(5)
+    variants = [f"v{k}" for k in range(8)]
+    paths = []
+    for n in range(12):
+        doc = make_doc(*(make_bench(variant=v, median=0.002 * (k + 1) * float(np.exp(rng.normal(0, 0.08))),
+                                    noise=0.04, seed=100 * n + k) for k, v in enumerate(variants)), run_id=f"r{n}")
+        path = tmp_path / f"A{n}.json"
+        path.write_text(json.dumps(doc))
+        paths.append(str(path))
+    slowed = tmp_path / "SLOW.json"
+    slowed.write_text(json.dumps(make_doc(*(make_bench(variant=v, median=0.002 * (k + 1) * 1.6, noise=0.04, seed=7 + k)
+                                            for k, v in enumerate(variants)), run_id="slow")))
+    result = {"runs": paths, "slow": [{"workload": "dashboard", "base": 3, "path": str(slowed)}]}
+    alone, wide = error_rates.one_file_rates(result, None), error_rates.one_file_rates(result, 2.1)
+    assert alone["aa_exit"][1] == 11 and alone["aa_flags"][1] == 11 * 8 and alone["ab_caught"][1] == 8
+    assert alone["aa_flags"][0] > wide["aa_flags"][0]
+    assert alone["ab_caught"][0] >= wide["ab_caught"][0]
+    table = error_rates.spread_evidence(result)
+    assert "RUN_SPREAD 0.04 alone" in table and all(f"{f} x trial spread" in table for f in error_rates.SPREAD_FACTORS)
+    assert error_rates.compare_module.RUN_SPREAD_PER_TRIAL_SPREAD == 1.5  # put back after each rate
