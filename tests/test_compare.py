@@ -225,7 +225,7 @@ def test_setup_differences_and_same_commit_are_said():
 def test_one_file_per_side_takes_its_spread_between_runs_from_its_trials_and_says_so():
     quiet = make_doc(make_bench(seed=2, noise=0.01), load={"noisy": False})
     noisy = make_doc(make_bench(seed=1, noise=0.08))
-    # a quiet run's trials say little: the least spread; a noisy one's, 1.5 times their spread
+    # a quiet run's trials say little: the least spread; a noisy one's, a multiple of their spread
     assert compare.run_spread([quiet]) == compare.RUN_SPREAD
     trials = compare.trial_spread(noisy)
     assert trials == pytest.approx(np.std(np.log(noisy["benchmarks"][0]["extra_info"]["trial_medians_s"]), ddof=1))
