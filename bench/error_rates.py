@@ -259,17 +259,20 @@ def run_effects(result: dict) -> dict:
     return out
 
 
-def headline_windows(result: dict, window: int = 5, within: float = 0.10) -> dict:
+def headline_windows(result: dict, window: int = 5, within: float = 0.10, pooled: int = 1) -> dict:
     """Each headline ratio recomputed from every unchanged run's stored trials, as the geometric mean
     and as the median of the per-trial ratios: windows of `window` consecutive runs within ±`within`
-    of the window's median, and the worst move."""
-    docs = [results.read(p) for p in result["runs"]]
+    of the window's median, and the worst move. With `pooled` > 1, each reading is a report over
+    that many consecutive runs (the median of their ratios, as the report pools runs), and a window
+    holds `window` reports that share no run. A headline some run did not measure is left out."""
+    indexed = [{(b["extra_info"].get("workload"), b["extra_info"].get("param") or "", b["extra_info"].get("variant")): b
+                for b in results.read(p)["benchmarks"] if not results.under_load(b)} for p in result["runs"]]
     out = {}
     for name, (workload, param, variant, inverted) in HEADLINES.items():
+        if not all((workload, param, "baseline") in rows and (workload, param, variant) in rows for rows in indexed):
+            continue
         logs = {"geometric mean": [], "median": []}
-        for doc in docs:
-            rows = {(b["extra_info"].get("workload"), b["extra_info"].get("param") or "", b["extra_info"].get("variant")): b
-                    for b in doc["benchmarks"] if not results.under_load(b)}
+        for rows in indexed:
             base, new = rows[(workload, param, "baseline")], rows[(workload, param, variant)]
             per_trial = [math.log(n / b) * (-1 if inverted else 1)
                          for b, n in zip(results.trial_values(base), results.trial_values(new))]
@@ -277,9 +280,10 @@ def headline_windows(result: dict, window: int = 5, within: float = 0.10) -> dic
             logs["median"].append(statistics.median(per_trial))
         out[name] = {}
         for estimator, values in logs.items():
-            ratios = [math.exp(v) for v in values]
-            moves = [max(abs(r / statistics.median(ratios[i:i + window]) - 1) for r in ratios[i:i + window])
-                     for i in range(len(ratios) - window + 1)]
+            per_run = [math.exp(v) for v in values]
+            reports = [statistics.median(per_run[i:i + pooled]) for i in range(len(per_run) - pooled + 1)]
+            readings = [reports[i::pooled][:window] for i in range(len(reports) - pooled * (window - 1))]
+            moves = [max(abs(r / statistics.median(group) - 1) for r in group) for group in readings]
             out[name][estimator] = {"held": sum(m <= within for m in moves), "windows": len(moves), "worst": max(moves)}
     return out
 
@@ -372,6 +376,10 @@ def analyze(result: dict) -> str:
     lines += ["", "| headline ratio | geometric mean: windows within ±10% (worst) | median: windows within ±10% (worst) |",
               "|---|---|---|"]
     for name, by in headline_windows(result).items():
+        lines.append(f"| {name} | " + " | ".join(f"{v['held']}/{v['windows']} ({v['worst'] * 100:.1f}%)" for v in by.values()) + " |")
+    lines += ["", "| headline ratio, reports over 3 consecutive runs each | geometric mean: windows of 5 reports within "
+              "±10% (worst) | median: windows within ±10% (worst) |", "|---|---|---|"]
+    for name, by in headline_windows(result, pooled=3).items():
         lines.append(f"| {name} | " + " | ".join(f"{v['held']}/{v['windows']} ({v['worst'] * 100:.1f}%)" for v in by.values()) + " |")
     return "\n".join(lines)
 

@@ -200,3 +200,16 @@ def test_one_file_rates_widen_with_the_factor_and_the_analysis_prints_each(tmp_p
     table = error_rates.spread_evidence(result)
     assert "RUN_SPREAD 0.04 alone" in table and all(f"{f} x trial spread" in table for f in error_rates.SPREAD_FACTORS)
     assert error_rates.compare_module.RUN_SPREAD_PER_TRIAL_SPREAD == 1.8  # put back after each rate
+
+
+def test_headline_windows_of_reports_over_three_runs_outlast_one_odd_run(tmp_path):
+    # 15 runs whose lazy/selectin ratio is 4, but one run's is 6: every window of five single runs
+    # holding it moves by half; a report over three runs takes their median and does not move.
+    ratios = [4.0] * 15
+    ratios[7] = 6.0
+    paths = [str(_run(tmp_path, f"A{n}", [("baseline", [1.0] * 6, 1.0), ("loading=selectin", [1.0 / r] * 6, 1 / r)]))
+             for n, r in enumerate(ratios)]
+    single = error_rates.headline_windows({"runs": paths})["lazy / selectin, dashboard page 100"]["median"]
+    assert (single["held"], single["windows"]) == (11 - 5, 11) and single["worst"] == pytest.approx(0.5)
+    pooled = error_rates.headline_windows({"runs": paths}, pooled=3)["lazy / selectin, dashboard page 100"]["median"]
+    assert (pooled["held"], pooled["windows"], pooled["worst"]) == (1, 1, 0.0)  # 13 reports: one window of 5 apart
