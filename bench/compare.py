@@ -57,11 +57,11 @@ __all__ = ["benchmark_identity", "compare_runs", "identity_label", "main_compare
 FAMILY_ALPHA = 0.05
 # Spread (standard deviation of log time) between separate runs of the same commit that trials
 # within one run do not show. It grows with the machine's noise, which a run's trials show: over
-# the stored series, idle and busy, it was 1.6 to 2.7 times the median spread of a run's trials
+# the stored series, idle and busy, it was 1.6 to 3.0 times the median spread of a run's trials
 # (standard deviation of log trial values, per case). 1.8 times, at least 0.04, is the smallest
-# factor tried that kept every series' A/A comparisons within 1 in 20 exits and 1 in 100
-# benchmarks flagged; 1.5, chosen on five series, let 3 of 30 through on the sixth
-# (docs/error-rates.md, "A run's spread from its own trials").
+# factor tried that kept six series' A/A comparisons within 1 in 20 exits and 1 in 100
+# benchmarks flagged (1.5, chosen on five, let 3 of 30 through on the sixth), and it held on a
+# seventh taken after it was chosen (docs/error-rates.md, "A run's spread from its own trials").
 RUN_SPREAD = 0.04
 RUN_SPREAD_PER_TRIAL_SPREAD = 1.8
 # Runs per side from which alternated runs are compared pair by pair (docs/error-rates.md): with
@@ -308,7 +308,7 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
         for workload in dict.fromkeys(i[0] for i in alike):
             own = [i for i in alike if i[0] == workload]
             priors[workload, unit] = _independent(_run_prior([alike[i] for i in own]) or everything, own, alike)
-    # One run per side: the spread between runs it cannot show, each side's as measured for its kind of run.
+    # One run per side: the spread between runs it cannot show, each side's from its own trials (run_spread).
     run_variance = run_spread(base_docs, metric) ** 2 + run_spread(new_docs, metric) ** 2
     rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0], _unit(sides[i])], run_variance, *benches[i],
                          show_data) for i in common]
