@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -15,6 +18,19 @@ from bench.backends import embedded_server
 def server():
     with embedded_server() as server:
         yield server
+
+
+@pytest.fixture
+def open_tmp_path():
+    """A scratch folder every user can pass through, for tests that point TMPDIR at it.
+
+    Run as root, the embedded server runs as its own user, who must reach its folder. pytest's
+    tmp_path lies under a folder only its owner may enter, and sessionbench opens none itself.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="sessionbench-test-", dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -135,23 +135,23 @@ def _postgres_under(prefix: str) -> list[int]:
 
 @pytest.mark.db
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_run_leaves_no_postgres_behind(tmp_path, sig):
-    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the run's server lives under tmp_path
-    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *SMALL, "--out", str(tmp_path / "out")],
+def test_an_interrupted_run_leaves_no_postgres_behind(open_tmp_path, sig):
+    env = {**os.environ, "TMPDIR": str(open_tmp_path)}  # the run's server lives under open_tmp_path
+    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", *SMALL, "--out", str(open_tmp_path / "out")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
-    while not _postgres_under(str(tmp_path)) and time.monotonic() < deadline:
+    while not _postgres_under(str(open_tmp_path)) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.1)
-    assert _postgres_under(str(tmp_path)), "the run never started its server"
+    assert _postgres_under(str(open_tmp_path)), "the run never started its server"
     time.sleep(3)  # let it get into the benchmarks
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + sig, err  # 130 for SIGINT, 143 for SIGTERM
     assert "interrupted" in err and "Traceback" not in err
-    assert _postgres_under(str(tmp_path)) == []
-    assert not [p for p in Path(tmp_path).glob("sessionbench-pg-*")]
-    assert not list((tmp_path / "out").glob("*.json"))  # no half-written results
+    assert _postgres_under(str(open_tmp_path)) == []
+    assert not [p for p in Path(open_tmp_path).glob("sessionbench-pg-*")]
+    assert not list((open_tmp_path / "out").glob("*.json"))  # no half-written results
 
 
 def test_every_run_setting_is_a_flag_of_sessionbench_run():

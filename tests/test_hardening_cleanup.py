@@ -38,15 +38,15 @@ def assert_nothing_under(tmp_path: Path) -> None:
 
 @pytest.mark.db
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_repeated_signals_still_stop_the_embedded_server_and_say_so(tmp_path, sig, code):
-    run = WatchedRun(tmp_path, "run", "--backend", "embedded", *FAST, *SEVERAL_CASES, "--out", str(tmp_path / "out"),
-                     env={"TMPDIR": str(tmp_path)})
+def test_repeated_signals_still_stop_the_embedded_server_and_say_so(open_tmp_path, sig, code):
+    run = WatchedRun(open_tmp_path, "run", "--backend", "embedded", *FAST, *SEVERAL_CASES,
+                     "--out", str(open_tmp_path / "out"), env={"TMPDIR": str(open_tmp_path)})
     run.wait_for("] ")
     hold_down(run.proc, sig)
     assert run.finish() == code
     assert "sessionbench: interrupted; no server, container or schema of this run is left" in run.stderr
     assert "Traceback" not in run.stderr
-    assert_nothing_under(tmp_path)
+    assert_nothing_under(open_tmp_path)
 
 
 @pytest.mark.db
@@ -69,20 +69,20 @@ def sessionbench(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.db
-def test_what_a_killed_run_left_is_removed_by_the_next_doctor_and_a_live_one_is_not(tmp_path):
-    temp = {"TMPDIR": str(tmp_path)}
+def test_what_a_killed_run_left_is_removed_by_the_next_doctor_and_a_live_one_is_not(open_tmp_path):
+    temp = {"TMPDIR": str(open_tmp_path)}
     # A live owner: a process holding an embedded server of its own under the same TMPDIR.
     alive = subprocess.Popen([sys.executable, "-c", "import sys\nfrom bench.backends import embedded_server\n"
                               "with embedded_server() as s:\n    print(s.where, flush=True)\n    sys.stdin.read()"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, **temp})
     try:
         alive_root = alive.stdout.readline().strip()
-        killed = WatchedRun(tmp_path, "run", "--backend", "embedded", *FAST, *SEVERAL_CASES,
-                            "--out", str(tmp_path / "out"), env=temp)
+        killed = WatchedRun(open_tmp_path, "run", "--backend", "embedded", *FAST, *SEVERAL_CASES,
+                            "--out", str(open_tmp_path / "out"), env=temp)
         killed.wait_for("] ")
         killed.proc.kill()  # SIGKILL: no cleanup runs; its server (own session) keeps running
         killed.finish()
-        [left] = [p for p in tmp_path.glob("sessionbench-pg-*") if str(p) != alive_root]
+        [left] = [p for p in open_tmp_path.glob("sessionbench-pg-*") if str(p) != alive_root]
         assert postgres_under(str(left))
 
         done = sessionbench("doctor", env=temp)
@@ -91,4 +91,4 @@ def test_what_a_killed_run_left_is_removed_by_the_next_doctor_and_a_live_one_is_
         assert postgres_under(alive_root) and Path(alive_root).exists()  # its owner lives: untouched
     finally:
         alive.communicate("", timeout=60)
-    assert_nothing_under(tmp_path)
+    assert_nothing_under(open_tmp_path)

@@ -56,11 +56,11 @@ def test_drop_run_schemas_drops_only_the_runs_own(engine, server):
 
 
 @pytest.mark.db
-def test_embedded_server_killed_mid_run_stops_the_run_in_one_line(tmp_path):
-    run = WatchedRun(tmp_path, "run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--out", str(tmp_path / "out"),
-                     env={"TMPDIR": str(tmp_path)})
+def test_embedded_server_killed_mid_run_stops_the_run_in_one_line(open_tmp_path):
+    run = WatchedRun(open_tmp_path, "run", "--backend", "embedded", *FAST, *ONE_WORKLOAD,
+                     "--out", str(open_tmp_path / "out"), env={"TMPDIR": str(open_tmp_path)})
     run.wait_for("] ")  # the first case finished: the server is serving benchmarks
-    postmaster_of(str(tmp_path)).send_signal(signal.SIGKILL)
+    postmaster_of(str(open_tmp_path)).send_signal(signal.SIGKILL)
     assert run.finish() == 2
     line = one_clear_line(run.stderr)
     assert "the PostgreSQL server went away during" in line
@@ -198,11 +198,11 @@ def test_read_only_role_is_one_line_naming_it(server, engine, role, tmp_path):
 
 
 @pytest.mark.db
-def test_tmpdir_too_deep_for_a_unix_socket_still_runs_and_leaves_nothing(tmp_path):
-    deep = tmp_path / ("d" * 100)  # TMPDIR/sessionbench-pg-*/socket/.s.PGSQL.5432 is past the OS limit
+def test_tmpdir_too_deep_for_a_unix_socket_still_runs_and_leaves_nothing(open_tmp_path):
+    deep = open_tmp_path / ("d" * 100)  # TMPDIR/sessionbench-pg-*/socket/.s.PGSQL.5432 is past the OS limit
     deep.mkdir()
-    run = WatchedRun(tmp_path, "run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--only", "loading=lazy",
-                     "--out", str(tmp_path / "out"), env={"TMPDIR": str(deep)})
+    run = WatchedRun(open_tmp_path, "run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--only", "loading=lazy",
+                     "--out", str(open_tmp_path / "out"), env={"TMPDIR": str(deep)})
     assert run.finish() == 0, run.stderr
     assert not list(deep.iterdir())
     owners = [p.read_text().strip() for p in Path("/tmp").glob("sessionbench-pg-*/owner.pid")]
@@ -210,13 +210,13 @@ def test_tmpdir_too_deep_for_a_unix_socket_still_runs_and_leaves_nothing(tmp_pat
 
 
 @pytest.mark.db
-def test_tmpdir_with_a_space_runs(tmp_path):
-    spaced = tmp_path / "with space"
+def test_tmpdir_with_a_space_runs(open_tmp_path):
+    spaced = open_tmp_path / "with space"
     spaced.mkdir()
     done = sessionbench("run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--only", "loading=lazy",
-                        "--out", str(tmp_path / "out"), env={**os.environ, "TMPDIR": str(spaced)})
+                        "--out", str(open_tmp_path / "out"), env={**os.environ, "TMPDIR": str(spaced)})
     assert done.returncode == 0, done.stderr
-    assert len(list((tmp_path / "out").glob("*.json"))) == 1
+    assert len(list((open_tmp_path / "out").glob("*.json"))) == 1
 
 
 @pytest.mark.db
@@ -259,9 +259,9 @@ def test_a_probe_of_a_live_server_does_not_call_it_gone(server):
 
 
 @pytest.fixture
-def small_disk(tmp_path):
+def small_disk(open_tmp_path):
     """A 70 MB tmpfs: room for the embedded server, not for every variant's tables."""
-    mount = tmp_path / "small-disk"
+    mount = open_tmp_path / "small-disk"
     mount.mkdir()
     if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=70m", "tmpfs", str(mount)],
                                            capture_output=True).returncode != 0:
@@ -271,12 +271,77 @@ def small_disk(tmp_path):
 
 
 @pytest.mark.db
-def test_a_full_disk_stops_the_run_in_one_line_and_leaves_nothing(small_disk, tmp_path):
+def test_a_full_disk_stops_the_run_in_one_line_and_leaves_nothing(small_disk, open_tmp_path):
     done = sessionbench("run", "--backend", "embedded", *FAST, "--sessions", "5000",
                         "--only", "workload=dashboard,active_sync,purge_user",
-                        "--out", str(tmp_path / "out"), env={**os.environ, "TMPDIR": str(small_disk)})
+                        "--out", str(open_tmp_path / "out"), env={**os.environ, "TMPDIR": str(small_disk)})
     assert done.returncode == 2, done.stderr
     line = one_clear_line(done.stderr)
     assert "the disk is full" in line, line
     assert "try: free space" in done.stderr
     assert not list(small_disk.iterdir())  # the server was stopped and its folder removed
+
+
+def modes_up_to_root(path: Path) -> dict[Path, int]:
+    return {folder: folder.stat().st_mode for folder in [path, *path.parents]}
+
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="only a run as root hands the server to another user")
+
+
+@pytest.mark.db
+@root_only
+def test_as_root_a_tmpdir_the_server_user_cannot_reach_is_one_line_and_opens_nothing(open_tmp_path):
+    closed = open_tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    inner = closed / "inner"
+    inner.mkdir(mode=0o755)
+    before = modes_up_to_root(inner)
+    done = sessionbench("run", "--backend", "embedded", *FAST, *ONE_WORKLOAD, "--out", str(open_tmp_path / "out"),
+                        env={**os.environ, "TMPDIR": str(inner)})
+    assert done.returncode == 2, done.stderr
+    line = one_clear_line(done.stderr)
+    assert f"cannot reach the server's folder (TMPDIR): {closed} is closed (mode 0700)" in line, line
+    assert "try: set TMPDIR to a folder every user can pass through" in done.stderr
+    assert modes_up_to_root(inner) == before  # nothing above the run's own folder was opened
+    assert list(inner.iterdir()) == []
+
+
+@pytest.mark.db
+@root_only
+def test_as_root_the_server_runs_under_a_folder_others_may_pass_but_not_list_and_leaves_its_mode(
+        open_tmp_path, monkeypatch):
+    passable = open_tmp_path / "pass"
+    passable.mkdir()
+    passable.chmod(0o711)  # others may pass through, not list
+    before = modes_up_to_root(passable)
+    monkeypatch.setattr("tempfile.tempdir", str(passable))
+    with embedded_server() as server:
+        engine = create_engine(server.url)
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(text("select 1")).scalar_one() == 1
+        finally:
+            engine.dispose()
+        assert Path(server.where).parent == passable
+    assert modes_up_to_root(passable) == before
+    assert list(passable.iterdir()) == []
+
+
+@pytest.mark.db
+@root_only
+def test_the_folder_a_user_cannot_pass_is_the_one_nearest_the_root(open_tmp_path, server):
+    import pwd
+
+    from bench.backends.embedded import closed_folder
+
+    user = pwd.getpwnam("embedded_postgres")  # the session's server, run as root, runs as this user
+    outer, middle, inner = open_tmp_path / "a", open_tmp_path / "a" / "b", open_tmp_path / "a" / "b" / "c"
+    inner.mkdir(parents=True)
+    outer.chmod(0o700)
+    middle.chmod(0o700)
+    assert closed_folder(inner, user) == outer
+    outer.chmod(0o711)
+    assert closed_folder(inner, user) == middle
+    os.chown(middle, user.pw_uid, user.pw_gid)  # its owner may pass a folder closed to others
+    assert closed_folder(inner, user) is None

@@ -190,14 +190,14 @@ def test_an_interrupted_report_leaves_no_folder(signum, small_run, tmp_path):  #
 
 @pytest.mark.db
 @pytest.mark.slow
-def test_a_notebook_run_on_its_own_removes_its_fresh_run(tmp_path, monkeypatch):
-    scratch = tmp_path / "tmp"
+def test_a_notebook_run_on_its_own_removes_its_fresh_run(open_tmp_path, monkeypatch):
+    scratch = open_tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))  # the kernel and the fresh run make their temp folders here
     notebook = next(path for path in NOTEBOOKS if path.stem == "04_storage_and_time")
     with _kernel() as kernel:
-        execute(notebook, tmp_path / notebook.name, {"results": [], "out_dir": None}, kernel, tmp_path)
-    text = (tmp_path / notebook.name).read_text()
+        execute(notebook, open_tmp_path / notebook.name, {"results": [], "out_dir": None}, kernel, open_tmp_path)
+    text = (open_tmp_path / notebook.name).read_text()
     assert "measured migrate_audio_storage" in text  # it did measure on its own
     assert not list(scratch.glob("sessionbench-fresh-*"))
 

