@@ -21,7 +21,9 @@ What the comparison can see depends on what it is given:
   Each benchmark's ratio is the geometric mean of its pairs' ratios, with the spread of those ratios
   (moderated as above). A slow phase of the machine lasting a pair or longer falls on both of its
   runs and cancels; a steady drift adds one run's worth to every pair's estimate, which the
-  threshold must still be beyond. Unpaired, one busy block whose machine slowed by a quarter widened the
+  threshold must still be beyond. (Each head run against the base runs either side of it cancels
+  that drift, but on eight stored series it exited 1 in 2 of 176 A/A windows against the pairs' 1
+  and caught fewer busy slowdowns: `interpolate`, docs/error-rates.md.) Unpaired, one busy block whose machine slowed by a quarter widened the
   dashboard's intervals to a 61% detection limit (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
@@ -236,7 +238,7 @@ def _independent(prior: stats.VariancePrior | None, identities: list, sides: dic
 
 
 def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: float, prior, run_variance: float,
-                 base: list[dict], new: list[dict], show_data: bool = False) -> Row:
+                 base: list[dict], new: list[dict], show_data: bool = False, interpolated: bool = False) -> Row:
     base_values, base_unit, new_values, new_unit = sides
     unit = _unit(sides)
     base_median, new_median = _geomean(base_values), _geomean(new_values)
@@ -245,6 +247,8 @@ def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: floa
     if len(base_values) >= 2 and len(new_values) >= 2:
         if unit == "pair":  # the spread between pairs of runs taken side by side: the machine's drift cancels
             log_ratio, se, df = stats.moderated_paired_log_ratio(base_values, new_values, prior)
+            if interpolated:  # neighbouring differences share a base run
+                se *= stats.interpolated_se_factor(len(base_values))
         elif unit == "run":  # the spread between runs, measured, each benchmark's moderated by its workload's
             log_ratio, se, df = stats.moderated_log_ratio(base_values, new_values, prior)
         else:  # the spread between trials, measured, plus the spread between runs they cannot show
@@ -268,9 +272,11 @@ def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: floa
 
 
 def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: float = FAMILY_ALPHA,
-                 metric: str = "wall", pair_up: bool = True) -> list[Row]:
+                 metric: str = "wall", pair_up: bool = True, interpolate: bool = False) -> list[Row]:
     """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs.
-    `pair_up=False` compares runs unpaired even when they could be paired (for the error-rate notes)."""
+    For the error-rate notes only: `pair_up=False` compares runs unpaired even when they could be
+    paired; `interpolate=True` compares each paired head run with the base runs either side of it
+    (stats.interpolated_bases, for runs taken base first), which was measured and not adopted."""
     base_docs = [base_docs] if isinstance(base_docs, dict) else list(base_docs)
     new_docs = [new_docs] if isinstance(new_docs, dict) else list(new_docs)
     paired = pair_runs(base_docs, new_docs) if pair_up else None
@@ -294,6 +300,10 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     if paired:  # a benchmark with a value in every run of both sides is compared pair by pair
         sides = {i: (b, "pair", n, "pair") if _unit((b, bu, n, nu)) == "run" and len(b) == len(n) == len(base_docs)
                  else (b, bu, n, nu) for i, (b, bu, n, nu) in sides.items()}
+    interpolated = bool(paired) and interpolate
+    if interpolated:
+        sides = {i: (stats.interpolated_bases(b), bu, n, nu) if bu == "pair" else (b, bu, n, nu)
+                 for i, (b, bu, n, nu) in sides.items()}
     for i, (base_values, _, new_values, _) in sides.items():
         if not base_values or not new_values:
             raise UserError(f"{identity_label(i, with_data=show_data)} has no {metric} values on one side",
@@ -311,7 +321,7 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     # One run per side: the spread between runs it cannot show, each side's from its own trials (run_spread).
     run_variance = run_spread(base_docs, metric) ** 2 + run_spread(new_docs, metric) ** 2
     rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0], _unit(sides[i])], run_variance, *benches[i],
-                         show_data) for i in common]
+                         show_data, interpolated) for i in common]
     return sort_rows(rows)
 
 

@@ -191,20 +191,22 @@ def ci_order(window: list) -> tuple[list, list]:
     return window[0::2], window[1::2]
 
 
-def _window_rows(runs: list, per_side: int, split=None, pair_up: bool = True):
+def _window_rows(runs: list, per_side: int, split=None, pair_up: bool = True, interpolate: bool = False):
     """Compare's rows for every window of 2 x per_side consecutive unchanged runs, split by `split`
     (default `ci_order`)."""
     split = split or ci_order
     for first in range(len(runs) - 2 * per_side + 1):
-        yield compare_module.compare_runs(*split(runs[first:first + 2 * per_side]), pair_up=pair_up)
+        yield compare_module.compare_runs(*split(runs[first:first + 2 * per_side]), pair_up=pair_up,
+                                          interpolate=interpolate)
 
 
-def _block_rows(result: dict, per_side: int, pair_up: bool = True):
+def _block_rows(result: dict, per_side: int, pair_up: bool = True, interpolate: bool = False):
     """(block, compare's rows) for each alternated block of `per_side` runs a side."""
     for block in result.get("blocks", []):
         if len(block["base"]) == per_side:
             yield block, compare_module.compare_runs([results.read(p) for p in block["base"]],
-                                                     [results.read(p) for p in block["new"]], pair_up=pair_up)
+                                                     [results.read(p) for p in block["new"]], pair_up=pair_up,
+                                                     interpolate=interpolate)
 
 
 def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
@@ -288,20 +290,21 @@ def headline_windows(result: dict, window: int = 5, within: float = 0.10, pooled
     return out
 
 
-def pairing_rates(result: dict, per_side: int, split=None, pair_up: bool = True) -> dict:
-    """A/A windows and A/B blocks at `per_side` runs a side, with compare's pairing on or off, and the
-    A/A windows split by `split` (default `ci_order`), pairing from `per_side` pairs."""
+def pairing_rates(result: dict, per_side: int, split=None, pair_up: bool = True, interpolate: bool = False) -> dict:
+    """A/A windows and A/B blocks at `per_side` runs a side, with compare's pairing on or off (or
+    each head against the base runs either side, `interpolate`), and the A/A windows split by
+    `split` (default `ci_order`), pairing from `per_side` pairs."""
     runs = [results.read(p) for p in result["runs"]]
     saved, compare_module.MIN_PAIRS = compare_module.MIN_PAIRS, per_side
     try:
         exits = flags = seen = windows = 0
-        for rows in _window_rows(runs, per_side, split, pair_up):
+        for rows in _window_rows(runs, per_side, split, pair_up, interpolate):
             windows += 1
             exits += compare_module.has_regression(rows)
             flags += sum(row.verdict != "no change" for row in rows)
             seen += len(rows)
         caught = slowed = 0
-        for block, rows in _block_rows(result, per_side, pair_up):
+        for block, rows in _block_rows(result, per_side, pair_up, interpolate):
             caught += sum(row.verdict == "regression" for row in rows if row.workload in block["slowed"])
             slowed += sum(row.workload in block["slowed"] for row in rows)
     finally:
@@ -368,10 +371,12 @@ def analyze(result: dict) -> str:
     lines += ["", "| runs per side | split | compare | A/A windows exiting 1 | A/A benchmarks flagged | A/B caught |",
               "|---:|---|---|---|---|---|"]
     for per_side in (3, 4, 5):
-        for split, pair_up in ((ci_order, False), (ci_order, True), (abba_order, True)):
-            rates = pairing_rates(result, per_side, split, pair_up)
+        for split, pair_up, interpolate in ((ci_order, False, False), (ci_order, True, False),
+                                            (ci_order, True, True), (abba_order, True, False)):
+            rates = pairing_rates(result, per_side, split, pair_up, interpolate)
             caught = "%d/%d" % rates["ab_caught"] if split is ci_order else "- (blocks ran ABAB)"
-            lines.append(f"| {per_side} | {'ABAB' if split is ci_order else 'ABBA'} | {'paired' if pair_up else 'unpaired'} | "
+            how = "interpolated" if interpolate else "paired" if pair_up else "unpaired"
+            lines.append(f"| {per_side} | {'ABAB' if split is ci_order else 'ABBA'} | {how} | "
                          + " | ".join(f"{a}/{b}" for a, b in (rates["aa_exit"], rates["aa_flags"])) + f" | {caught} |")
     lines += ["", "| headline ratio | geometric mean: windows within ±10% (worst) | median: windows within ±10% (worst) |",
               "|---|---|---|"]

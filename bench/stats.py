@@ -458,3 +458,30 @@ def moderated_log_ratio(base: Sequence[float], new: Sequence[float], prior: Vari
     lb, ln = [math.log(x) for x in base], [math.log(x) for x in new]
     se = math.sqrt(s2 * (1 / len(lb) + 1 / len(ln)))
     return statistics.fmean(ln) - statistics.fmean(lb), se, min(df, 1e6)
+
+
+def interpolated_bases(base: Sequence[float]) -> list[float]:
+    """For runs taken base, head, base, head ...: the base each head run is compared with, the
+    geometric mean of the base runs either side of it (the last head has only the one before).
+    A drift of the machine that is steady over a few runs cancels, where a plain pair keeps one
+    run's worth of it."""
+    return [math.sqrt(a * b) for a, b in zip(base, base[1:])] + list(base[-1:])
+
+
+def interpolated_se_factor(pairs: int) -> float:
+    """How much the standard error of the mean of `pairs` differences against interpolated_bases
+    exceeds what their sample variance says: neighbours share a base run, so the differences are
+    correlated. Exact for independent runs of equal variance."""
+    n = pairs
+    weights = []  # each difference as weights on the runs b_1 .. b_n, h_1 .. h_n
+    for i in range(n):
+        row = [0.0] * (2 * n)
+        row[n + i] = 1.0
+        for j in (i, i + 1) if i < n - 1 else (i,):
+            row[j] -= 0.5 if i < n - 1 else 1.0
+        weights.append(row)
+    cov = [[sum(a * b for a, b in zip(r, s)) for s in weights] for r in weights]
+    total = sum(map(sum, cov))
+    var_mean = total / n ** 2
+    expected_s2 = (sum(cov[i][i] for i in range(n)) - total / n) / (n - 1)
+    return math.sqrt(var_mean / (expected_s2 / n))

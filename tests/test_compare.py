@@ -383,3 +383,18 @@ def test_identity_label_shows_only_what_is_set():
     assert identity_label(("purge", None, "deletion=soft", "postgres:16", 5.0)) == (
         "purge [deletion=soft] image=postgres:16 rtt=5ms"
     )
+
+
+def test_interpolated_bases_cancel_a_steady_drift_that_pairs_keep_one_runs_worth_of():
+    # The machine slows by 12% a run, and each new run comes after its base run: every pair carries
+    # one run's drift, so paired compare calls unchanged code 12% slower. Against the base runs
+    # either side (the error-rate notes' alternative), only the last pair keeps it.
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(12)}
+    base = _runs(variants, [0.12 * k for k in (0, 2, 4, 6, 8)], seed=1000)
+    new = _runs(variants, [0.12 * k for k in (1, 3, 5, 7, 9)], seed=1100)
+    base, new = _timed(base, [0, 2, 4, 6, 8]), _timed(new, [1, 3, 5, 7, 9])
+    paired = compare_runs(base, new)
+    assert all(row.unit == "pair" and row.ratio == pytest.approx(1.127, rel=0.02) for row in paired)
+    assert any(row.verdict == "regression" for row in paired)
+    interpolated = compare_runs(base, new, interpolate=True)
+    assert all(row.ratio == pytest.approx(1.024, rel=0.02) and row.verdict == "no change" for row in interpolated)

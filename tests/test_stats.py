@@ -8,7 +8,8 @@ from pytest_benchmark.stats import Stats
 
 from bench.stats import (
     BEND_SLOPE, bends, classify, clopper_pearson_upper, detect_steps, detectable_change, fit_loglog, fit_loglog_slope,
-    log_ratio, median_interval, neighbour_slopes, paired_ratio, summarize, t_quantile,
+    interpolated_bases, interpolated_se_factor, log_ratio, median_interval, neighbour_slopes, paired_ratio, summarize,
+    t_quantile,
 )
 
 
@@ -230,3 +231,15 @@ def test_detect_steps_in_noisy_history():
     rng = np.random.default_rng(6)
     values = np.r_[rng.normal(10, 0.3, 15), rng.normal(13, 0.3, 15)]
     assert detect_steps(values) == [15]
+
+
+def test_interpolated_bases_are_the_neighbours_geometric_mean_and_the_last_head_keeps_its_own():
+    assert interpolated_bases([1.0, 4.0, 9.0]) == [2.0, 6.0, 9.0]
+
+
+def test_interpolated_differences_are_correlated_and_their_standard_error_says_so():
+    # Five pairs, runs of variance 1: four differences h_i - (b_i + b_i+1)/2 of variance 1.5, the
+    # last h_5 - b_5 of variance 2; neighbours share half a base (covariance 0.25, the last two
+    # 0.5). Sum of the covariance matrix 8 + 2 x 1.25 = 10.5: the mean's variance is 10.5 / 25 =
+    # 0.42, while the sample variance expects (8 - 10.5 / 5) / 4 = 1.475, so 0.295 for the mean.
+    assert interpolated_se_factor(5) == pytest.approx((0.42 / 0.295) ** 0.5)
