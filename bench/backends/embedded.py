@@ -112,7 +112,8 @@ def _unprivileged_user(pg_utils, root: Path, bin_dir: Path) -> str | None:
             mode = closed.stat().st_mode & 0o777
             remedy = ("set TMPDIR to a folder every user can pass through, such as /tmp"
                       if path == root.parent else
-                      "install sessionbench where every user can pass through (a virtual environment outside /root)")
+                      "install sessionbench in a virtual environment every user can pass through (not under /root or "
+                      "another folder only its owner may enter)")
             raise UserError(
                 f"embedded PostgreSQL runs as the user {user} when sessionbench runs as root, and that user "
                 f"cannot reach {what}: {closed} is closed (mode {mode:04o}); sessionbench changes no permission "
