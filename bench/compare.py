@@ -23,8 +23,9 @@ What the comparison can see depends on what it is given:
   runs and cancels; a steady drift adds one run's worth to every pair's estimate, which the
   threshold must still be beyond. (Each head run against the base runs either side of it cancels
   that drift, but on eight stored series it exited 1 in 2 of 176 A/A windows against the pairs' 1
-  and caught fewer busy slowdowns: `interpolate`, docs/error-rates.md.) Unpaired, one busy block whose machine slowed by a quarter widened the
-  dashboard's intervals to a 61% detection limit (docs/error-rates.md).
+  and caught fewer busy slowdowns: `interpolate`, docs/error-rates.md.) Unpaired, one busy block
+  whose machine slowed by a quarter widened the dashboard's intervals to a 61% detection limit
+  (docs/error-rates.md).
 
 Across many benchmarks some would be flagged by chance alone; a CI job fails on one. The interval
 of each benchmark is therefore widened so the chance that noise flags *any* benchmark of the
