@@ -30,8 +30,9 @@ import time
 from pathlib import Path
 
 from bench import compare as compare_module
-from bench import results
+from bench import injected, results
 from bench.stats import clopper_pearson_upper
+from models_variants import Variant
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKLOADS = "dashboard,active_sync,delete_session,list_live"
@@ -158,12 +159,13 @@ def blocks(result: dict, options) -> dict:
     for j in range(len(done), len(done) + options.blocks):
         bystander = workloads[j % len(workloads)]
         slowed = [w for w in workloads if w != bystander] or workloads
-        env = {"SESSIONBENCH_TEST_SLOWDOWN": ",".join(f"{w}={options.slowdown}" for w in slowed)}
+        spec = ",".join(f"{w}={options.slowdown}" for w in slowed)
+        env = {"SESSIONBENCH_TEST_SLOWDOWN": spec}
         base, new = [], []
         for k in range(options.per_side):
             base.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-A{k}")))
             new.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-B{k}", env)))
-        done.append({"slowed": slowed, "base": base, "new": new})
+        done.append({"slowed": slowed, "spec": spec, "base": base, "new": new})
     return {**result, "blocks": done}
 
 
@@ -225,12 +227,15 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
         rows_seen += len(rows)
         detects += [row.detectable for row in rows if row.detectable is not None]
     caught = slowed_seen = bystander_flags = bystanders = blocks_seen = 0
+    sizes = []
     for block, rows in _block_rows(result, per_side):
         blocks_seen += 1
+        spec = block.get("spec") or ",".join(f"{w}=1" for w in block["slowed"])  # blocks stored before specs
         for row in rows:
-            if row.workload in block["slowed"]:
+            if slowed_by(spec, row):
                 slowed_seen += 1
                 caught += row.verdict == "regression"
+                sizes.append(size_of(row))
             else:
                 bystanders += 1
                 bystander_flags += row.verdict != "no change"
@@ -239,7 +244,122 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
             "aa_exit": (exits, windows), "aa_flags": (flags, rows_seen),
             "ab_caught": (caught, slowed_seen), "ab_bystanders": (bystander_flags, bystanders),
             "detectable_median": statistics.median(detects) if detects else None,
-            "detectable_p90": detects[int(0.9 * (len(detects) - 1))] if detects else None}
+            "detectable_p90": detects[int(0.9 * (len(detects) - 1))] if detects else None,
+            "sizes": sizes}
+
+
+def slowed_by(spec: str, row) -> bool:
+    """Whether SESSIONBENCH_TEST_SLOWDOWN=`spec` slowed the benchmark of compare's `row` (either form:
+    a whole workload, or its cases whose variant has the axis values in brackets)."""
+    for target in injected.parse_targets(spec):
+        if target.workload != row.workload or not target.value or float(target.value) <= 0:
+            continue
+        if not target.where or target.matches(row.workload, Variant.parse(row.variant or "")):
+            return True
+    return False
+
+
+def size_of(row) -> dict:
+    """A slowed benchmark's measured size (compare's ratio: head over base, geometric means of the
+    runs) beside whether compare caught it."""
+    return {"workload": row.workload, "param": row.param or "", "variant": row.variant or "",
+            "ratio": row.ratio, "caught": row.verdict == "regression"}
+
+
+def size_lines(sizes: list[dict], slowdown: float) -> list[str]:
+    """Per workload and parameter: the slowed benchmarks' measured sizes and how many were caught, and
+    the catch rate split at 1 + slowdown - 0.07 (a regression measured smaller than that is not the
+    one the rate is about)."""
+    if not sizes:
+        return []
+    low = 1 + slowdown - 0.07
+    lines = [f"Each slowed benchmark's measured size (head / base, geometric means of the runs) beside "
+             f"whether it was caught, slowdown {slowdown:g}:", "",
+             "| workload | param | benchmarks | measured ratio: median (min-max) | caught |", "|---|---|---:|---|---|"]
+    groups: dict[tuple, list] = {}
+    for size in sizes:
+        groups.setdefault((size["workload"], size["param"]), []).append(size)
+    for (workload, param), own in groups.items():
+        ratios = sorted(s["ratio"] for s in own)
+        lines.append(f"| {workload} | {param or '-'} | {len(own)} | {statistics.median(ratios):.3f} "
+                     f"({ratios[0]:.3f}-{ratios[-1]:.3f}) | {sum(s['caught'] for s in own)}/{len(own)} |")
+    big = [s for s in sizes if s["ratio"] >= low]
+    small = [s for s in sizes if s["ratio"] < low]
+    ratios = [s["ratio"] for s in sizes]
+    lines += ["", f"All {len(sizes)}: measured ratio median {statistics.median(ratios):.3f} "
+                  f"({min(ratios):.3f}-{max(ratios):.3f}); measured at {low:.2f} or more: "
+                  f"{sum(s['caught'] for s in big)}/{len(big)} caught; below: {sum(s['caught'] for s in small)}/{len(small)} caught."]
+    return lines
+
+
+def measure_size(options) -> dict:
+    """`--per-side` unchanged and as many slowed runs, alternated as CI runs base and head, with
+    SESSIONBENCH_TEST_SLOWDOWN=`options.slowed` (stored in <work>/size.json; runs already stored are
+    kept, so a series can be finished later)."""
+    stored = Path(options.work) / "size.json"
+    done = json.loads(stored.read_text()) if stored.is_file() else {"spec": options.slowed, "base": [], "new": []}
+    if done["spec"] != options.slowed:
+        raise SystemExit(f"{stored} holds runs slowed by {done['spec']!r}, not {options.slowed!r}: use another --work")
+    for k in range(len(done["new"]), options.per_side):
+        if len(done["base"]) == k:
+            done["base"].append(str(one_run(options.workloads, Path(options.work) / f"SIZE-A{k}")))
+        done["new"].append(str(one_run(options.workloads, Path(options.work) / f"SIZE-B{k}",
+                                       {"SESSIONBENCH_TEST_SLOWDOWN": options.slowed})))
+        stored.write_text(json.dumps(done, indent=1))
+    return done
+
+
+def size_report(done: dict, options, title: str) -> str:
+    """The measured size of every slowed benchmark, against the slowdown it was given: each within
+    +/-0.07 of it, their median within +/-0.03; and the bystanders compare flagged."""
+    per_side = min(len(done["base"]), len(done["new"]))
+    rows = compare_module.compare_runs([results.read(Path(p)) for p in done["base"][:per_side]],
+                                       [results.read(Path(p)) for p in done["new"][:per_side]])
+    slowed = sorted((r for r in rows if slowed_by(done["spec"], r)), key=lambda r: (r.workload, r.param or "", r.variant or ""))
+    targets = injected.parse_targets(done["spec"])
+    aimed = {float(t.value) for t in targets if t.value}
+    goal = 1 + (aimed.pop() if len(aimed) == 1 else options.slowdown)
+    lines = [f"### {title}", "",
+             f"Measured {datetime.date.today()} by `python -m bench.error_rates {' '.join(options.argv)}` on "
+             f"{os.cpu_count()} cores, Python {platform.python_version()}, embedded PostgreSQL, Linux {platform.release()}"
+             f"{', one busy process per core beside every run' if options.busy else ''}. {per_side} unchanged and "
+             f"{per_side} slowed runs (`SESSIONBENCH_TEST_SLOWDOWN={done['spec']}`), alternated, each "
+             f"`sessionbench run --only workload={options.workloads}`; ratio = compare's head / base (geometric "
+             "means of the runs), wall time.", "",
+             "| benchmark | measured ratio | within ±0.07 of the aim | compare |", "|---|---:|---|---|"]
+    for row in slowed:
+        lines.append(f"| {row.workload} {row.param or ''} {row.variant} | {row.ratio:.3f} | "
+                     f"{'yes' if abs(row.ratio - goal) <= 0.07 else 'NO'} | {row.verdict} |")
+    if slowed:
+        ratios = [r.ratio for r in slowed]
+        middle = statistics.median(ratios)
+        within = sum(abs(r - goal) <= 0.07 for r in ratios)
+        bystanders = [r for r in rows if not slowed_by(done["spec"], r)]
+        lines += ["", f"Aim {goal:.2f}: {within}/{len(ratios)} within ±0.07, median {middle:.3f} "
+                      f"({'within' if abs(middle - goal) <= 0.03 else 'NOT within'} ±0.03), range "
+                      f"{min(ratios):.3f}-{max(ratios):.3f}; caught {sum(r.verdict == 'regression' for r in slowed)}/"
+                      f"{len(slowed)}; bystanders flagged {sum(r.verdict != 'no change' for r in bystanders)}/{len(bystanders)}."]
+    return "\n".join(lines)
+
+
+def injected_log_summary(records: list[dict]) -> str:
+    """Per slowed case, from SESSIONBENCH_TEST_SLOWDOWN_LOG lines: what the work took against what
+    was aimed at, and against `fraction` x the round's own time (before the work and after it), the
+    server part's time against its aim. Medians with the range over the case's timed rounds."""
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})" if values else "-"
+
+    cases: dict[str, list] = {}
+    for record in records:
+        cases.setdefault(record["case"], []).append(record)
+    lines = ["| case | rounds | work / aim | work / (fraction x own round) | server part / its aim |",
+             "|---|---:|---|---|---|"]
+    for case, rounds in cases.items():
+        aim = [r["injected_s"] / r["aimed_s"] for r in rounds if r["aimed_s"] > 0]
+        own = [r["injected_s"] / (r["fraction"] * (r["elapsed_s"] + r["tail_s"])) for r in rounds]
+        server = [r["server_s"] / r["server_aimed_s"] for r in rounds if r.get("server_s")]
+        lines.append(f"| {case} | {len(rounds)} | {spread(aim)} | {spread(own)} | {spread(server)} |")
+    return "\n".join(lines)
 
 
 def run_effects(result: dict) -> dict:
@@ -499,10 +619,23 @@ def summarize(result: dict, options, title: str) -> str:
         lines.append(f"| {per_side} | {counts['aa_exit']} | {counts['aa_flags']} | {several['blocks']} | "
                      f"{counts['ab_caught']} | {counts['ab_bystanders']} | "
                      f"{_pct(several['detectable_median'])} / {_pct(several['detectable_p90'])} |")
+    for per_side in sorted({len(block["base"]) for block in result.get("blocks", [])}):
+        sizes = several_per_side(result, per_side)["sizes"]
+        if sizes:
+            lines += ["", f"At {per_side} runs per side. " + "\n".join(size_lines(sizes, options.slowdown))]
     slowed = ", ".join(f"{c['slowed']} ({sum(r['verdict'] == 'regression' for r in c['rows'] if r['workload'] == c['slowed'])}/"
                        f"{sum(r['workload'] == c['slowed'] for r in c['rows'])})" for c in result["ab"]["wall"])
     lines += ["", f"Slowed workloads, drawn at random, with the benchmarks wall time caught: {slowed}.", ""]
+    one_file = one_file_sizes(result["ab"]["wall"])
+    if one_file:
+        lines += ["One file per side. " + "\n".join(size_lines(one_file, options.slowdown)), ""]
     return "\n".join(lines)
+
+
+def one_file_sizes(comparisons: list[dict]) -> list[dict]:
+    """size_of for the slowed workload's rows of each stored one-file A/B comparison."""
+    return [{"workload": r["workload"], "param": r["param"] or "", "variant": r["variant"] or "", "ratio": r["ratio"],
+             "caught": r["verdict"] == "regression"} for c in comparisons for r in c["rows"] if r["workload"] == c["slowed"]]
 
 
 def write_doc(path: Path, section: str, block: str) -> None:
@@ -541,8 +674,33 @@ def main(argv: list[str] | None = None) -> int:
                              "no runs, no doc")
     parser.add_argument("--per-side", type=int, default=PER_SIDE, metavar="N",
                         help=f"runs per side of each block --blocks adds (default {PER_SIDE}, as the CI workflow)")
+    parser.add_argument("--size", action="store_true",
+                        help="only the injected slowdown's measured size: --per-side unchanged and as many slowed "
+                             "runs, alternated, then each slowed benchmark's ratio against the aim (section "
+                             "size-idle or size-busy of --doc); runs stored in --work are kept and finished")
+    parser.add_argument("--slowed", metavar="SPEC",
+                        help="with --size: the SESSIONBENCH_TEST_SLOWDOWN value (default: the first of --workloads "
+                             "at --slowdown), e.g. 'dashboard[loading=selectin]=0.25'")
+    parser.add_argument("--injected-log", metavar="FILE",
+                        help="summarise a SESSIONBENCH_TEST_SLOWDOWN_LOG file per case (no runs, no doc)")
     options = parser.parse_args(argv)
     options.argv = list(argv if argv is not None else sys.argv[1:])
+    if options.injected_log:
+        print(injected_log_summary([json.loads(line) for line in Path(options.injected_log).read_text().splitlines()
+                                    if line.strip()]))
+        return 0
+    if options.size:
+        options.slowed = options.slowed or f"{options.workloads.split(',')[0]}={options.slowdown}"
+        injected.parse_targets(options.slowed)  # a misspelt spec stops here, before any run
+        Path(options.work).mkdir(parents=True, exist_ok=True)
+        with busy(os.cpu_count() or 1) if options.busy else contextlib.nullcontext():
+            done = measure_size(options)
+        title = ("Injected slowdown's measured size, busy: one CPU-bound process per core beside the runs"
+                 if options.busy else "Injected slowdown's measured size, idle machine")
+        block = size_report(done, options, title)
+        write_doc(Path(options.doc), "size-busy" if options.busy else "size-idle", block)
+        print(block)
+        return 0
     if options.blocks and not options.replay:
         parser.error("--blocks adds runs to a stored series: use it with --replay")
     if options.per_side < 1:

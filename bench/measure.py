@@ -76,32 +76,37 @@ def make_round(case: Case, ctx: CaseContext, kwargs: dict, work: injected.Work |
     run, rollback, params = case.workload.run, case.workload.rollback, case.params
     sessionmaker = ctx.sessionmaker()
 
-    # The injected work is a share of the whole round as timed (session, workload, rollback, close):
-    # the previous round's time without it, or at the first round the workload's own.
-    previous = {"round_s": None}
-
     def one_round(inspect=None):
-        round_started, injected_s = time.perf_counter(), 0.0
+        round_started = time.perf_counter()
+        # The counting round (`inspect` given) gets no injected slowdown: its counts, round trips
+        # included, and the warm-up it decides on are the same as without it. An injected extra
+        # statement is in every round, so the counts show it.
+        inject = work is not None and bool(work.fraction) and inspect is None
         with sessionmaker() as db:
-            started = time.perf_counter()
             rows = run(db, ctx, **params, **kwargs)
             if work is not None:
-                injected_s = work.apply(db, previous["round_s"] or time.perf_counter() - started)
+                work.add_statement(db)
+            if inject:
+                # A share of this round as timed: what it took so far, and what is still to come.
+                work.apply(db, time.perf_counter() - round_started)
+                ended = time.perf_counter()
             if inspect is not None:
                 inspect(db)
             if rollback:
                 db.rollback()
-        if work is not None:
-            previous["round_s"] = time.perf_counter() - round_started - injected_s
+        if inject:
+            work.record_tail(time.perf_counter() - ended)
         return rows
 
     return one_round
 
 
-def count_pass(ctx: CaseContext, one_round, server_counts: bool) -> dict:
+def count_pass(ctx: CaseContext, one_round, server_counts: bool, while_paused=None) -> dict:
     """One untimed round with every statement recorded (with its executions), the round trips and
     what the server sent on the workload's connection (bench.counting says what each count is),
-    plus the server's own count, WAL and the statements the driver had prepared by the end of the round."""
+    plus the server's own count, WAL and the statements the driver had prepared by the end of the round.
+    `while_paused(db)`, when given, runs on the round's session after the counters stopped (the
+    injected work's calibration: on the workload's own server process, outside every count)."""
     prepared: list = []
     counter = counting.StatementCounter(ctx.engine)
     with ctx.engine.connect() as conn:  # the pool's one connection: the round runs on it
@@ -111,6 +116,8 @@ def count_pass(ctx: CaseContext, one_round, server_counts: bool) -> dict:
         counter.__exit__()
         wire.pause()  # the suite's own query below is not the workload's
         prepared.extend(plans.prepared_statements(db.connection()))
+        if while_paused is not None:
+            while_paused(db)
         wire.resume()  # the round's end (ROLLBACK, DEALLOCATE ALL) is
 
     with ctx.setup_engine.connect() as setup:
@@ -196,11 +203,13 @@ def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | N
         prepared.backend_pid = cpu.server_process(state.server, pid)
         placement.pin_backend(prepared.backend_pid)  # beside the client, for every round of the case
         priority.raise_backend(prepared.backend_pid)  # ahead of other processes in its own session group
-        work = injected.Work.for_workload(case.workload.name)
+        work = injected.Work.for_case(case.workload.name, case.variant, case.id)
         prepared.one_round = make_round(case, ctx, kwargs, work)
         started = time.perf_counter()
-        prepared.counts = count_pass(ctx, prepared.one_round, counting.server_counts_usable(state.server))
-        counted_s = time.perf_counter() - started
+        prepared.counts = count_pass(ctx, prepared.one_round, counting.server_counts_usable(state.server),
+                                     work.calibrate if work is not None and work.fraction else None)
+        # Less the injected work's calibration: the warm-up is decided on the workload's own round.
+        counted_s = time.perf_counter() - started - (work.calibration_s if work is not None else 0.0)
         if warm and case_budget and counted_s > case_budget:
             prepared.warmup = {"warmup_rounds": 0, "typical_s": counted_s, "steady_state": False,
                                "over_budget_s": counted_s}

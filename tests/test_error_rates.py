@@ -81,12 +81,7 @@ def test_several_per_side_compares_alternated_runs_as_ci_does_and_catches_the_sl
     slowed = _runs({v: m * 1.5 for v, m in variants.items()}, [0.0, 0.02, -0.02], seed=2)
 
     def saved(docs, prefix):
-        paths = []
-        for n, doc in enumerate(docs):
-            path = tmp_path / f"{prefix}{n}.json"
-            path.write_text(json.dumps(doc))
-            paths.append(str(path))
-        return paths
+        return _saved(tmp_path, docs, prefix)
 
     base = saved(unchanged, "A")
     result = {"runs": base, "blocks": [{"slowed": ["dashboard"], "base": base[:3], "new": saved(slowed, "B")},
@@ -213,3 +208,84 @@ def test_headline_windows_of_reports_over_three_runs_outlast_one_odd_run(tmp_pat
     assert (single["held"], single["windows"]) == (11 - 5, 11) and single["worst"] == pytest.approx(0.5)
     pooled = error_rates.headline_windows({"runs": paths}, pooled=3)["lazy / selectin, dashboard page 100"]["median"]
     assert (pooled["held"], pooled["windows"], pooled["worst"]) == (1, 1, 0.0)  # 13 reports: one window of 5 apart
+
+
+def test_slowed_by_reads_both_forms_of_the_slowdown():
+    from types import SimpleNamespace as Row
+
+    selectin = Row(workload="dashboard", variant="loading=selectin")
+    base = Row(workload="dashboard", variant="baseline")
+    other = Row(workload="list_live", variant="v0")  # a synthetic label: no axis to read, none needed
+    assert error_rates.slowed_by("dashboard=0.25", selectin) and error_rates.slowed_by("dashboard=0.25", base)
+    assert error_rates.slowed_by("dashboard[loading=selectin]=0.25", selectin)
+    assert not error_rates.slowed_by("dashboard[loading=selectin]=0.25", base)
+    assert not error_rates.slowed_by("dashboard=0.25", other) and error_rates.slowed_by("x=1,list_live=0.5", other)
+    assert not error_rates.slowed_by("dashboard=0", base)
+
+
+def _saved(tmp_path, docs, prefix):
+    paths = []
+    for n, doc in enumerate(docs):
+        path = tmp_path / f"{prefix}{n}.json"
+        path.write_text(json.dumps(doc))
+        paths.append(str(path))
+    return paths
+
+
+def test_size_report_gives_each_slowed_benchmarks_measured_ratio_against_the_aim(tmp_path):
+    from tests.test_compare import make_bench, make_doc
+
+    def run(n, slow):
+        # selectin 25% slower, raise 10% slower (a size the aim would not accept); baseline untouched
+        factors = {"baseline": 1.0, "loading=selectin": 1.25 if slow else 1.0, "loading=raise": 1.10 if slow else 1.0}
+        return make_doc(*(make_bench(variant=v, median=0.01 * f, noise=0.002, seed=10 * n + k)
+                          for k, (v, f) in enumerate(factors.items())), run_id=f"{'B' if slow else 'A'}{n}")
+
+    done = {"spec": "dashboard[loading=selectin]=0.25,dashboard[loading=raise]=0.25",
+            "base": _saved(tmp_path, [run(n, False) for n in range(5)], "A"),
+            "new": _saved(tmp_path, [run(n, True) for n in range(5)], "B")}
+    options = argparse.Namespace(argv=["--size"], busy=False, workloads="dashboard", slowdown=0.25)
+    report = error_rates.size_report(done, options, "t")
+    selectin = next(line for line in report.splitlines() if "loading=selectin |" in line)
+    raising = next(line for line in report.splitlines() if "loading=raise |" in line)
+    assert "| yes |" in selectin and "| regression |" in selectin
+    assert "| NO |" in raising  # 1.10 is 0.15 from the aim of 1.25
+    assert "baseline |" not in report  # a bystander has no row, only its count
+    assert "1/2 within ±0.07" in report and "bystanders flagged 0/1" in report
+
+
+def test_several_per_side_reports_each_slowed_benchmarks_size_beside_whether_it_was_caught(tmp_path):
+    from tests.test_compare import _runs
+
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(6)}
+    base = _saved(tmp_path, _runs(variants, [0.0, 0.02, -0.02], seed=1), "A")
+    slowed = _saved(tmp_path, _runs({v: m * 1.5 for v, m in variants.items()}, [0.0, 0.02, -0.02], seed=2), "B")
+    result = {"runs": base, "blocks": [{"slowed": ["dashboard"], "spec": "dashboard=0.5", "base": base, "new": slowed}]}
+    sizes = error_rates.several_per_side(result, per_side=3)["sizes"]
+    assert len(sizes) == 6 and all(s["caught"] for s in sizes)
+    assert all(s["ratio"] == pytest.approx(1.5, rel=0.03) for s in sizes)
+    lines = "\n".join(error_rates.size_lines(sizes, 0.5))
+    assert "| dashboard | page_size=100 | 6 |" in lines and "| 6/6 |" in lines
+    assert "measured at 1.43 or more: 6/6 caught; below: 0/0 caught" in lines
+
+
+def test_injected_log_summary_sets_the_work_against_its_aim_and_the_round_itself():
+    rounds = [  # 4 ms before the work, 1 ms after it: a quarter of the round is 1.25 ms
+        {"case": "c", "fraction": 0.25, "elapsed_s": 0.004, "aimed_s": 0.00125, "injected_s": 0.00125,
+         "server_aimed_s": 0.000625, "server_s": 0.0005, "tail_s": 0.001},
+        {"case": "c", "fraction": 0.25, "elapsed_s": 0.004, "aimed_s": 0.001, "injected_s": 0.0015,
+         "server_aimed_s": 0.0005, "server_s": 0.0, "tail_s": 0.001},  # server part left to the client
+    ]
+    table = error_rates.injected_log_summary(rounds)
+    # work / aim: 1.0 and 1.5; work / own quarter: 1.0 and 1.2; the server part only where it ran: 0.8
+    assert table.splitlines()[-1] == "| c | 2 | 1.250 (1.000-1.500) | 1.100 (1.000-1.200) | 0.800 (0.800-0.800) |"
+
+
+def test_one_file_sizes_are_the_slowed_workloads_rows_of_each_comparison():
+    slowed_row = {**_row("dashboard", "regression"), "ratio": 1.27}
+    missed_row = {**_row("dashboard", "no change"), "ratio": 1.12}
+    comparisons = [{"slowed": "dashboard", "rows": [slowed_row, _row("list_live", "no change")]},
+                   {"slowed": "dashboard", "rows": [missed_row]}]
+    sizes = error_rates.one_file_sizes(comparisons)
+    assert [(s["ratio"], s["caught"]) for s in sizes] == [(1.27, True), (1.12, False)]
+    assert "measured at 1.18 or more: 1/1 caught; below: 0/1 caught" in "\n".join(error_rates.size_lines(sizes, 0.25))
