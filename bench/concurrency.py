@@ -20,8 +20,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from bench.backends.faults import first_line
-from bench.errors import UserError
+from bench.backends.faults import first_line, known_fault
+from bench.errors import Fault, UserError
 
 # A request waiting this long for a pooled connection fails (SQLAlchemy's TimeoutError) and is counted.
 POOL_TIMEOUT_S = 30.0
@@ -79,6 +79,8 @@ class WorkerResult:
 @dataclass
 class WorkerFailure:
     message: str
+    hint: str | None = None  # set when the cause is a known fault (bench.backends.faults)
+    fault: bool = False
 
 
 def _operation(role: Role, ctx):
@@ -194,7 +196,9 @@ def worker_main(pipe) -> None:
         try:
             result = _run(plan, pipe, models_cache)
         except Exception as exc:
-            result = WorkerFailure(f"{type(exc).__name__}: {first_line(exc)[:300]}")
+            known = known_fault(exc, "a load case")  # the cause, told here: the exception cannot cross the pipe
+            result = WorkerFailure(known.message, known.hint, fault=True) if known else \
+                WorkerFailure(f"{type(exc).__name__}: {first_line(exc)[:300]}")
         try:
             pipe.send(result)
         except (BrokenPipeError, OSError):
@@ -249,7 +253,8 @@ class LoadWorkers:
             raise UserError(f"load worker {number} stopped (exit code {process.exitcode})",
                             "re-run; if it repeats, run with fewer --clients or --load-workers") from None
         if isinstance(message, WorkerFailure):
-            raise UserError(f"load worker {number} failed: {message.message}", "see the run's log")
+            raise (Fault if message.fault else UserError)(f"load worker {number} failed: {message.message}",
+                                                          message.hint or "see the run's log")
         return message
 
     def run(self, plans: list[WorkerPlan], warmup_s: float, measure_s: float, on_start=None) -> list[WorkerResult]:

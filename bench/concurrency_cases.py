@@ -191,3 +191,43 @@ def measure_load(state, case: LoadCase, url, workers: LoadWorkers, *, pool_size:
                                 if not k.startswith("pool")} for role, values in by_role.items()},
     }
     return columns, quantile_sample(latencies)
+
+
+# Connections the run itself holds beside the load's pools: its set-up engine, the wait sampler, a relay.
+RUN_OWN_CONNECTIONS = 5
+_LIMIT = """select current_setting('max_connections')::int,
+                   current_setting('superuser_reserved_connections')::int,
+                   coalesce(current_setting('reserved_connections', true), '0')::int,
+                   (select count(*) from pg_stat_activity where backend_type = 'client backend')::int"""
+
+
+def connections_needed(clients: int, pool_size: int, load_workers: int) -> int:
+    """Connections the largest load case holds at once: each worker's pool, as far as its clients fill it."""
+    used = min(load_workers, clients)
+    return used * min(pool_size, math.ceil(clients / used)) + RUN_OWN_CONNECTIONS
+
+
+def check_connection_limit(url, clients: list[int], pool_size: int, load_workers: int) -> None:
+    """Refuse, as soon as the server is up and before any load case, a client count the server's
+    connection limit (max_connections less its reserved slots and the connections already open) cannot take."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from bench.errors import UserError
+
+    if not clients:
+        return
+    engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": "sessionbench/setup"})
+    try:
+        with engine.connect() as conn:
+            limit, superuser, reserved, open_now = conn.execute(text(_LIMIT)).one()
+    finally:
+        engine.dispose()
+    free = limit - superuser - reserved - (open_now - 1)  # the connection asking is the run's own
+    needed = connections_needed(max(clients), pool_size, load_workers)
+    if needed > free:
+        raise UserError(f"--clients {max(clients)} with --pool-size {pool_size} and --load-workers {load_workers} "
+                        f"needs {needed} connections, but the server takes {free} more (max_connections {limit}, "
+                        f"{superuser + reserved} reserved, {open_now - 1} open)",
+                        "lower --pool-size or --load-workers (clients share each worker's pool), "
+                        "or raise the server's max_connections")

@@ -8,3 +8,8 @@ class UserError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+class Fault(UserError):
+    """A fault the server or the operating system reported that no later case survives (the server
+    gone, a full disk, out of memory or threads): the run stops at once with its cause in one line."""

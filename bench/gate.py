@@ -126,6 +126,9 @@ def write_budgets(doc: dict, path: Path) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, path)
+    except OSError as exc:  # a full disk: the old budgets stay as they were, whole
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}; it was left as it was",
+                        "free space there, or pass a writable --budgets path") from None
     finally:
         Path(temp).unlink(missing_ok=True)
 
@@ -265,6 +268,18 @@ def _update(doc: dict, budgets: dict, path: Path) -> int:
     return 0
 
 
+def _why_none_checked(doc: dict, sessions: int, without_budget: int) -> str:
+    """Where a file's benchmarks went when none was checked: load rows, other data sizes, no budget."""
+    table = results.rows(doc)
+    load = sum(1 for info in table if results.under_load(info))
+    other_size = sum(1 for info in table
+                     if not results.under_load(info) and info.get("sessions") not in (None, sessions))
+    reasons = [f"{load} measured under concurrent load (--clients rows carry no statement count)" if load else "",
+               f"{other_size} measured on another data size than the run's {sessions} sessions" if other_size else "",
+               f"{without_budget} without a statement budget (add them: --update)" if without_budget else ""]
+    return f"of {len(table)} benchmark(s) " + "; ".join(filter(None, reasons))
+
+
 def check(run_path, budgets=None, update: bool = False) -> int:
     """Check a results file against the budget file; see the module docstring for the exit codes."""
     doc = results.read(run_path)
@@ -279,14 +294,18 @@ def check(run_path, budgets=None, update: bool = False) -> int:
     checked = len(_rows_at(doc, sessions)) - len(missing)
     failed = results.load_failed(doc)
     empty = not doc["benchmarks"]
-    verdict = "FAILED" if over or broken or failed or empty else "ok"
+    nothing = checked <= 0  # every row filtered out, or none with a budget: a gate that checked nothing
+    verdict = "FAILED" if over or broken or failed or empty or nothing else "ok"
     if empty:
         print(f"sessionbench check FAILED: {run_path} holds no benchmark; a run that measured nothing passes no gate")
         return 1
-    print(f"sessionbench check {verdict}: {len(over)} over statement budget, {len(broken)} plan expectation(s) broken, "
-          f"{len(failed)} case(s) failed to run; "
-          f"{checked} benchmarks checked, {applied} plan expectations applied ({path.name}, {sessions} sessions, "
-          f"seed {seed})")
+    if nothing:
+        print(f"sessionbench check FAILED: 0 benchmarks checked, {_why_none_checked(doc, sessions, len(missing))}; "
+              "a gate that checked nothing passes nothing")
+    else:
+        print(f"sessionbench check {verdict}: {len(over)} over statement budget, {len(broken)} plan expectation(s) "
+              f"broken, {len(failed)} case(s) failed to run; {checked} benchmarks checked, {applied} plan "
+              f"expectations applied ({path.name}, {sessions} sessions, seed {seed})")
     for title, header, breaches in (("statement budgets broken:", ["benchmark", "budget", "measured", "change"], over),
                                     ("plan expectations broken:", ["benchmark", "expected", "actual", "why"], broken)):
         if breaches:
@@ -307,4 +326,4 @@ def check(run_path, budgets=None, update: bool = False) -> int:
     if failed:
         print(f"\ncases that failed to run (they were not measured, so they cannot pass): {', '.join(failed)}\n"
               "  see the run's log next to its results file")
-    return 1 if over or broken or failed else 0
+    return 1 if over or broken or failed or nothing else 0

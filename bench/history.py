@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -198,8 +199,18 @@ def main_history(paths: Sequence[str | Path], out_dir: str | Path, out: TextIO =
         plot_history(df, sorted(df.loc[df["workload"] == workload, "key"].unique()), ax)
     fig.tight_layout()
     out_path = Path(out_dir) / "history.png"
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path, dpi=110, bbox_inches="tight")  # the outside legend included
-    plt.close(fig)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=out_path.parent, prefix=".history.", suffix=".png")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                fig.savefig(stream, format="png", dpi=110, bbox_inches="tight")  # the outside legend included
+            os.replace(temp, out_path)  # whole or not at all
+        finally:
+            Path(temp).unlink(missing_ok=True)
+            plt.close(fig)
+    except OSError as exc:
+        return report_user_error(UserError(f"cannot write the history chart to {out_path}: {exc.strerror or exc}",
+                                           "free space there, or pass another folder as --out"), err)
     print(f"chart: {out_path}", file=out)
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench import results, shard
 from bench.errors import UserError
+from bench.redact import printable
 
 # Set-up fields (results.SETUP_FIELDS) that say which machine ran a shard: they may differ between shards.
 PER_MACHINE = ("cpu_model", "cpus", "kernel")
@@ -28,8 +29,7 @@ PER_SHARD_LISTS = ("servers", "loads", "sizes", "facts", "relays", "data_sizes")
 
 def _plain(text: str, limit: int = 120) -> str:
     """Text from a results file made safe for a terminal line: control characters escaped, cut short."""
-    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return printable(text, limit, one_line=True)
 
 
 def shard_of(doc: dict, path) -> tuple[int, int]:

@@ -68,27 +68,69 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactingStream(io.TextIOBase):
-    """A text stream that writes whole lines through `redact`, so no secret is split in two."""
+# Characters a terminal acts on instead of showing: C0 controls but newline and tab (ESC starts a
+# sequence that can clear the screen, CR overwrites a line), DEL, C1 controls, and the bidirectional
+# overrides that make a line read other than it is. Text from a results file can hold any of them.
+_CONTROLS = {code: repr(chr(code))[1:-1] for code in (*range(0x20), *range(0x7f, 0xa0)) if chr(code) not in "\n\t"}
+_CONTROLS |= {code: f"\\u{code:04x}" for code in (0x200e, 0x200f, *range(0x202a, 0x202f), *range(0x2066, 0x206a))}
 
-    def __init__(self, target: TextIO, *, owns: bool = False):
+
+_ONE_LINE = {**_CONTROLS, ord("\n"): "\\n", ord("\t"): "\\t"}
+
+
+def printable(text, limit: int | None = None, *, one_line: bool = False) -> str:
+    """`text` as a terminal shows it literally: every control character escaped (as repr writes it),
+    newlines and tabs too when it is `one_line` (a name in a line or a table cell), cut to `limit`
+    characters. Every terminal line of the sessionbench command passes through it."""
+    text = str(text).translate(_ONE_LINE if one_line else _CONTROLS)
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that writes whole lines through `redact`, so no secret is split in two; to a
+    terminal (`printable=True`) with every control character escaped, so no text from a file can act
+    on the terminal."""
+
+    def __init__(self, target: TextIO, *, owns: bool = False, printable: bool = False):
         super().__init__()
-        self.target, self._pending, self.owns = target, "", owns
+        self.target, self._pending, self.owns, self._printable = target, "", owns, printable
+
+    def _clean(self, text: str) -> str:
+        text = redact(text)
+        return printable(text) if self._printable else text
+
+    # A log (owned) on a disk that fills up stops taking text instead of failing the run it records.
+    lost: OSError | None = None
+
+    def _write(self, text: str) -> None:
+        if self.lost is not None:
+            return
+        try:
+            self.target.write(text)
+        except OSError as exc:
+            if not self.owns:
+                raise
+            self.lost = exc
 
     def write(self, text: str) -> int:
         self._pending += text
         complete, newline, rest = self._pending.rpartition("\n")
         if newline:
-            self.target.write(redact(complete + newline))
+            self._write(self._clean(complete + newline))
             self._pending = rest
         return len(text)
 
     def flush(self) -> None:
         if self._pending:
-            self.target.write(redact(self._pending))
+            self._write(self._clean(self._pending))
             self._pending = ""
-        if not self.target.closed:
-            self.target.flush()
+        if not self.target.closed and self.lost is None:
+            try:
+                self.target.flush()
+            except OSError as exc:
+                if not self.owns:
+                    raise
+                self.lost = exc
 
     def close(self) -> None:
         # Also called when the wrapper is garbage collected: a borrowed stream (stdout) stays open.
@@ -96,7 +138,8 @@ class RedactingStream(io.TextIOBase):
             if not self.target.closed:
                 self.flush()
             if self.owns:
-                self.target.close()
+                with contextlib.suppress(OSError):  # the text it could not take is already counted lost
+                    self.target.close()
             super().close()
 
     def writable(self) -> bool:
@@ -120,14 +163,29 @@ def open_private_log(path) -> RedactingStream:
     return RedactingStream(os.fdopen(fd, "w"), owns=True)
 
 
+def _told(exc: BaseException):
+    """A fault bench.backends.faults recognises (out of memory, no thread), or None; never fails itself:
+    short of memory, even the import that tells it may fail."""
+    try:
+        from bench.backends.faults import known_fault
+
+        return known_fault(exc, "the command")
+    except Exception:  # noqa: BLE001 - the traceback is printed instead
+        return None
+
+
 @contextlib.contextmanager
 def redacted_output() -> Iterator[None]:
     """stdout and stderr through `redact` meanwhile, an unexpected traceback included."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = RedactingStream(saved[0]), RedactingStream(saved[1])
+    sys.stdout, sys.stderr = RedactingStream(saved[0], printable=True), RedactingStream(saved[1], printable=True)
     try:
         yield
-    except Exception:
+    except Exception as exc:
+        told = _told(exc)
+        if told is not None:  # the cause the operating system gave (memory, threads): one line, what to try
+            print(f"sessionbench: error: {told.message}\n  try: {told.hint}", file=sys.stderr)
+            raise SystemExit(2) from None
         traceback.print_exc()  # what Python would print on exit, but through the redacting stderr
         raise SystemExit(1) from None
     finally:

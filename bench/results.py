@@ -9,12 +9,14 @@ atomically and never overwrite an earlier run.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
 from pathlib import Path
 
 from bench.errors import UserError
+from bench.redact import printable
 from models_variants import AXES
 
 FORMAT_VERSION = 2
@@ -81,15 +83,57 @@ def read(path: str | os.PathLike) -> dict:
 # A results file is often downloaded or sent by someone else: read() checks every value the rest of
 # sessionbench reads from it, so a hostile or damaged file is refused in one line, never half-read.
 _LARGEST = 2.0**63  # numbers must fit the 64-bit columns pandas computes with
-_NUMERIC_SUFFIXES = ("_s", "_ms", "_bytes")
-_COUNTS = {"rtt_ms", "sessions", "nodes_per_session", "statements", "server_statements", "rows", "rounds",
-           "executions", "round_trips", "wire_rows", "orphans", "leaks",
-           "plan_rows", "shared_hit", "shared_read", "rows_rewritten", "batches", "writer_updates",
-           "writer_lock_waits"}
-_COUNTS |= {"clients", "pool_size", "load_workers", "ops", "pool_waited", "errors", "wait_samples"}
-_STATS = ("min", "max", "median", "mean", "stddev", "iqr", "q1", "q3", "rounds")
+_MAX_DEPTH = 24  # sessionbench writes at most 7 levels; far deeper nesting would exhaust a reader's stack
 _RUN_TEXT = ("run_id", "backend", "server_version", "scale", "commit", "python", "grid")
 _RUN_NUMBERS = ("sessions", "seed")
+
+
+# What a value of each kind must be: a test and the words an error line uses. None (absent) is always allowed.
+def _finite(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and abs(value) < _LARGEST
+
+
+KINDS = {
+    "duration": (lambda v: _finite(v) and v > 0, "a positive duration"),  # a timed round is never 0 s
+    "time": (lambda v: _finite(v) and v >= 0, "a time of 0 or more"),  # a wait or a CPU time can be 0
+    "count": (lambda v: _finite(v) and type(v) is int and v >= 0, "a whole count of 0 or more"),
+    "amount": (lambda v: _finite(v) and v >= 0, "a number of 0 or more"),
+    "ratio": (lambda v: _finite(v) and v > 0, "a positive ratio"),
+    "number": (_finite, "a finite number"),
+    "text": (lambda v: isinstance(v, str), "text"),
+    "flag": (lambda v: isinstance(v, bool), "true or false"),
+}
+_LIST_KINDS = {"durations": "duration", "times": "time", "texts": "text"}
+
+# The declared row: every column's kind (KINDS, or a list of one kind: _LIST_KINDS). A column not
+# declared here is judged by its name's suffix (_SUFFIX_KINDS), else it must be one plain value.
+ROW_SCHEMA = {
+    **dict.fromkeys(("run_id", "backend", "server_version", "image", "workload", "param", "variant", *AXIS_COLUMNS,
+                     "syncing", "label", "commit", "datetime", "plan_top", "generic_plan_top", "plan_in_use",
+                     "roles", "lock_waits", "top_wait"), "text"),
+    **dict.fromkeys(("sessions", "nodes_per_session", "statements", "server_statements", "rows", "executions",
+                     "round_trips", "wire_rows", "wire_bytes", "rounds", "trials", "rounds_per_trial",
+                     "trials_discarded", "rows_rewritten", "batches", "writer_updates", "writer_lock_waits",
+                     "shared_hit", "shared_read", "wal_bytes", "table_bytes", "index_bytes", "orphans", "leaks",
+                     "clients", "pool_size", "load_workers", "ops", "pool_waited", "errors", "wait_samples",
+                     "warmup_rounds", "rounds_planned", "prepared_statements", "generic_executions",
+                     "custom_executions"), "count"),
+    **dict.fromkeys(("min_s", "median_s", "mean_s", "q1_s", "q3_s", "p95_s", "p99_s"), "duration"),
+    **dict.fromkeys(("stddev_s", "iqr_s", "cpu_s", "client_cpu_s", "server_cpu_s", "cpu_wait_s", "server_exec_s",
+                     "migration_wall_s", "writer_wait_max_s", "p50_s", "pool_wait_s", "pool_wait_p99_s"), "time"),
+    **dict.fromkeys(("rtt_ms", "plan_rows", "planning_ms", "execution_ms", "ops_per_s", "pool_wait_share",
+                     "load_cpu_share", "ceiling_ops_per_s", "busy_backends", "cpu_share", "lock_wait_share",
+                     "client_wait_share"), "amount"),
+    **dict.fromkeys(("ratio", "ratio_low", "ratio_high"), "ratio"),
+    "headroom": "number",
+    **dict.fromkeys(("budget_limited", "seq_scan", "generic_seq_scan", "plan_changes", "jit_used", "steady_state"),
+                    "flag"),
+    "indexes_used": "texts", "trial_medians_s": "durations", "trial_cpu_s": "times", "trial_unloaded_s": "times",
+}
+# pytest-benchmark's statistics of the timed rounds, and the raw rounds in stats.data.
+STATS_SCHEMA = {"min": "duration", "max": "duration", "median": "duration", "mean": "duration", "q1": "duration",
+                "q3": "duration", "stddev": "time", "iqr": "time", "rounds": "count"}
+_SUFFIX_KINDS = (("_s", "time"), ("_ms", "amount"), ("_bytes", "amount"))
 
 
 def _shown(value) -> str:
@@ -98,37 +142,68 @@ def _shown(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _number_problem(value, where: str, *, optional: bool = True) -> str | None:
-    if value is None and optional:
+def _kind_problem(kind: str, value, where: str) -> str | None:
+    """Whether `value` is of `kind` (KINDS or _LIST_KINDS); None when it is, or when it is absent."""
+    if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"{where} is {_shown(value)}, not a number"
-    if not (abs(value) < _LARGEST):  # also false for NaN and infinity
-        return f"{where} is {_shown(value)}, not a finite number in range"
-    return None
+    if kind in _LIST_KINDS:
+        if not isinstance(value, list):
+            return f"{where} is {type(value).__name__}, not a list"
+        return next((p for i, v in enumerate(value)
+                     if (p := _kind_problem(_LIST_KINDS[kind], v, f"{where}[{i}]") if v is not None
+                         else f"{where}[{i}] is None, not {KINDS[_LIST_KINDS[kind]][1]}")), None)
+    test, words = KINDS[kind]
+    if test(value):
+        return None
+    if kind not in ("text", "flag") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        words = "a number"  # text where a number belongs: say so before saying which number
+    elif kind not in ("text", "flag") and not _finite(value):
+        words = "a finite number in range"
+    return f"{where} is {_shown(value)}, not {words}"
+
+
+def _number_problem(value, where: str, *, optional: bool = True) -> str | None:
+    if value is None and not optional:
+        return f"{where} is None, not a finite number"
+    return _kind_problem("number", value, where)
 
 
 def _text_problem(value, where: str) -> str | None:
-    return None if value is None or isinstance(value, str) else f"{where} is {_shown(value)}, not text"
+    return _kind_problem("text", value, where)
+
+
+def kind_of(name: str) -> str | None:
+    """A column's declared kind (ROW_SCHEMA, else by suffix); None for an undeclared plain value."""
+    return ROW_SCHEMA.get(name) or next((kind for suffix, kind in _SUFFIX_KINDS if name.endswith(suffix)), None)
 
 
 def _column_problem(name: str, value, where: str) -> str | None:
-    """A results column from extra_info: a number where the column is numeric, else a plain value."""
-    if name in LIST_COLUMNS:
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            return f"{where} is {type(value).__name__}, not a list"
-        return next((p for i, v in enumerate(value) if (p := _number_problem(v, f"{where}[{i}]", optional=False))),
-                    None)
-    if name in _COUNTS or name.endswith(_NUMERIC_SUFFIXES):
-        return _number_problem(value, where)
-    if name in KEY:
-        return _text_problem(value, where)
+    """A results column from extra_info or a fact table, against its declared kind."""
+    kind = kind_of(name)
+    if kind is not None:
+        return _kind_problem(kind, value, where)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _number_problem(value, where)
     if value is not None and not isinstance(value, (str, bool)):
         return f"{where} is {type(value).__name__}, not a single value"
+    return None
+
+
+def _structure_problem(doc) -> str | None:
+    """Every level and number of the whole document, whatever its place: nesting no deeper than
+    _MAX_DEPTH and every number finite and in range, so no reader (merge's copy, pandas, a sum over
+    shards) can overflow its stack or produce an infinity. Iterative: a deep file cannot exhaust it."""
+    stack = [(doc, "", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return f"{where or 'the document'} is nested more than {_MAX_DEPTH} levels deep"
+        if isinstance(node, dict):
+            stack.extend((value, f"{where}.{key}" if where else str(key), depth + 1) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, f"{where}[{index}]", depth + 1) for index, value in enumerate(node))
+        elif isinstance(node, (int, float)) and not isinstance(node, bool) and not _finite(node):
+            return f"{where} is {_shown(node)}, not a finite number in range"
     return None
 
 
@@ -140,14 +215,11 @@ def _benchmark_problem(bench, where: str) -> str | None:
         return f"{where}.stats is {type(stats).__name__}, not an object"
     if not isinstance(info, dict):
         return f"{where}.extra_info is {type(info).__name__}, not an object"
-    problems = [_number_problem(stats.get(name), f"{where}.stats.{name}") for name in _STATS]
-    data = stats.get("data", [])
-    if not isinstance(data, list):
-        problems.append(f"{where}.stats.data is {type(data).__name__}, not a list")
-    else:
-        problems += [_number_problem(value, f"{where}.stats.data[{i}]", optional=False) for i, value in enumerate(data)]
+    problems = [_kind_problem(kind, stats.get(name), f"{where}.stats.{name}") for name, kind in STATS_SCHEMA.items()]
+    problems.append(_kind_problem("durations", stats.get("data"), f"{where}.stats.data"))
+    # Every column the file holds that has a declared kind, and every COLUMNS one (as a plain value).
     problems += [_column_problem(name, info.get(name), f"{where}.extra_info.{name}")
-                 for name in (*COLUMNS, *LIST_COLUMNS)]
+                 for name in dict.fromkeys((*COLUMNS, *(name for name in info if kind_of(name))))]
     problems.append(_text_problem(bench.get("name"), f"{where}.name"))
     return next((problem for problem in problems if problem), None)
 
@@ -162,12 +234,15 @@ def _run_problem(doc: dict) -> str | None:
     meta = doc["sessionbench"]
     problems = [_text_problem(meta.get(name), f"sessionbench.{name}") for name in _RUN_TEXT]
     problems += [_number_problem(meta.get(name), f"sessionbench.{name}") for name in _RUN_NUMBERS]
+    problems.append(_kind_problem("count", meta.get("sessions"), "sessionbench.sessions"))
     for name, kind in (("packages", dict), ("delete_paths", list), ("failed", list), ("only", list),
-                       ("node_writes", list), ("concurrency", dict)):
+                       ("node_writes", list), ("concurrency", dict), ("settings", dict), ("data", dict),
+                       ("machine", dict), ("load", dict), ("trials", dict)):
         if meta.get(name) is not None and not isinstance(meta[name], kind):
-            problems.append(f"sessionbench.{name} is {type(meta[name]).__name__}, not a {kind.__name__}")
-    problems += [_text_problem(version, f"sessionbench.packages.{package}")
-                 for package, version in (meta.get("packages") or {}).items()]
+            problems.append(f"sessionbench.{name} is {type(meta[name]).__name__}, not "
+                            f"{'an object' if kind is dict else 'a list'}")
+    packages = meta.get("packages") if isinstance(meta.get("packages"), dict) else {}
+    problems += [_text_problem(version, f"sessionbench.packages.{package}") for package, version in packages.items()]
     for table in FACT_TABLES[1:]:  # delete_paths is checked above
         if meta.get(table) is not None and not isinstance(meta[table], list):
             problems.append(f"sessionbench.{table} is {type(meta[table]).__name__}, not a list")
@@ -186,6 +261,11 @@ def _run_problem(doc: dict) -> str | None:
         problems.append(None if isinstance(entry, dict) else f"sessionbench.node_writes[{index}] is not an object")
         problems += [_column_problem(name, value, f"sessionbench.node_writes[{index}].{name}")
                      for name, value in (entry.items() if isinstance(entry, dict) else ())]
+    problems += [_kind_problem("texts", meta.get(name), f"sessionbench.{name}") for name in ("failed", "only")]
+    settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    problems.append(_text_problem(settings.get("shard"), "sessionbench.settings.shard"))
+    data = meta.get("data") if isinstance(meta.get("data"), dict) else {}
+    problems.append(_kind_problem("count", data.get("sessions"), "sessionbench.data.sessions"))
     commit = doc.get("commit_info")
     if commit is not None and not isinstance(commit, dict):
         problems.append(f"commit_info is {type(commit).__name__}, not an object")
@@ -209,9 +289,31 @@ def _datetime_problem(value) -> str | None:
 
 def _malformed(doc: dict) -> str | None:
     """The first value the rest of sessionbench could not use, named by where it sits; None if all are fine."""
-    return _run_problem(doc) or next(
+    return _structure_problem(doc) or _run_problem(doc) or next(
         (problem for index, bench in enumerate(doc["benchmarks"])
-         if (problem := _benchmark_problem(bench, f"benchmarks[{index}]"))), None)
+         if (problem := _benchmark_problem(bench, f"benchmarks[{index}]"))), None) or _mixed_problem(doc)
+
+
+def _plain_kind(value) -> str | None:
+    for kind, words in ((type(None), None), (bool, "true or false"), (str, "text"), ((int, float), "a number"),
+                        (list, "a list"), (dict, "an object")):
+        if isinstance(value, kind):
+            return words
+    return None
+
+
+def _mixed_problem(doc: dict) -> str | None:
+    """An undeclared column is one column of the table: the same kind in every row (a column of numbers
+    and text has no type in a table file, Parquet's or pandas')."""
+    first: dict[str, tuple[str, str]] = {}
+    for index, bench in enumerate(doc["benchmarks"]):
+        for name, value in bench.get("extra_info", {}).items():
+            kind = _plain_kind(value) if kind_of(name) is None and name not in DETAIL else None
+            where = f"benchmarks[{index}].extra_info.{name}"
+            seen = first.setdefault(name, (kind, where)) if kind else None
+            if seen and seen[0] != kind:
+                return f"{where} is {_shown(value)}, not {seen[0]} like {seen[1]}"
+    return None
 
 
 def key_of(benchmark: dict) -> tuple:
@@ -236,7 +338,7 @@ def label_of(key: tuple, with_data: bool = False) -> str:
         parts.append(f"rtt={rtt_ms:g}ms")
     if with_data:
         parts += [f"{name}={value}" for name, value in zip(DATA_COLUMNS, data) if value is not None]
-    return " ".join(parts)
+    return printable(" ".join(parts), one_line=True)  # names come from a file: no control character acts
 
 
 def data_varies(keys) -> bool:
@@ -269,7 +371,8 @@ def trial_values(benchmark: dict, metric: str = "wall") -> list[float]:
     round) or unloaded (wall time less CPU waits). A file without trials has one wall value, its median."""
     values = benchmark.get("extra_info", {}).get(METRICS[metric])
     if values:
-        return [float(v) for v in values]
+        # Ratios are taken in logs: a CPU or unloaded time that read 0 (all waiting) cannot be one.
+        return [float(v) for v in values] if all(v > 0 for v in values) else []
     median = benchmark.get("stats", {}).get("median") if metric == "wall" else None
     return [float(median)] if median else []
 
@@ -304,7 +407,7 @@ def setup_of(doc: dict) -> dict:
 
 def load_failed(doc: dict) -> list[str]:
     """Cases the run tried and could not measure."""
-    return [str(name) for name in doc["sessionbench"].get("failed") or []]
+    return [printable(name, one_line=True) for name in doc["sessionbench"].get("failed") or []]
 
 
 def rows(doc: dict) -> list[dict]:
@@ -403,6 +506,22 @@ def fact_table(df, name: str) -> "pandas.DataFrame":  # noqa: F821 - pandas is i
     return found.table(name) if isinstance(found, Facts) else pd.DataFrame()
 
 
+def _finite_only(value):
+    """`value` with every NaN or infinity (which JSON cannot hold) as null, the way a reader sees a missing value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_only(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_only(item) for item in value]
+    return value
+
+
+def dumps(doc: dict) -> str:
+    """A results document as the JSON every file sessionbench writes holds: strict JSON, never NaN or Infinity."""
+    return json.dumps(_finite_only(doc), indent=1, default=str, allow_nan=False)
+
+
 def write_new(doc: dict, out_dir: str | os.PathLike, run_id: str) -> Path:
     """Write `<out_dir>/<run_id>.json` atomically; refuse to overwrite an existing file."""
     out = Path(out_dir)
@@ -411,17 +530,24 @@ def write_new(doc: dict, out_dir: str | os.PathLike, run_id: str) -> Path:
     except OSError as exc:
         raise UserError(f"cannot create results folder {out}: {exc.strerror}", "pass a writable --out") from None
     final = out / f"{run_id}.json"
-    handle, temp = tempfile.mkstemp(dir=out, prefix=f".{run_id}.", suffix=".tmp")
+    try:
+        handle, temp = tempfile.mkstemp(dir=out, prefix=f".{run_id}.", suffix=".tmp")
+    except OSError as exc:
+        raise UserError(f"cannot write {final}: {exc.strerror or exc}", "free space there, or pass another folder")\
+            from None
     try:
         # Readable by the owner's group like the logs: no secret can reach a results file.
         os.fchmod(handle, 0o640)
         with os.fdopen(handle, "w") as stream:
-            json.dump(doc, stream, indent=1, default=str)
+            stream.write(dumps(doc))
             stream.flush()
             os.fsync(stream.fileno())
         os.link(temp, final)  # atomic, and fails instead of replacing an earlier run
     except FileExistsError:
         raise UserError(f"{final} already exists; results are never overwritten", "use a new --out folder") from None
+    except OSError as exc:  # a full disk or a read-only folder: nothing half-written is left, the caller decides
+        raise UserError(f"cannot write {final}: {exc.strerror or exc}", "free space there, or pass another folder")\
+            from None
     finally:
         Path(temp).unlink(missing_ok=True)
     return final

@@ -36,7 +36,8 @@ def _positive_int(low: int, high: int):
     return parse
 
 
-def _seconds(high: float):
+def _seconds(high: float, low: float = 0.0):
+    """Seconds above 0 (or from `low` on: the least that can be measured) and at most `high`."""
     def parse(text: str) -> float:
         try:
             value = float(str(text).strip())
@@ -44,8 +45,15 @@ def _seconds(high: float):
             raise ValueError(f"{text!r} is not a number of seconds") from None
         if not math.isfinite(value) or not 0 < value <= high:
             raise ValueError(f"{text!r} must be more than 0 and at most {high:g} s")
+        if value < low:
+            raise ValueError(f"{text!r} is too short to measure: at least {low:g} s")
         return value
     return parse
+
+
+# The shortest load window that measures anything: the server's wait events are sampled every 20 ms
+# (bench.concurrency_waits), so half a second holds 25 samples, and every client a few requests.
+MIN_LOAD_SECONDS = 0.5
 
 
 # The most concurrent clients a load case runs (each is a thread holding at most one connection).
@@ -215,7 +223,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("load_workers", 2, "worker processes serving the load's clients, as an app server's workers",
             _positive_int(1, 64), hint="e.g. --load-workers 2"),
     Setting("load_seconds", 3.0, "seconds measured per load case, after a warm-up of a third of that",
-            _seconds(600), hint="e.g. --load-seconds 3"),
+            _seconds(600, MIN_LOAD_SECONDS), hint="e.g. --load-seconds 3"),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
@@ -263,7 +271,18 @@ def resolve(flags: dict) -> RunSettings:
             values[setting.name] = parse_value(setting, raw_env, f"{setting.env_name}:")
             continue
         values[setting.name] = setting.default
+    _refuse_meaningless(values)
     return RunSettings(values)
+
+
+def _refuse_meaningless(values: dict) -> None:
+    """Settings each valid alone that cannot mean anything together, refused before anything starts."""
+    sizes = values.get("sessions") or [SCALES[scale] for scale in values.get("scale") or []]
+    counts = [int(item) for item in values.get("syncing") or [] if not str(item).endswith("%")]
+    if sizes and counts and max(counts) > min(sizes):
+        raise UserError(f"--syncing {max(counts):,} is more than the {min(sizes):,} sessions of the "
+                        f"{'smallest ' if len(sizes) > 1 else ''}data set: every session would sync, not "
+                        f"{max(counts):,}", f"give at most {min(sizes):,}, or a share such as --syncing 1%")
 
 
 def add_to_argparse(parser, names: tuple[str, ...] | None = None, title: str = "run settings") -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.test_hardening_support import FAST, WatchedRun, postgres_under
+from tests.test_hardening_support import FAST, WatchedRun, guardian_of, postgres_under
 
 SEVERAL_CASES = ["--only", "workload=dashboard"]
 
@@ -80,6 +80,7 @@ def test_what_a_killed_run_left_is_removed_by_the_next_doctor_and_a_live_one_is_
         killed = WatchedRun(open_tmp_path, "run", "--backend", "embedded", *FAST, *SEVERAL_CASES,
                             "--out", str(open_tmp_path / "out"), env=temp)
         killed.wait_for("] ")
+        guardian_of(killed.proc.pid).kill()  # as when the whole machine's processes are killed at once
         killed.proc.kill()  # SIGKILL: no cleanup runs; its server (own session) keeps running
         killed.finish()
         [left] = [p for p in open_tmp_path.glob("sessionbench-pg-*") if str(p) != alive_root]
@@ -91,4 +92,20 @@ def test_what_a_killed_run_left_is_removed_by_the_next_doctor_and_a_live_one_is_
         assert postgres_under(alive_root) and Path(alive_root).exists()  # its owner lives: untouched
     finally:
         alive.communicate("", timeout=60)
+    assert_nothing_under(open_tmp_path)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("how", ["SIGKILL", "abort"])
+def test_a_run_killed_beyond_any_cleanup_leaves_no_server_for_long(open_tmp_path, how):
+    """No cleanup of its own runs (SIGKILL, or the interpreter's fatal error: SIGABRT); its guardian
+    stops the server and removes the folder as soon as the run is gone."""
+    run = WatchedRun(open_tmp_path, "run", "--backend", "embedded", *FAST, *SEVERAL_CASES,
+                     "--out", str(open_tmp_path / "out"), env={"TMPDIR": str(open_tmp_path)})
+    run.wait_for("] ")
+    assert postgres_under(str(open_tmp_path))
+    guardian = guardian_of(run.proc.pid)
+    run.proc.send_signal(signal.SIGKILL if how == "SIGKILL" else signal.SIGABRT)
+    run.finish()
+    guardian.wait(120)  # it ends once it has stopped the server and removed its folder
     assert_nothing_under(open_tmp_path)

@@ -260,10 +260,10 @@ def test_a_probe_of_a_live_server_does_not_call_it_gone(server):
 
 @pytest.fixture
 def small_disk(open_tmp_path):
-    """A 70 MB tmpfs: room for the embedded server, not for every variant's tables."""
+    """A 120 MB tmpfs: room for the run's plan, until the test takes the rest of it."""
     mount = open_tmp_path / "small-disk"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=70m", "tmpfs", str(mount)],
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=120m,mode=755", "tmpfs", str(mount)],
                                            capture_output=True).returncode != 0:
         pytest.skip("mounting a small tmpfs needs root and the mount capability")
     yield mount
@@ -272,14 +272,29 @@ def small_disk(open_tmp_path):
 
 @pytest.mark.db
 def test_a_full_disk_stops_the_run_in_one_line_and_leaves_nothing(small_disk, open_tmp_path):
-    done = sessionbench("run", "--backend", "embedded", *FAST, "--sessions", "5000",
-                        "--only", "workload=dashboard,active_sync,purge_user",
+    from tests.test_hardening_space import fill
+
+    run = WatchedRun(open_tmp_path, "run", "--backend", "embedded", *FAST, "--sessions", "5000",
+                     "--only", "workload=dashboard,active_sync,purge_user",
+                     "--out", str(open_tmp_path / "out"), env={"TMPDIR": str(small_disk)})
+    run.wait_for("] ")  # past the check of free space: the disk fills while the run measures
+    filler = fill(small_disk)
+    assert run.finish(600) == 2, run.stderr
+    line = one_clear_line(run.stderr)
+    assert "the disk is full" in line, line
+    assert "try: free space" in run.stderr
+    assert list(small_disk.iterdir()) == [filler]  # the server was stopped and its folder removed
+
+
+@pytest.mark.db
+def test_a_disk_too_small_for_the_plan_is_refused_before_the_server_starts(small_disk, open_tmp_path):
+    done = sessionbench("run", "--backend", "embedded", *FAST, "--sessions", "50000", *ONE_WORKLOAD,
                         "--out", str(open_tmp_path / "out"), env={**os.environ, "TMPDIR": str(small_disk)})
     assert done.returncode == 2, done.stderr
     line = one_clear_line(done.stderr)
-    assert "the disk is full" in line, line
-    assert "try: free space" in done.stderr
-    assert not list(small_disk.iterdir())  # the server was stopped and its folder removed
+    assert line.startswith(f"sessionbench: error: not enough free space for the embedded server's data in "
+                           f"{small_disk}: the run needs about "), line
+    assert not list(small_disk.iterdir())
 
 
 def modes_up_to_root(path: Path) -> dict[Path, int]:

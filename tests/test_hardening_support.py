@@ -60,3 +60,10 @@ def postmaster_of(data_root: str) -> psutil.Process:
     """The postmaster (the parent of the others) serving the data folder under `data_root`."""
     [pid] = [pid for pid in postgres_under(data_root) if "-D" in psutil.Process(pid).cmdline()]
     return psutil.Process(pid)
+
+
+def guardian_of(pid: int) -> psutil.Process:
+    """The guardian process watching the embedded servers of process `pid` (bench.backends.leftovers)."""
+    [found] = [p for p in psutil.process_iter(["cmdline"])
+               if (p.info["cmdline"] or [])[-1:] == [str(pid)] and "leftovers.reap" in " ".join(p.info["cmdline"])]
+    return found

@@ -159,8 +159,9 @@ def test_overlapping_duplicate_missing_and_unsharded_parts_are_refused(shard_fil
     whole["sessionbench"]["settings"]["shard"] = None
     assert "not a shard's results" in refused([write(whole, tmp_path, "whole.json"), second], tmp_path)
     odd = results.read(second)
-    odd["sessionbench"]["settings"] = ["2/3"]  # a damaged file: one line, not a traceback
-    assert "not a shard's results" in refused([first, write(odd, tmp_path, "odd.json"), third], tmp_path)
+    odd["sessionbench"]["settings"] = ["2/3"]  # a damaged file: one line, not a traceback (the reader's)
+    assert "malformed results: sessionbench.settings is list" in refused([first, write(odd, tmp_path, "odd.json"),
+                                                                          third], tmp_path)
     other_split = results.read(second)
     other_split["sessionbench"]["settings"]["shard"] = "2/4"
     assert "different splits" in refused([first, write(other_split, tmp_path, "y.json"), third], tmp_path)

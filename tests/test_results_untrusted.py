@@ -82,7 +82,7 @@ HOSTILE = {
     "variant_is_an_object": (json.dumps(_set(valid_doc(), "benchmarks.0.extra_info.variant", {"a": 1})),
                              "extra_info.variant is {'a': 1}, not text"),
     "label_is_nested": (json.dumps(_set(valid_doc(), "benchmarks.0.extra_info.label", [[["x"]]])),
-                        "extra_info.label is list, not a single value"),
+                        "extra_info.label is [[['x']]], not text"),
     "run_id_is_a_number": (json.dumps(_set(valid_doc(), "sessionbench.run_id", 7)), "sessionbench.run_id is 7"),
     "delete_path_is_text": (json.dumps(_set(valid_doc(), "sessionbench.delete_paths.0", "orm")),
                             "sessionbench.delete_paths[0] is str"),

@@ -51,6 +51,56 @@ def interrupted_message() -> str:
 
 def write_owner(root: Path) -> None:
     (root / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    _guard(root)
+
+
+# A process of its own watches this one's embedded server folders: when this process ends in a way
+# no cleanup survives (SIGKILL, the interpreter's own fatal error, the kernel's OOM killer), the
+# guardian stops the server and removes the folder at once. It learns each folder as a line on a pipe
+# only this process holds, so the pipe's end is this process's end, however it comes.
+_GUARDIAN = """
+import sys, time
+from bench.backends import leftovers
+owner, folders = int(sys.argv[1]), []
+for line in sys.stdin:
+    folders.append(line.rstrip("\\n"))
+deadline = time.monotonic() + 60
+while leftovers._alive(owner) and not leftovers._zombie(owner):
+    if time.monotonic() > deadline:  # the pipe closed, yet its owner lives: not ours to remove
+        sys.exit(0)
+    time.sleep(0.1)
+for folder in folders:
+    leftovers.reap(folder)
+"""
+_guardian = None
+
+
+def _guard(root: Path) -> None:
+    """Tell the guardian (started with the first folder) about `root`. Best effort: the next run or
+    `sessionbench doctor` reaps what a guardian that could not start leaves."""
+    import subprocess
+
+    global _guardian
+    try:
+        if _guardian is None or _guardian.poll() is not None:
+            _guardian = subprocess.Popen([sys.executable, "-c", _GUARDIAN, str(os.getpid())], stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+                                         start_new_session=True,  # a Ctrl-C in the terminal is not for it
+                                         cwd=str(Path(__file__).resolve().parents[2]))
+        _guardian.stdin.write(f"{root}\n")
+        _guardian.stdin.flush()
+    except (OSError, RuntimeError, MemoryError):
+        return
+
+
+def reap(folder: str | Path) -> None:
+    """Stop the server serving an abandoned folder (if any) and remove the folder."""
+    root = Path(folder)
+    if not root.exists():
+        return
+    pid = postmaster_pid(root / "data")
+    if pid is None or stop_pid(pid):
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
