@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Benchmark design variants of an AI hub's session models on real PostgreSQL."))
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="`sessionbench COMMAND --help` explains each")
 
     run = sub.add_parser("run", help="run the benchmarks and write a results file")
     settings.add_to_argparse(run, SERVER, "PostgreSQL server")
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=os.environ.get("SESSIONBENCH_RESULTS_DIR") or "results",
                      help="results folder (env SESSIONBENCH_RESULTS_DIR; default results/)")
     run.add_argument("--report", action="store_true", help="render the HTML report (under report/) after the run")
-    run.add_argument("--quiet", action="store_true", help="no progress, only the summary")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress and no table: the headline facts, the results file and what to run next")
     run.add_argument("--print-path", action="store_true",
                      help="print only the results file's path on standard output (for scripts)")
     settings.add_to_argparse(run, ("shard",), "several machines (join the parts with `sessionbench merge`)")
@@ -63,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="show every axis, its values, and every workload")
     doctor = sub.add_parser("doctor", help="show which PostgreSQL backends work on this machine")
-    doctor.add_argument("--image", action="append", default=None)
+    doctor.add_argument("--image", action="append", default=None,
+                        help="also try this container image with Docker; repeat for several (default: "
+                             "SESSIONBENCH_PG_IMAGE, else the run's default image)")
 
     export = sub.add_parser("export", help="write a results file as a table (CSV, Parquet) or a tracker's JSON")
     export.add_argument("run", nargs="+", help="results file(s) from `sessionbench run` (trackers: exactly one)")
@@ -77,13 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     notebooks = sub.add_parser("notebooks", help="copy the shipped notebooks into a new folder to open in Jupyter")
     notebooks.add_argument("folder", help="new or empty folder; existing files are never overwritten")
 
-    report = sub.add_parser("report", help="execute the notebooks on results files and write an HTML report")
-    report.add_argument("runs", nargs="+")
+    report = sub.add_parser(
+        "report", help="execute the notebooks on results files and write an HTML report",
+        description="Execute the notebooks on one or more results files and write one HTML report. Several runs "
+                    "are pooled: each ratio is the median of the runs' ratios, which outlasts an odd run "
+                    "(give it three runs taken at different times to decide from it).")
+    report.add_argument("runs", nargs="+", metavar="RUN.json",
+                        help="results file(s) from `sessionbench run`; several are pooled into one report")
     report.add_argument("--out", default="report",
                         help="parent folder; each report gets a new folder inside it (default report/)")
 
     check = sub.add_parser("check", help="check statement budgets and plan expectations (exit 1 on a breach)")
-    check.add_argument("run")
+    check.add_argument("run", metavar="RUN.json", help="one results file from `sessionbench run`")
     check.add_argument("--budgets", default=None, help="budget file (default: the committed bench/budgets.toml)")
     check.add_argument("--update", action="store_true", help="rewrite the budgets from this run")
 
@@ -95,13 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--new", nargs="+", default=[], metavar="RUN.json", help="new side, as --base")
     compare.add_argument("--threshold", default="10%",
                          help="smallest change that counts as a regression or improvement (default 10%%)")
-    compare.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    compare.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                         help="text (default) | markdown: a table for a pull-request comment | json")
     compare.add_argument("--metric", choices=("wall", "cpu", "unloaded"), default="wall",
                          help="wall: wall time per round (default); cpu: client + server CPU per round, which "
                               "other processes barely move; unloaded: wall time less the time spent waiting for a CPU")
 
+    from bench.continuous import add_arguments as continuous_arguments
+    continuous_arguments(sub.add_parser(
+        "continuous", help="measure two commits alternately, then compare and check the head (the CI gate)"))
+
     history = sub.add_parser("history", help="trend table and step-change chart over many runs")
-    history.add_argument("runs", nargs="+")
+    history.add_argument("runs", nargs="+", metavar="RUN.json",
+                         help="results files from `sessionbench run`, in any order (ordered by their dates)")
     history.add_argument("--out", default="history", help="chart folder (default history/)")
 
     merge = sub.add_parser("merge", help="join the results files of a run's shards (run --shard K/N) into one")
@@ -111,7 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="merge even when shards are missing (they are named in the file and a warning)")
     merge.add_argument("--print-path", action="store_true",
                        help="print only the merged file's path on standard output (for scripts)")
+    for command in sub.choices.values():
+        _show_choices(command)
     return parser
+
+
+def _show_choices(parser: argparse.ArgumentParser) -> None:
+    """`--backend {auto,embedded,docker,url}` in usage and help, read from the backends registry."""
+    from bench.backends import BACKENDS
+
+    for action in parser._actions:
+        if action.dest == "backend":
+            action.metavar = "{" + ",".join(BACKENDS) + "}"
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -148,6 +174,9 @@ def _dispatch(args: argparse.Namespace) -> int:
                                 "e.g. sessionbench compare --base a1.json a2.json --new b1.json b2.json")
             base, new = [args.files[0]], [args.files[1]]
         return main_compare(base, new, args.threshold, args.format, metric=args.metric)
+    if args.command == "continuous":
+        from bench.continuous import continuous
+        return continuous(args)
     if args.command == "history":
         from bench.history import main_history
         return main_history(args.runs, args.out)
@@ -158,8 +187,26 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    with redact.redacted_output():  # no password reaches the terminal, whatever fails
-        return _main(argv)
+    try:
+        with redact.redacted_output():  # no password reaches the terminal, whatever fails
+            try:
+                return _main(argv)
+            except BrokenPipeError:  # the reader stopped early (`sessionbench list | head -1`)
+                return _reader_gone()
+    except BrokenPipeError:  # the same, met by the last flush
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """Standard output's reader has closed the pipe: what it read is all it wanted, so exit 0 quietly.
+
+    Python's documented way: point standard output at devnull, so the flushes still to come
+    (ours and the interpreter's at exit) do not raise again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.__stdout__.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _main(argv: list[str] | None) -> int:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from bench import backends, measure, settings
 from bench.cases import Case
-from bench.context import RunState, new_run_id
+from bench.context import RunState, new_run_id, schema_prefix
 from bench.data import data_specs
 from bench.errors import UserError
 from bench.rtt import open_endpoint
@@ -76,17 +77,25 @@ def trace(args) -> int:
             if server.backend == "url":
                 state.drop_run_schemas()
             state.close()
-    statements = facts["_trace"]
+    statements = [{**item, "sql": readable(item["sql"], run_id)} for item in facts["_trace"]]
     if args.json:
         print(json.dumps(statements, indent=1, default=str))
         return 0
     for item in statements:
-        sql = " ".join(item["sql"].split())
-        print(f"{item['n']:>4}  {item['ms']:>8.3f} ms  {item['rows']:>6} rows  x{item['executions']:<4} {sql[:160]}")
+        print(f"{item['n']:>4}  {item['ms']:>8.3f} ms  {item['rows']:>6} rows  x{item['executions']:<4} {item['sql']}")
     print(f"{workload.name} [{case.param or '-'}] on {variant.label} ({server.backend}, PostgreSQL {server.version}, "
           f"{spec.sessions} sessions):")
     print("\n".join(footer(facts)))
     return 0
+
+
+def readable(sql: str, run_id: str) -> str:
+    """A statement on one line, whole, without the run's schema names (`sb_<run>_..._baseline.sessions` -> `sessions`).
+
+    Each variant's tables live in a schema of their own; the names say nothing about the statement.
+    """
+    qualifier = re.compile(rf'"?{re.escape(schema_prefix(run_id))}_[A-Za-z0-9_]*"?\.')
+    return qualifier.sub("", " ".join(sql.split()))
 
 
 def footer(facts: dict) -> list[str]:

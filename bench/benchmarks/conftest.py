@@ -7,6 +7,8 @@ pytest groups the cases by them and starts each once.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bench import backends, environment, placement, priority, settings
@@ -15,11 +17,19 @@ from bench.context import RunState, new_run_id
 from bench.data import DataSpec, data_specs
 from bench.errors import UserError
 from bench.recommended import RECOMMENDED
-from bench.metadata import run_metadata
+from bench.metadata import record_options, run_metadata
 from bench.settings import SETTINGS
 
 
-def pytest_addoption(parser):
+# CodSpeed counts the instructions of this process: the time PostgreSQL spends on each statement,
+# which these benchmarks measure, never reaches it. One line and exit 2, with or without its plugin.
+CODSPEED_REFUSAL = ("sessionbench: CodSpeed does not apply: its instruction counting sees only this process, not "
+                    "the database time these benchmarks measure; run them without --codspeed (or `sessionbench run`)")
+
+
+def pytest_addoption(parser, pluginmanager):
+    if not pluginmanager.has_plugin("codspeed"):  # without pytest-codspeed, --codspeed still gets the reason
+        parser.addoption("--codspeed", action="store_true", default=False, help="not supported: " + CODSPEED_REFUSAL)
     group = parser.getgroup("sessionbench")
     for setting in SETTINGS:  # the same settings, defaults and environment variables as `sessionbench run`
         group.addoption("--sb-" + setting.name.replace("_", "-"), dest="sb_" + setting.name, default=None,
@@ -29,6 +39,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    if config.getoption("codspeed", False) or (
+            config.pluginmanager.has_plugin("codspeed") and os.environ.get("CODSPEED_ENV") is not None):
+        pytest.exit(CODSPEED_REFUSAL, returncode=2)
     try:
         resolved = settings.resolve({s.name: config.getoption("sb_" + s.name) for s in SETTINGS})
         only = parse_only(resolved.only)
@@ -99,6 +112,9 @@ def pytest_generate_tests(metafunc):
         # Claim C3's fact table runs for every deletion variant some deletion workload of this run uses.
         variants = sorted({c.variant for c in _cases(config) if c.workload.axis == "deletion"
                            and c.variant != RECOMMENDED}, key=lambda v: v.label)  # the recommended model: its value has a row
+        if metafunc.function.__name__ == "test_delete_paths":  # a variant whose paths another one takes: no step
+            labels = {v.label for v in variants}
+            variants = [v for v in variants if f"deletion={v.values()['deletion'].paths_as}" not in labels]
         metafunc.parametrize("deletion_variant", variants, ids=[v.label for v in variants])
     if "timestamps_variant" in metafunc.fixturenames:
         # Claim C6's ordering facts run for every timestamps variant some timestamps workload of this run uses.
@@ -146,6 +162,8 @@ def server(request, image):
     try:
         with backends.open_server(backend, image=image, database_url=chosen.database_url,
                                   run_id=config._sessionbench["run_id"]) as opened:
+            from bench.concurrency_cases import check_connection_limit  # --clients the server cannot take
+            check_connection_limit(opened.url, chosen.clients, chosen.pool_size, chosen.load_workers)
             yield opened
     except UserError as exc:
         _stop(config, exc)
@@ -157,8 +175,10 @@ def run_state(request, server, data):
     config = request.config
     tag, spec = next((tag, spec) for tag, spec in data_sets(config) if _data_id(spec) == data)
     pinned = {"jit": "off"} if _settings(config).jit == "off" else {}
+    # `sessionbench run` prints the load's progress past pytest's capture; plain pytest draws a bar.
+    progress = getattr(config, "_sessionbench_load_progress", None) or config.getoption("--sb-progress")
     state = RunState(server, config._sessionbench["run_id"], spec, tag=tag, session_settings=pinned,
-                     progress=config.getoption("--sb-progress"), trial_log=config._sessionbench["trials"])
+                     progress=progress, trial_log=config._sessionbench["trials"])
     config._sessionbench["states"].append(state)
     try:
         state.load_source()
@@ -229,4 +249,5 @@ def endpoint(request, run_state, rtt_ms):
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
+    record_options(config, output_json["benchmarks"])  # what the run did, not the fixture's defaults
     output_json["sessionbench"] = run_metadata(config, output_json)
