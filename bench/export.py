@@ -1,8 +1,9 @@
 """`sessionbench export`: a results file as a table (CSV, Parquet) or as a benchmark tracker's JSON.
 
 Trackers chart one number per benchmark and measure over commits. Both tracker formats carry the
-latency and, next to it, the exact counts (statements, server statements, rows, WAL bytes), so a
-dashboard that already tracks latency also shows an N+1 coming back as a jump in `statements`.
+latency and CPU time and, next to them, the exact counts (statements, server statements, rows, WAL
+bytes, round trips, executions, wire bytes), so a dashboard that already tracks latency also shows an
+N+1 coming back as a jump in `statements`.
 
 - `bencher`: Bencher Metric Format, `{benchmark: {measure slug: {value, lower_value, upper_value}}}`.
   Latency goes to Bencher's built-in `latency` measure, which is in nanoseconds: the median, with
@@ -33,12 +34,21 @@ SUFFIXES = {"csv": ".csv", "parquet": ".parquet", "bencher": ".bencher.json",
             "github-action-benchmark": ".github-action-benchmark.json"}
 
 # The counts every tracker export carries: (results column, Bencher measure slug, unit, name suffix).
+# Per round, as the results columns are (bench.counting): round trips are what an added RTT
+# multiplies, executions count every parameter set of an executemany, wire bytes what the server sent.
+# New measures go at the end: a tracker keys its history by benchmark name and slug, never renamed.
 COUNTS = [
     ("statements", "statements", "statements", "statements"),
     ("server_statements", "server-statements", "statements", "server statements"),
     ("rows", "rows", "rows", "rows"),
     ("wal_bytes", "wal-bytes", "bytes", "WAL bytes"),
+    ("round_trips", "round-trips", "round trips", "round trips"),
+    ("executions", "executions", "executions", "executions"),
+    ("wire_bytes", "wire-bytes", "bytes", "wire bytes"),
 ]
+# Client + server CPU time per round (median over trials, bench.cpu): Bencher measure `cpu-time` in
+# ns like its latency, github-action-benchmark `<benchmark> CPU time` in ms.
+CPU = ("cpu_s", "cpu-time", "CPU time")
 
 
 def _number(value) -> int | float | None:
@@ -87,6 +97,9 @@ def bencher(table) -> dict:
             value = _number(row[column])
             if value is not None:
                 measures[slug] = {"value": value}
+        cpu = _number(row[CPU[0]])
+        if cpu is not None:
+            measures[CPU[1]] = {"value": cpu * 1e9}
         out[_name(row)] = measures
     return out
 
@@ -111,6 +124,9 @@ def github_action_benchmark(table) -> list[dict]:
             value = _number(row[column])
             if value is not None:
                 entries.append({"name": f"{name} {suffix}", "unit": unit, "value": value})
+        cpu = _number(row[CPU[0]])
+        if cpu is not None:
+            entries.append({"name": f"{name} {CPU[2]}", "unit": "ms", "value": cpu * 1e3})
     return entries
 
 
@@ -176,7 +192,8 @@ def export(paths: list[str], fmt: str, out: str | None) -> int:
         try:
             import pyarrow  # noqa: F401 - pandas' Parquet engine
         except ImportError:
-            raise UserError("Parquet export needs pyarrow", "pip install pyarrow") from None
+            raise UserError("Parquet export needs pyarrow, from the [parquet] extra",
+                            "pip install 'sessionbench[parquet]' (from a clone: pip install '.[parquet]')") from None
         # the fact tables ride along in attrs for the notebooks; a parquet file keeps only the table
         plain = table.copy()
         plain.attrs = {}

@@ -29,6 +29,43 @@ def data_size(state, memory: int | None) -> dict:
             "shares": dict(state.shared_with)}
 
 
+def measured_options(info: dict, chosen) -> dict:
+    """pytest-benchmark's `options` of one benchmark (by its extra_info) as this run measured it.
+
+    pytest-benchmark's fixture would record its own defaults (min_rounds 5, max_time 1.0, warmup
+    False), but sessionbench times the rounds itself (bench.trials): one call per round on
+    perf_counter, the garbage collector on (collected before each block), warm-up rounds until the
+    steady state, `max_time` spread over interleaved trials. The short relay pass (bench.cases.RTT_PASS)
+    has its own budget. A load case (`--clients`) is one window of `load_seconds` after a warm-up of
+    a third of that. pytest-benchmark's keys keep their meaning (`warmup`: False or the warm-up rounds
+    run, as its fixture records it); `trials`, `case_budget` and `warmup_s` are sessionbench's.
+    """
+    from bench.cases import RTT_PASS, in_rtt_pass_only
+
+    options = {"disable_gc": False, "timer": "perf_counter", "min_time": None, "precision": None,
+               "confidence": None}
+    if info.get("clients") is not None:
+        seconds = chosen.load_seconds
+        return {**options, "min_rounds": None, "max_time": seconds, "warmup": True, "warmup_s": seconds / 3}
+    max_time, trials = chosen.max_time, chosen.trials
+    rtt = info.get("rtt_ms")
+    if isinstance(rtt, (int, float)) and in_rtt_pass_only(rtt, chosen.rtt_ms):
+        max_time, trials = RTT_PASS.max_time, RTT_PASS.trials
+    warmup = info.get("warmup_rounds")
+    return {**options, "min_rounds": chosen.min_rounds, "max_time": max_time,
+            "warmup": warmup if isinstance(warmup, int) and warmup > 0 else False,
+            "trials": trials, "case_budget": chosen.case_budget}
+
+
+def record_options(config, benchmarks: list[dict]) -> None:
+    """Replace each case's `options` in the results file with what the run did (measured_options)."""
+    chosen = config._sessionbench["settings"]
+    for benchmark in benchmarks:
+        info = benchmark.get("extra_info")
+        if isinstance(info, dict) and "workload" in info:
+            benchmark["options"] = measured_options(info, chosen)
+
+
 def run_metadata(config, output_json: dict) -> dict:
     """The `sessionbench` block of a results file; never holds a password."""
     shared = config._sessionbench

@@ -83,7 +83,7 @@ def test_the_readers_of_both_texts_find_every_workload():
 
 @pytest.mark.xfail(strict=True, reason="disagreement 1: the deletion chart's title divides medians (1.36× for "
                                        "list_live at 90% deleted on runs/default.json), C4's verdict takes the "
-                                       "median per-trial ratio (1.37×); left to the decisions work (issue #27)")
+                                       "median per-trial ratio (1.37×); left to the decisions work (issue #28)")
 def test_deletion_chart_title_and_c4_verdict_give_the_same_soft_delete_ratios():
     chart = _chart_soft_ratios(_title(plotting.deletion_latency(load([DEFAULT]))))
     verdict = _verdict_soft_ratios(_verdict(DEFAULT, "C4")["evidence"])
@@ -101,7 +101,7 @@ def _bars(fig, variant: str) -> list[float]:
 
 @pytest.mark.xfail(strict=True, reason="disagreement 2: the bloat chart's title states the table's growth alone "
                                        "(8.6× on runs/default.json) over bars of table + index bytes (6.9×); "
-                                       "left to the decisions work (issue #27)")
+                                       "left to the decisions work (issue #28)")
 def test_bloat_chart_title_states_the_growth_its_bars_show():
     fig = plotting.soft_delete_bloat(load([DEFAULT]))
     said = re.search(r"grow the sessions table (\d+\.\d)× without VACUUM, (\d+\.\d)× with VACUUM", _title(fig))
@@ -112,7 +112,7 @@ def test_bloat_chart_title_states_the_growth_its_bars_show():
 @pytest.mark.xfail(strict=True, reason="disagreement 3: on a size sweep the Caveats' data size names the first "
                                        "size (1,000 sessions on runs/sweep.json) while the Runs table names every "
                                        "size and the verdicts judge at the largest (10,000); left to the "
-                                       "decisions work (issue #27)")
+                                       "decisions work (issue #28)")
 def test_a_sweeps_caveat_names_the_sizes_its_runs_table_and_verdicts_use():
     sizes = str(report_page.run_metadata([SWEEP])["sessions"].iloc[0]).split("; ")
     assert len(sizes) > 1  # the fixture is a sweep
@@ -141,7 +141,7 @@ def _c2_mismatches(paths: list[str]) -> list[str]:
 @pytest.mark.xfail(strict=True, reason="disagreement 4: C2's verdict recommends the variant with the lowest point "
                                        "estimate while its action (What to do) adopts bool_column when that lead "
                                        "is inside the noise (jsonb_expr against bool_column on runs/default.json); "
-                                       "left to the decisions work (issue #27)")
+                                       "left to the decisions work (issue #28)")
 def test_c2_recommends_the_variant_what_to_do_adopts():
     fixtures = [str(path) for path in sorted(RUNS.glob("*.json")) if path.name != "format_v1.json"]
     assert not _c2_mismatches(fixtures)

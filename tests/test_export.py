@@ -37,8 +37,9 @@ BMF_SCHEMA = {
         }},
     }},
 }
-# The counts every benchmark carries next to its latency.
-COUNT_SLUGS = {"statements", "server-statements", "rows", "wal-bytes"}
+# The counts every benchmark carries next to its latency, and its CPU time.
+COUNT_SLUGS = {"statements", "server-statements", "rows", "wal-bytes", "round-trips", "executions", "wire-bytes"}
+MEASURES = {"latency", "cpu-time"} | COUNT_SLUGS
 
 
 def check_bmf(document) -> None:
@@ -89,7 +90,7 @@ def test_bencher_export_is_valid_bmf_with_latency_and_statement_counts(run_file,
     table = load(run_file)
     # the dashboard: 3 page sizes x every loading strategy, plus the recommended model at the last page size
     assert len(bmf) == len(table) == DASHBOARD_CASES
-    assert all(set(measures) == {"latency"} | COUNT_SLUGS for measures in bmf.values())
+    assert all(set(measures) == MEASURES for measures in bmf.values())
     # Exact statement counts: the N+1 of lazy loading is there for a tracker to chart.
     assert bmf["dashboard page_size=100 [baseline]"]["statements"] == {"value": 101}
     assert bmf["dashboard page_size=100 [loading=selectin]"]["statements"] == {"value": 3}
@@ -99,20 +100,41 @@ def test_bencher_export_is_valid_bmf_with_latency_and_statement_counts(run_file,
     latency = bmf["dashboard page_size=100 [baseline]"]["latency"]
     assert latency["value"] == pytest.approx(row.median_s * 1e9)
     assert (latency["lower_value"], latency["upper_value"]) == pytest.approx((row.q1_s * 1e9, row.q3_s * 1e9))
+    # round trips, executions, wire bytes and CPU time beside them: lazy loading's N+1 is 101 round trips
+    lazy, joined = bmf["dashboard page_size=100 [baseline]"], bmf["dashboard page_size=100 [loading=joined]"]
+    assert (lazy["round-trips"], lazy["executions"]) == ({"value": row.round_trips}, {"value": row.executions})
+    assert lazy["round-trips"]["value"] >= 101 and joined["round-trips"]["value"] < lazy["round-trips"]["value"]
+    assert lazy["wire-bytes"] == {"value": row.wire_bytes} and row.wire_bytes > 0
+    assert lazy["cpu-time"]["value"] == pytest.approx(row.cpu_s * 1e9) and row.cpu_s > 0
+
+
+@pytest.mark.db
+def test_tracker_benchmark_names_and_slugs_keep_their_history(run_file, tmp_path):
+    """A tracker keys its history by benchmark name and measure: the names are the results labels
+    (image tag, not digest), and every earlier slug and entry name is still there."""
+    bmf = _export(run_file, "bencher", tmp_path / "bmf.json")
+    entries = {e["name"] for e in _export(run_file, "github-action-benchmark", tmp_path / "gab.json")}
+    assert {"dashboard page_size=10 [baseline]", "dashboard page_size=1000 [loading=selectin]"} <= set(bmf)
+    for name in bmf:
+        assert {"latency", "statements", "server-statements", "rows", "wal-bytes"} <= set(bmf[name])
+        assert {f"{name} {s}" for s in ("latency", "statements", "server statements", "rows", "WAL bytes")} <= entries
 
 
 @pytest.mark.db
 def test_github_action_benchmark_export_is_valid_custom_smaller_is_better_json(run_file, tmp_path):
     entries = _export(run_file, "github-action-benchmark", tmp_path / "gab.json")
     check_custom_smaller_is_better(entries)
-    assert len(entries) == DASHBOARD_CASES * 5  # latency and four counts per benchmark
+    assert len(entries) == DASHBOARD_CASES * 9  # latency, CPU time and seven counts per benchmark
     by_name = {entry["name"]: entry for entry in entries}
     assert by_name["dashboard page_size=1000 [baseline] statements"] == {
         "name": "dashboard page_size=1000 [baseline] statements", "unit": "statements", "value": 201}
     assert by_name["dashboard page_size=1000 [loading=selectin] statements"]["value"] == 3
     latency = by_name["dashboard page_size=1000 [baseline] latency"]
     assert latency["unit"] == "ms" and latency["range"].startswith("± ") and "IQR" in latency["extra"]
-    assert {entry["unit"] for entry in entries} == {"ms", "statements", "rows", "bytes"}
+    assert {entry["unit"] for entry in entries} == {"ms", "statements", "rows", "bytes", "round trips", "executions"}
+    assert by_name["dashboard page_size=1000 [baseline] round trips"]["value"] >= 201
+    cpu = by_name["dashboard page_size=1000 [baseline] CPU time"]
+    assert cpu["unit"] == "ms" and cpu["value"] > 0
 
 
 def test_validators_reject_what_the_trackers_would():

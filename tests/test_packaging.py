@@ -26,7 +26,8 @@ PYTHONS = {"3.11", "3.12", "3.13"}
 
 def _requirements() -> list[Requirement]:
     project = PYPROJECT["project"]
-    return [Requirement(text) for text in project["dependencies"] + project["optional-dependencies"]["test"]]
+    extras = [text for texts in project["optional-dependencies"].values() for text in texts]
+    return [Requirement(text) for text in project["dependencies"] + extras]
 
 
 def _requirement(name: str) -> Requirement:
@@ -61,12 +62,17 @@ def test_the_wheel_declares_true_requirements_license_and_pythons(wheel):
     assert versions == PYTHONS
     required = {canonicalize_name(Requirement(text).name): Requirement(text)
                 for text in meta.get_all("Requires-Dist") if "extra ==" not in text}
-    assert "jupyterlab" in required  # `jupyter lab notebooks/` works after the README's install
+    # JupyterLab is the [lab] extra (`pip install 'sessionbench[lab]'`), not in a CI job's install
+    assert "jupyterlab" not in required and "pyarrow" in required  # the data generator builds Arrow tables
+    extras = {name: {canonicalize_name(Requirement(text).name) for text in meta.get_all("Requires-Dist")
+                     if f'extra == "{name}"' in text} for name in ("parquet", "lab", "test")}
+    assert extras["parquet"] == {"pyarrow"} and extras["lab"] == {"jupyterlab"}
+    assert {"pyarrow", "jupyterlab", "check-jsonschema"} <= extras["test"]  # the tests use both extras
     assert required["testcontainers"].specifier.contains("4.15.0")
     assert not required["testcontainers"].specifier.contains("4.14.2")
     shipped = sorted(n.split("/")[1] for n in names if n.startswith("notebooks/") and n.endswith(".ipynb"))
     assert shipped == NOTEBOOKS and len(shipped) == 7
-    assert {"bench/export.py", "bench/notebook_files.py"} <= set(names)
+    assert {"bench/export.py", "bench/notebook_files.py", "bench/schema/results.schema.json"} <= set(names)
 
 
 def test_the_build_needs_a_setuptools_that_reads_an_spdx_license():
@@ -151,3 +157,31 @@ def test_a_wheel_install_copies_the_notebooks_out_and_never_overwrites(wheel, tm
     a_file.write_text("x")
     refused = sessionbench("notebooks", str(a_file))
     assert refused.returncode == 2 and "not a folder" in refused.stderr and a_file.read_text() == "x"
+
+
+def test_the_ci_installs_carry_the_test_extra_and_the_benchmark_job_needs_no_extra():
+    """.ci/run and the tests job install '.[test]' (both extras' packages); the benchmark job runs and
+    gates with the plain install, without Parquet or JupyterLab."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "pip install --quiet '.[test]' -c constraints.txt" in ci
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "benchmarks.yml").read_text())
+    installs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"]
+                if "pip install" in step.get("run", "")]
+    assert "pip install '.[test]' -c constraints.txt" in installs
+    assert "python -m venv venv-head && venv-head/bin/pip install ./head -c head/constraints.txt" in installs
+
+
+@pytest.mark.db
+def test_parquet_export_without_pyarrow_names_the_extra_in_one_line(tmp_path_factory, tmp_path):
+    from tests.runs import tiny_dashboard_run
+
+    run = tiny_dashboard_run(tmp_path_factory)
+    # A Python where pyarrow cannot be imported (as after `pip install sessionbench` once the data
+    # generator no longer needs it): the export refuses in one line naming the extra.
+    code = ("import sys; sys.modules['pyarrow'] = None; from bench.cli import main; "
+            f"sys.exit(main(['export', {run!r}, '--format', 'parquet', '--out', {str(tmp_path / 't.parquet')!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 2, done.stderr
+    first, hint = done.stderr.splitlines()
+    assert first == "sessionbench: error: Parquet export needs pyarrow, from the [parquet] extra"
+    assert "pip install 'sessionbench[parquet]'" in hint and not (tmp_path / "t.parquet").exists()

@@ -19,7 +19,8 @@ YAMLLINT_CONFIG = "{extends: default, rules: {line-length: {max: 120}, truthy: {
                   "document-start: disable}}"
 # The majors that run on Node 24 (each action's action.yml at that tag says `using: node24`).
 CURRENT_MAJORS = {"actions/checkout": 7, "actions/setup-python": 7, "actions/upload-artifact": 7,
-                  "actions/download-artifact": 8, "dawidd6/action-download-artifact": 21}
+                  "actions/download-artifact": 8, "dawidd6/action-download-artifact": 21,
+                  "bencherdev/bencher": 0, "benchmark-action/github-action-benchmark": 1}
 
 
 def _tool(name: str) -> str:
@@ -106,16 +107,88 @@ def test_the_results_file_is_the_one_the_run_printed_not_a_glob():
     assert "--print-path" in run and "*.json" not in run
 
 
-def test_pull_requests_measure_base_and_head_alternately_in_one_job():
-    steps = {step.get("name", ""): step for step in _steps()}
-    run = steps["Run the benchmarks, base and head alternately"]["run"]
-    assert 'for i in $(seq "$runs")' in run and 'for side in $sides' in run and 'sides="base head"' in run
-    assert "venv-$side/bin/sessionbench" in run
-    compare = steps["Compare latency, base against head"]["run"]
-    assert '--base "${base[@]}" --new "${head[@]}"' in compare
-    job = yaml.safe_load(WORKFLOWS[0].read_text())["jobs"]["benchmarks"]
+def _benchmarks() -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "benchmarks.yml").read_text())
+
+
+def test_pull_requests_are_gated_by_sessionbench_continuous_in_one_job():
+    """The gate has one owner: the command an engineer runs locally, not a shell loop of its own."""
+    job = _benchmarks()["jobs"]["benchmarks"]
+    run = next(step for step in job["steps"] if step.get("id") == "run")["run"]
+    assert 'sessionbench continuous "$BASE_SHA" HEAD --repo head --install pinned' in run
+    for flag in ('--runs-per-side "$RUNS_PER_SIDE"', '--latency-gate "$LATENCY_GATE"', '--metric "$COMPARE_METRIC"',
+                 '--threshold "$COMPARE_THRESHOLD"', '--summary "$GITHUB_STEP_SUMMARY"', "--print-path"):
+        assert flag in run, flag
+    assert "for side in" not in run and "compare --base" not in run
     checkouts = [step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@")]
-    assert {step["with"].get("path") for step in checkouts} == {"head", "base"}
+    assert [step["with"].get("fetch-depth") for step in checkouts] == [0]  # the base commit is in the clone
+    env = _benchmarks()["env"]
+    assert env["LATENCY_GATE"] in ("advisory", "blocking") and int(env["RUNS_PER_SIDE"]) >= 5
+
+
+def test_every_run_script_is_valid_bash():
+    scripts = [step["run"] for step in _steps() if "run" in step]
+    for script in scripts:
+        done = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr + script
+
+
+def test_bencher_thresholds_are_the_ones_the_dry_run_judges():
+    from bench.trackers import THRESHOLDS
+
+    steps = _benchmarks()["jobs"]["bencher"]["steps"]
+    run = next(step for step in steps if step.get("name") == "Send to Bencher")["run"]
+    words = run.replace("\\\n", " ").split()
+    words = words[words.index("bencher"):]
+    assert words[:2] == ["bencher", "run"] and "--err" in words and "--thresholds-reset" in words
+    given = [words[i + 1] for i, word in enumerate(words)
+             if word.startswith("--threshold-") and word != "--thresholds-reset"]
+    assert given == [value for threshold in THRESHOLDS for value in threshold.flags()[1::2]]
+    assert "--adapter json --file trackers/*.bencher.json" in " ".join(words)
+
+
+@pytest.mark.parametrize("job, variables, line", [
+    ("bencher", {"BENCHER_API_TOKEN": "", "BENCHER_PROJECT": ""}, "Bencher upload skipped"),
+    ("github-action-benchmark", {"ENABLED": "false"}, "github-action-benchmark skipped"),
+])
+def test_a_tracker_without_its_secret_or_variable_is_skipped_with_one_summary_line(job, variables, line, tmp_path):
+    steps = _benchmarks()["jobs"][job]["steps"]
+    for step in steps:
+        condition = step.get("if", "")
+        enabled = all(f"env.{name} != ''" in condition or f"env.{name} == 'true'" in condition for name in variables)
+        skipped = all(f"env.{name} == ''" in condition or f"env.{name} != 'true'" in condition for name in variables)
+        assert enabled != skipped, f"{job}: step {step.get('name') or step.get('uses')} runs either way"
+        if skipped:
+            summary = tmp_path / "summary.md"
+            done = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], capture_output=True, text=True,
+                                  env={"GITHUB_STEP_SUMMARY": str(summary), "PATH": "/usr/bin:/bin"}, check=False)
+            assert done.returncode == 0 and summary.read_text().count("\n") == 1 and line in summary.read_text()
+    if job == "github-action-benchmark":
+        env = _benchmarks()["jobs"][job]["env"]["ENABLED"]
+        assert "github.event_name == 'push'" in env and "refs/heads/main" in env
+        assert "vars.GITHUB_ACTION_BENCHMARK == 'true'" in env
+        counts = next(step for step in steps if step.get("name", "").startswith("Counts"))
+        assert counts["with"]["alert-threshold"] == "100%" and counts["with"]["fail-on-alert"] is True
+
+
+def test_the_pinned_image_is_pulled_and_kept_current_by_dependabot():
+    dockerfile = (ROOT / ".github" / "postgres" / "Dockerfile").read_text()
+    (pin,) = [line.removeprefix("FROM ") for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    for workflow in ("benchmarks.yml", "grid.yml"):
+        doc = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text())
+        tag = doc["env"]["SESSIONBENCH_PG_IMAGE"]
+        # the names keep the tag; the pull is pinned by digest (a tag moves)
+        assert re.fullmatch(re.escape(tag) + "@sha256:[0-9a-f]{64}", pin), pin
+        pulls = [step["run"] for job in doc["jobs"].values() for step in job["steps"]
+                 if "docker pull" in step.get("run", "")]
+        assert pulls and all("postgres/Dockerfile" in run and 'docker tag "$pinned" "$SESSIONBENCH_PG_IMAGE"' in run
+                             for run in pulls)
+    dependabot = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    ecosystems = {(u["package-ecosystem"], u["directory"]) for u in dependabot["updates"]}
+    assert {("docker", "/.github/postgres"), ("github-actions", "/")} <= ecosystems
+    done = subprocess.run([_tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot",
+                           str(ROOT / ".github" / "dependabot.yml")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _grid() -> dict:

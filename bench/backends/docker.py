@@ -78,6 +78,15 @@ def _collect_failed_sockets() -> None:
         gc.collect()
 
 
+def _repo_digest(container, image: str) -> str | None:
+    """The registry digest the tag was pulled as; a locally built image has none (its image_id still names it)."""
+    try:
+        digests = container.get_docker_client().client.images.get(image).attrs.get("RepoDigests") or []
+    except Exception:  # noqa: BLE001 - a missing digest is a fact to record, not a reason to stop the run
+        return None
+    return digests[0] if digests else None
+
+
 @contextlib.contextmanager
 def docker_server(image: str, run_id: str = "adhoc") -> Iterator[Server]:
     """A testcontainers PostgresContainer, reached through 127.0.0.1 and its published port."""
@@ -104,8 +113,8 @@ def docker_server(image: str, run_id: str = "adhoc") -> Iterator[Server]:
         url = URL.create("postgresql+psycopg", username="sessionbench", password=password,
                          host="127.0.0.1", port=port, database="sessionbench")
         image_id = container.get_wrapped_container().attrs.get("Image")  # sha256:..., what the tag resolved to
-        yield probe(Server("docker", url, image=image, where=container.get_container_id()[:12], image_id=image_id),
-                    enable_statements=True)
+        yield probe(Server("docker", url, image=image, where=container.get_container_id()[:12], image_id=image_id,
+                           image_digest=_repo_digest(container, image)), enable_statements=True)
     except UserError:
         raise
     except Exception as exc:

@@ -37,6 +37,7 @@ class Server:
     pg_stat_statements: bool = False
     where: str = ""
     image_id: str | None = None  # the image's content digest: a tag can move, this cannot
+    image_digest: str | None = None  # the registry digest (name@sha256:...) of a pulled image; none for a local build
 
     @property
     def safe_url(self) -> str:
@@ -47,6 +48,7 @@ class Server:
         return {
             "backend": self.backend, "url": self.safe_url, "server_version": self.version,
             "server_version_num": self.version_num, "image": self.image, "image_id": self.image_id,
+            "image_digest": self.image_digest,
             "pg_stat_statements": self.pg_stat_statements, "where": self.where,
             "settings": dict(self.settings),
         }
