@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, Engine
 
@@ -45,6 +46,7 @@ _DDL = {
     "created_at timestamp NOT NULL, audio_path text",
 }
 CSV_ROWS = 20_000  # rows per CSV piece handed to COPY (a few MB of text)
+_BETWEEN_COMMANDS = (TransactionStatus.IDLE, TransactionStatus.INTRANS, TransactionStatus.INERROR)
 _CONSTRAINTS = {
     "users": "PRIMARY KEY (id)",
     "skills": "PRIMARY KEY (id), ADD UNIQUE (name)",
@@ -137,11 +139,16 @@ class LoadReport:
         return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
 
 
+class _Stopped(Exception):
+    """Ends the messages table's COPY when the load on the first connection has failed."""
+
+
 class _Progress:
     """Counts rows loaded by both loading threads and forwards them to a bar or a callable."""
 
     def __init__(self, progress: bool | Callable[[int, int], None], schema: str, total: int):
         self.done, self.total, self._lock, self._bar = 0, total, threading.Lock(), None
+        self.stopped = threading.Event()  # the other thread failed or was interrupted: give up too
         self._callback = progress if callable(progress) else None
         if progress is True:
             from tqdm import tqdm  # imported only when a bar is wanted
@@ -171,6 +178,8 @@ def _copy_table(raw, schema: str, table: str, batches: Iterator[pa.Table], progr
         # the queued writer sends from its own thread while this one builds the next block
         with cur.copy(stmt, writer=QueuedLibpqWriter(cur)) as copy:
             for batch in batches:
+                if progress.stopped.is_set():  # raised inside the COPY: psycopg ends it, failed
+                    raise _Stopped
                 # CSV a slice at a time: the text of a whole block of messages would be held twice
                 # (here and in the writer's queue) beside the block itself
                 for part in batch.to_batches(max_chunksize=CSV_ROWS):
@@ -232,8 +241,13 @@ def _fresh_load(conn: Connection, spec: DataSpec, schema: str, progress) -> Load
             messages = pool.submit(_load_on_new_connection, conn.engine, spec, plan, schema,
                                    ("messages",), counter)
             others = tuple(t for t in TABLES if t != "messages")
-            seconds = _load_tables(conn, spec, plan, schema, others, counter)
-            seconds.update(messages.result())
+            try:
+                seconds = _load_tables(conn, spec, plan, schema, others, counter)
+                seconds.update(messages.result())
+            except BaseException:
+                # only this thread sees Ctrl-C: without this the pool would wait for every message row
+                counter.stopped.set()
+                raise
     finally:
         counter.close()
     report = LoadReport(schema, rows, time.perf_counter() - started, table_seconds=seconds,
@@ -264,14 +278,44 @@ def load_source(bind: Engine | Connection, spec: DataSpec, schema: str, *,
     # a session lock, not a transaction one: the load commits several times on the way;
     # a concurrent load of the same schema waits here and then reuses this one's data
     lock_key = (f"sessionbench.source:{schema}",)
-    bind.exec_driver_sql("SELECT pg_advisory_lock(hashtext(%s))", lock_key)
     try:
+        bind.exec_driver_sql("SELECT pg_advisory_lock(hashtext(%s))", lock_key)
         report = _saved_report(bind, spec, schema) or _fresh_load(bind, spec, schema, progress)
         bind.commit()
     except BaseException:
-        bind.rollback()
+        if _between_commands(bind):
+            bind.rollback()
+        else:
+            _discard(bind)
         raise
     finally:
-        bind.exec_driver_sql("SELECT pg_advisory_unlock(hashtext(%s))", lock_key)
-        bind.commit()
+        if not bind.invalidated:
+            bind.exec_driver_sql("SELECT pg_advisory_unlock(hashtext(%s))", lock_key)
+            bind.commit()
     return report
+
+
+def _between_commands(bind: Connection) -> bool:
+    """Whether the connection can take a statement: not closed, and not inside one (ACTIVE).
+
+    A Ctrl-C can land anywhere, psycopg's own code included: between sending a COPY or a statement
+    and reading its answer, or inside the COPY's end. libpq then still waits for that answer, and
+    whatever is sent next (a ROLLBACK, the unlock, the pool's reset) fails with "another command
+    is already in progress".
+    """
+    raw = bind.connection.driver_connection
+    return raw is not None and not raw.closed and raw.info.transaction_status in _BETWEEN_COMMANDS
+
+
+def _discard(bind: Connection) -> None:
+    """Close a connection left inside a command without sending it anything more.
+
+    The server is first asked to cancel the command, so it lets go of the tables at once rather
+    than when it next writes to the closed socket; the end of the session rolls the load back and
+    releases its advisory lock.
+    """
+    try:
+        bind.connection.driver_connection.cancel_safe(timeout=5)
+    except Exception:  # noqa: BLE001 - the server may be gone; closing is what matters
+        pass
+    bind.invalidate()
