@@ -131,7 +131,8 @@ def parse_threshold(text: str | float) -> float:
     return value
 
 
-def _index(doc: dict, side: str) -> dict[Identity, dict]:
+def index_benchmarks(doc: dict, side: str) -> dict[Identity, dict]:
+    """A results file's latency benchmarks by identity; one found twice is a UserError naming `side`."""
     indexed: dict[Identity, dict] = {}
     for bench in doc["benchmarks"]:
         if results.under_load(bench):  # one window of many clients, no trials: not a latency benchmark
@@ -152,7 +153,7 @@ def _statements_verdict(base: int | None, new: int | None) -> str:
     return "same" if new == base else ("more" if new > base else "fewer")
 
 
-def _geomean(values: list[float]) -> float:
+def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
@@ -161,7 +162,7 @@ def _samples(benches: list[dict], metric: str) -> tuple[list[float], str]:
     per_run = [results.trial_values(b, metric) for b in benches]
     per_run = [values for values in per_run if values]
     if len(per_run) >= 2:
-        return [_geomean(values) for values in per_run], "run"
+        return [geomean(values) for values in per_run], "run"
     return (per_run[0] if per_run else []), "trial"
 
 
@@ -194,12 +195,12 @@ class Pairing:
     left_out: int  # runs with no run of the other side next to them in time
 
 
-def pair_runs(base_docs: list[dict], new_docs: list[dict]) -> Pairing | None:
+def pair_runs(base_docs: list[dict], new_docs: list[dict], *, min_pairs: int = MIN_PAIRS) -> Pairing | None:
     """Pair each run with its next neighbour in time when that neighbour is of the other side: base,
     head, base, head ... as the CI workflow runs them (base-head, head-base ... pairs too). A run
     whose neighbour is of its own side (its partner's run failed) is left out. None when fewer than
-    MIN_PAIRS pairs form, or when the runs' `datetime`s are missing, cannot be ordered, or coincide."""
-    if min(len(base_docs), len(new_docs)) < MIN_PAIRS:
+    `min_pairs` pairs form, or when the runs' `datetime`s are missing, cannot be ordered, or coincide."""
+    if min(len(base_docs), len(new_docs)) < min_pairs:
         return None
     try:
         stamped = sorted([(datetime.fromisoformat(d["datetime"]), 0, k) for k, d in enumerate(base_docs)]
@@ -216,7 +217,7 @@ def pair_runs(base_docs: list[dict], new_docs: list[dict]) -> Pairing | None:
             i += 2
         else:
             i += 1
-    if len(pairs) < MIN_PAIRS:
+    if len(pairs) < min_pairs:
         return None
     return Pairing([base_docs[k] for k, _ in pairs], [new_docs[j] for _, j in pairs], len(stamped) - 2 * len(pairs))
 
@@ -242,7 +243,7 @@ def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: floa
                  base: list[dict], new: list[dict], show_data: bool = False, interpolated: bool = False) -> Row:
     base_values, base_unit, new_values, new_unit = sides
     unit = _unit(sides)
-    base_median, new_median = _geomean(base_values), _geomean(new_values)
+    base_median, new_median = geomean(base_values), geomean(new_values)
     ratio = new_median / base_median
     note, detectable = "", None
     if len(base_values) >= 2 and len(new_values) >= 2:
@@ -273,18 +274,21 @@ def _compare_one(identity: Identity, sides: tuple, threshold: float, alpha: floa
 
 
 def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: float = FAMILY_ALPHA,
-                 metric: str = "wall", pair_up: bool = True, interpolate: bool = False) -> list[Row]:
+                 metric: str = "wall", pair_up: bool = True, interpolate: bool = False, min_pairs: int = MIN_PAIRS,
+                 run_spread_per_trial_spread: float = RUN_SPREAD_PER_TRIAL_SPREAD) -> list[Row]:
     """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs.
     For the error-rate notes only: `pair_up=False` compares runs unpaired even when they could be
     paired; `interpolate=True` compares each paired head run with the base runs either side of it
-    (stats.interpolated_bases, for runs taken base first), which was measured and not adopted."""
+    (stats.interpolated_bases, for runs taken base first), which was measured and not adopted;
+    `min_pairs` and `run_spread_per_trial_spread` try other values of the rules' MIN_PAIRS and
+    RUN_SPREAD_PER_TRIAL_SPREAD."""
     base_docs = [base_docs] if isinstance(base_docs, dict) else list(base_docs)
     new_docs = [new_docs] if isinstance(new_docs, dict) else list(new_docs)
-    paired = pair_runs(base_docs, new_docs) if pair_up else None
+    paired = pair_runs(base_docs, new_docs, min_pairs=min_pairs) if pair_up else None
     if paired:
         base_docs, new_docs = paired.base, paired.new
-    base_index = [_index(doc, "base") for doc in base_docs]
-    new_index = [_index(doc, "new") for doc in new_docs]
+    base_index = [index_benchmarks(doc, "base") for doc in base_docs]
+    new_index = [index_benchmarks(doc, "new") for doc in new_docs]
     common = [i for i in dict.fromkeys(k for idx in base_index for k in idx) if any(i in idx for idx in new_index)]
     if not common:
         raise UserError(
@@ -320,7 +324,8 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
             own = [i for i in alike if i[0] == workload]
             priors[workload, unit] = _independent(_run_prior([alike[i] for i in own]) or everything, own, alike)
     # One run per side: the spread between runs it cannot show, each side's from its own trials (run_spread).
-    run_variance = run_spread(base_docs, metric) ** 2 + run_spread(new_docs, metric) ** 2
+    run_variance = sum(run_spread(docs, metric, per_trial_spread=run_spread_per_trial_spread) ** 2
+                       for docs in (base_docs, new_docs))
     rows = [_compare_one(i, sides[i], threshold, alpha, priors[i[0], _unit(sides[i])], run_variance, *benches[i],
                          show_data, interpolated) for i in common]
     return sort_rows(rows)
@@ -400,11 +405,12 @@ def trial_spread(doc: dict, metric: str = "wall") -> float | None:
     return statistics.median(spreads) if spreads else None
 
 
-def run_spread(docs: list[dict], metric: str = "wall") -> float:
-    """The spread between runs that one side's trials cannot show: RUN_SPREAD_PER_TRIAL_SPREAD times
-    the noisiest of its runs' trial spreads, at least RUN_SPREAD."""
+def run_spread(docs: list[dict], metric: str = "wall", *,
+               per_trial_spread: float = RUN_SPREAD_PER_TRIAL_SPREAD) -> float:
+    """The spread between runs that one side's trials cannot show: `per_trial_spread` times the
+    noisiest of its runs' trial spreads, at least RUN_SPREAD."""
     seen = [spread for doc in docs if (spread := trial_spread(doc, metric)) is not None]
-    return max([RUN_SPREAD, *(RUN_SPREAD_PER_TRIAL_SPREAD * spread for spread in seen)])
+    return max([RUN_SPREAD, *(per_trial_spread * spread for spread in seen)])
 
 
 def _noisy(doc: dict) -> bool:

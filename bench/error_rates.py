@@ -193,22 +193,24 @@ def ci_order(window: list) -> tuple[list, list]:
     return window[0::2], window[1::2]
 
 
-def _window_rows(runs: list, per_side: int, split=None, pair_up: bool = True, interpolate: bool = False):
+def _window_rows(runs: list, per_side: int, split=None, pair_up: bool = True, interpolate: bool = False,
+                 min_pairs: int = compare_module.MIN_PAIRS):
     """Compare's rows for every window of 2 x per_side consecutive unchanged runs, split by `split`
     (default `ci_order`)."""
     split = split or ci_order
     for first in range(len(runs) - 2 * per_side + 1):
         yield compare_module.compare_runs(*split(runs[first:first + 2 * per_side]), pair_up=pair_up,
-                                          interpolate=interpolate)
+                                          interpolate=interpolate, min_pairs=min_pairs)
 
 
-def _block_rows(result: dict, per_side: int, pair_up: bool = True, interpolate: bool = False):
+def _block_rows(result: dict, per_side: int, pair_up: bool = True, interpolate: bool = False,
+                min_pairs: int = compare_module.MIN_PAIRS):
     """(block, compare's rows) for each alternated block of `per_side` runs a side."""
     for block in result.get("blocks", []):
         if len(block["base"]) == per_side:
             yield block, compare_module.compare_runs([results.read(p) for p in block["base"]],
                                                      [results.read(p) for p in block["new"]], pair_up=pair_up,
-                                                     interpolate=interpolate)
+                                                     interpolate=interpolate, min_pairs=min_pairs)
 
 
 def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
@@ -367,9 +369,9 @@ def run_effects(result: dict) -> dict:
     the workload's benchmarks of log time less the series median) and how much that effect carries
     over to the next run (lag-1 autocorrelation), from the series' unchanged runs."""
     docs = [results.read(p) for p in result["runs"]]
-    indexed = [compare_module._index(doc, "series") for doc in docs]
+    indexed = [compare_module.index_benchmarks(doc, "series") for doc in docs]
     keys = [k for k in indexed[0] if all(k in i for i in indexed)]
-    logs = {k: [math.log(compare_module._geomean(results.trial_values(i[k]))) for i in indexed] for k in keys}
+    logs = {k: [math.log(compare_module.geomean(results.trial_values(i[k]))) for i in indexed] for k in keys}
     out = {}
     for workload in dict.fromkeys(k[0] for k in keys):
         own = [k for k in keys if k[0] == workload]
@@ -415,20 +417,16 @@ def pairing_rates(result: dict, per_side: int, split=None, pair_up: bool = True,
     each head against the base runs either side, `interpolate`), and the A/A windows split by
     `split` (default `ci_order`), pairing from `per_side` pairs."""
     runs = [results.read(p) for p in result["runs"]]
-    saved, compare_module.MIN_PAIRS = compare_module.MIN_PAIRS, per_side
-    try:
-        exits = flags = seen = windows = 0
-        for rows in _window_rows(runs, per_side, split, pair_up, interpolate):
-            windows += 1
-            exits += compare_module.has_regression(rows)
-            flags += sum(row.verdict != "no change" for row in rows)
-            seen += len(rows)
-        caught = slowed = 0
-        for block, rows in _block_rows(result, per_side, pair_up, interpolate):
-            caught += sum(row.verdict == "regression" for row in rows if row.workload in block["slowed"])
-            slowed += sum(row.workload in block["slowed"] for row in rows)
-    finally:
-        compare_module.MIN_PAIRS = saved
+    exits = flags = seen = windows = 0
+    for rows in _window_rows(runs, per_side, split, pair_up, interpolate, min_pairs=per_side):
+        windows += 1
+        exits += compare_module.has_regression(rows)
+        flags += sum(row.verdict != "no change" for row in rows)
+        seen += len(rows)
+    caught = slowed = 0
+    for block, rows in _block_rows(result, per_side, pair_up, interpolate, min_pairs=per_side):
+        caught += sum(row.verdict == "regression" for row in rows if row.workload in block["slowed"])
+        slowed += sum(row.workload in block["slowed"] for row in rows)
     return {"aa_exit": (exits, windows), "aa_flags": (flags, seen), "ab_caught": (caught, slowed)}
 
 
@@ -440,22 +438,18 @@ def one_file_rates(result: dict, factor: float | None) -> dict:
     median trial spread (at least RUN_SPREAD), or None for RUN_SPREAD alone: the A/A pairs of
     consecutive unchanged runs and the slowed runs against the unchanged run before them."""
     runs = [results.read(Path(p)) for p in result["runs"]]
-    saved = compare_module.RUN_SPREAD_PER_TRIAL_SPREAD
-    compare_module.RUN_SPREAD_PER_TRIAL_SPREAD = 0.0 if factor is None else factor
-    try:
-        exits = flags = seen = caught = slowed = 0
-        for a, b in zip(runs, runs[1:]):
-            rows = compare_module.compare_runs(a, b)
-            exits += compare_module.has_regression(rows)
-            flags += sum(row.verdict != "no change" for row in rows)
-            seen += len(rows)
-        for slow in result["slow"]:
-            rows = compare_module.compare_runs(runs[slow["base"]], results.read(Path(slow["path"])))
-            own = [row for row in rows if row.workload == slow["workload"]]
-            caught += sum(row.verdict == "regression" for row in own)
-            slowed += len(own)
-    finally:
-        compare_module.RUN_SPREAD_PER_TRIAL_SPREAD = saved
+    rule = {"run_spread_per_trial_spread": 0.0 if factor is None else factor}
+    exits = flags = seen = caught = slowed = 0
+    for a, b in zip(runs, runs[1:]):
+        rows = compare_module.compare_runs(a, b, **rule)
+        exits += compare_module.has_regression(rows)
+        flags += sum(row.verdict != "no change" for row in rows)
+        seen += len(rows)
+    for slow in result["slow"]:
+        rows = compare_module.compare_runs(runs[slow["base"]], results.read(Path(slow["path"])), **rule)
+        own = [row for row in rows if row.workload == slow["workload"]]
+        caught += sum(row.verdict == "regression" for row in own)
+        slowed += len(own)
     return {"aa_exit": (exits, len(runs) - 1), "aa_flags": (flags, seen), "ab_caught": (caught, slowed)}
 
 

@@ -398,3 +398,20 @@ def test_interpolated_bases_cancel_a_steady_drift_that_pairs_keep_one_runs_worth
     assert any(row.verdict == "regression" for row in paired)
     interpolated = compare_runs(base, new, interpolate=True)
     assert all(row.ratio == pytest.approx(1.024, rel=0.02) and row.verdict == "no change" for row in interpolated)
+
+
+def test_the_rules_numbers_are_arguments_defaulting_to_the_modules():
+    variants = {f"v{k}": 0.002 * (k + 1) for k in range(4)}
+    base, new = _runs(variants, [0.0] * 4, seed=800), _runs(variants, [0.0] * 4, seed=900)
+    alternated = (_timed(base, [0, 2, 4, 6]), _timed(new, [1, 3, 5, 7]))
+    assert {row.unit for row in compare_runs(*alternated)} == {"run"}  # four pairs: fewer than MIN_PAIRS
+    assert {row.unit for row in compare_runs(*alternated, min_pairs=4)} == {"pair"}
+    assert len(compare.pair_runs(*alternated, min_pairs=4).base) == 4
+    noisy = make_doc(make_bench(seed=1, noise=0.08))
+    trials = compare.trial_spread(noisy)
+    assert compare.run_spread([noisy], per_trial_spread=3.0) == pytest.approx(3.0 * trials)
+    assert compare.run_spread([noisy], per_trial_spread=0.0) == compare.RUN_SPREAD
+    (usual,) = compare_runs(noisy, noisy)
+    (wider,) = compare_runs(noisy, noisy, run_spread_per_trial_spread=3.0)
+    assert wider.ci_high / wider.ci_low > usual.ci_high / usual.ci_low
+    assert compare.RUN_SPREAD_PER_TRIAL_SPREAD == 1.8 and compare.MIN_PAIRS == 5  # nothing changed the module's
