@@ -222,6 +222,18 @@ def _main(argv: list[str] | None) -> int:
         if exc.hint:
             print(f"  try: {exc.hint}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # main(): the reader stopped early, not a fault
+    except OSError as exc:
+        # A fault of the file system met where no command foresaw it (a folder this user cannot
+        # enter, a disk that fills): one line naming it, not a traceback.
+        if args.debug:
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"sessionbench: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print("  try: a path this user can read and write, with free space (--debug shows where it failed)",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         from bench.backends.leftovers import interrupted_message
         print(interrupted_message(), file=sys.stderr)  # says "stopped" only for what was verified gone

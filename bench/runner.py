@@ -259,11 +259,15 @@ def check_room(folder: Path, needed: int, what: str, hint: str) -> None:
 
 
 def _free_bytes(folder: Path) -> int | None:
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
+    """The free space where `folder` would be; None when that cannot be told (a folder this user
+    cannot enter, a filesystem without blocks such as /proc): the write check then says why."""
     try:
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
         found = os.statvfs(folder)
     except OSError:
+        return None
+    if found.f_blocks == 0:
         return None
     return found.f_bavail * found.f_frsize
 

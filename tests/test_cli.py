@@ -267,7 +267,8 @@ def test_the_summary_fits_the_terminal_leads_with_the_headline_and_ends_with_the
     assert "recommended" in done.stdout and RECOMMENDED.label not in done.stdout
     print_summary(doc, quiet=True, width=60)
     quiet = capsys.readouterr().out.splitlines()
-    assert quiet[0].startswith("summary: ") and len(quiet) <= 10
+    # notes come and go with the machine (a busy one, a user who may not raise priority): not counted
+    assert quiet[0].startswith("summary: ") and len([line for line in quiet if not line.startswith("note:")]) <= 10
     assert not any(line.startswith("workload") for line in quiet)
 
 

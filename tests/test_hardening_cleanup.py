@@ -109,3 +109,31 @@ def test_a_run_killed_beyond_any_cleanup_leaves_no_server_for_long(open_tmp_path
     run.finish()
     guardian.wait(120)  # it ends once it has stopped the server and removed its folder
     assert_nothing_under(open_tmp_path)
+
+
+def test_the_guardian_outlives_its_owner_without_a_warning_and_reaps_what_it_was_told(tmp_path):
+    """The guardian is spawned on a bare pipe: a run's last line stays its own (a Popen object still
+    running at exit, and its pipe's file object, made the interpreter print two ResourceWarnings after
+    it), and once its owner is gone the guardian removes the folders it was told about."""
+    folder = tmp_path / "sessionbench-pg-guarded"
+    folder.mkdir()
+    owner = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-c",
+         "import sys; from pathlib import Path; from bench.backends import leftovers; "
+         "leftovers._guard(Path(sys.argv[1])); print(leftovers._guardian['pid'])", str(folder)],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1], check=False)
+    assert owner.returncode == 0, owner.stderr
+    assert "ResourceWarning" not in owner.stderr, owner.stderr
+    guardian = int(owner.stdout.strip())
+    deadline = time.monotonic() + 60
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not folder.exists()  # its owner ended: the guardian reaped the folder
+    while time.monotonic() < deadline:
+        try:
+            os.kill(guardian, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the guardian {guardian} still runs after its owner ended")

@@ -72,25 +72,41 @@ while leftovers._alive(owner) and not leftovers._zombie(owner):
 for folder in folders:
     leftovers.reap(folder)
 """
-_guardian = None
+_guardian: dict = {}  # {"pid": the guardian's pid, "pipe": the write end's descriptor}
 
 
 def _guard(root: Path) -> None:
     """Tell the guardian (started with the first folder) about `root`. Best effort: the next run or
-    `sessionbench doctor` reaps what a guardian that could not start leaves."""
-    import subprocess
+    `sessionbench doctor` reaps what a guardian that could not start leaves.
 
-    global _guardian
+    Spawned with a bare descriptor rather than a `subprocess.Popen`: the guardian outlives this
+    process by design, and a Popen object still running at exit (with its pipe's file object) made
+    the interpreter print two ResourceWarnings after a run's last line."""
     try:
-        if _guardian is None or _guardian.poll() is not None:
-            _guardian = subprocess.Popen([sys.executable, "-c", _GUARDIAN, str(os.getpid())], stdin=subprocess.PIPE,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-                                         start_new_session=True,  # a Ctrl-C in the terminal is not for it
-                                         cwd=str(Path(__file__).resolve().parents[2]))
-        _guardian.stdin.write(f"{root}\n")
-        _guardian.stdin.flush()
+        if not _guardian or _exited(_guardian["pid"]):
+            read, write = os.pipe()  # both ends non-inheritable: no other child holds the pipe open
+            package_root = str(Path(__file__).resolve().parents[2])
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
+                                                                             os.environ.get("PYTHONPATH")]))}
+            pid = os.posix_spawn(sys.executable, [sys.executable, "-c", _GUARDIAN, str(os.getpid())], env,
+                                 file_actions=[(os.POSIX_SPAWN_DUP2, read, 0),
+                                               (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                                               (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)],
+                                 setsid=True)  # a Ctrl-C in the terminal is not for it
+            os.close(read)
+            if _guardian:
+                os.close(_guardian["pipe"])
+            _guardian.update(pid=pid, pipe=write)
+        os.write(_guardian["pipe"], f"{root}\n".encode())
     except (OSError, RuntimeError, MemoryError):
         return
+
+
+def _exited(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return True
 
 
 def reap(folder: str | Path) -> None:
