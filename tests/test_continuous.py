@@ -1,6 +1,11 @@
 """`sessionbench continuous BASE HEAD` on two commits of a scratch clone: the head sends one more
-statement in the dashboard and makes every session_detail round 25% slower (bench.injected's
-test-only hooks, switched on by the head's own code); `check` names the statement, `compare` the slowdown."""
+statement in the dashboard and makes every session_detail round twice as slow (bench.injected's
+test-only hooks, switched on by the head's own code); `check` names the statement, `compare` the slowdown.
+
+Twice, not 25%: this test proves the wiring (two worktrees, alternated runs, the head's compare and
+check). With five short runs a side on a machine shared with other work, a 25% slowdown measured
++46% on CPU time with an interval of -2.5% to +119%, and was not flagged; how often the gate catches
+25% is measured by the error-rate harness (docs/error-rates.md), where noise is counted."""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ RUN = ["--backend", "embedded", "--scale", "small", "--only", "workload=dashboar
        "--max-time", "0.1", "--min-rounds", "2", "--trials", "3"]
 HEAD_CHANGE = ('\nimport os  # noqa: E402 - the scratch head commit of tests/test_continuous.py\n'
                'os.environ.setdefault("SESSIONBENCH_TEST_EXTRA_STATEMENT", "dashboard")\n'
-               'os.environ.setdefault("SESSIONBENCH_TEST_SLOWDOWN", "session_detail=0.25")\n')
+               'os.environ.setdefault("SESSIONBENCH_TEST_SLOWDOWN", "session_detail=1.0")\n')
 
 
 def _git(repo, *args) -> str:
@@ -38,7 +43,7 @@ def scratch(open_tmp_path):
     base = _git(repo, "rev-parse", "HEAD")
     with open(repo / "bench" / "__init__.py", "a") as stream:
         stream.write(HEAD_CHANGE)
-    _git(repo, "commit", "--quiet", "-am", "head: one more statement in the dashboard, session_detail 25% slower")
+    _git(repo, "commit", "--quiet", "-am", "head: one more statement in the dashboard, session_detail twice as slow")
     return repo, base, _git(repo, "rev-parse", "HEAD")
 
 

@@ -4,8 +4,10 @@ verdict tables and results files (no database)."""
 import json
 
 import pandas as pd
+import pytest
 
 from bench.decisions import CAVEAT_COLUMNS, NOT_MEASURED, REVIEW, TODO_COLUMNS, agreement, caveats, what_to_do
+from bench.errors import UserError
 from bench.results import FORMAT_VERSION
 from bench.verdicts import COLUMNS
 
@@ -79,14 +81,18 @@ def test_a_noisy_run_says_so_and_several_runs_are_named_where_they_differ(tmp_pa
     assert "Network" not in said  # not known without the benchmarks
 
 
-def test_metadata_of_the_wrong_type_reads_as_not_recorded_and_long_text_is_cut(tmp_path):
+def test_metadata_of_the_wrong_type_is_refused_by_the_reader_in_one_line(tmp_path):
+    # The one reader checks the metadata's kinds (hardening, second pass): the caveats never see a
+    # string where an object belongs. Before it, they read such a field as "not recorded".
     path = results_file(tmp_path, machine="<script>x</script>", load={"other_cpu_share": "<b>", "noisy": "yes"},
                         trials=[1, 2], backend="x" * 500, loads="none")
+    with pytest.raises(UserError, match=r"malformed results: sessionbench\.machine is str, not an object"):
+        caveats([path])
+
+
+def test_long_metadata_text_is_cut(tmp_path):
+    path = results_file(tmp_path, backend="x" * 500)
     said = dict(zip(*caveats([path]).T.values))
-    assert said["Machine"] == "CPU model not recorded"
-    assert said["Load during the run"] == "not recorded"
-    assert said["Trials"] == "discarded trials not recorded"
-    assert said["Data size"] == "size not recorded"
     assert said["Backend"] == "x" * 79 + "… PostgreSQL"
 
 

@@ -45,7 +45,7 @@ def test_slope_and_interval_per_variant_from_one_median_per_size():
     blob = only(table, "baseline")
     assert blob["sizes"] == list(SIZES) and blob["points"] == 4
     assert (blob["slope"], blob["slope_low"], blob["slope_high"]) == (
-        pytest.approx(0.98), pytest.approx(0.7988, abs=1e-4), pytest.approx(1.1612, abs=1e-4))
+        pytest.approx(0.98), pytest.approx(0.7974, abs=1e-4), pytest.approx(1.1626, abs=1e-4))
     assert growth.slope_text(blob) == "0.98 [0.80–1.16]"
     assert [s for _, _, s in blob["segments"]] == [pytest.approx(1.1), pytest.approx(0.8), pytest.approx(1.1)]
     assert blob["bend"] == ""
@@ -75,11 +75,12 @@ def test_a_fit_across_a_cache_cliff_says_so_and_one_inside_a_regime_does_not():
 
 def test_projection_at_ten_times_the_largest_size_with_its_interval_and_the_regime_it_would_leave():
     blob = only(growth.growth_table(sweep("baseline", BLOB), blocks(1000)), "baseline")
-    # log10 y at 10,000,000 = -3 + 0.03 + 0.98 × 4 = 0.95; half width 4.27 × se × sqrt(1/4 + 2.5² / 5) = 0.4962.
+    # log10 y at 10,000,000 = -3 + 0.03 + 0.98 × 4 = 0.95; half width 4.3027 × se × sqrt(1/4 + 2.5² / 5) = 0.4999
+    # (t at df 2 exactly: 4.3027; the Cornish-Fisher series had said 4.2706).
     assert blob["production"] == 10_000_000
     assert blob["projected"] == pytest.approx(10 ** 0.95)
-    assert (blob["projected_low"], blob["projected_high"]) == (pytest.approx(10 ** (0.95 - 0.4962), rel=1e-3),
-                                                             pytest.approx(10 ** (0.95 + 0.4962), rel=1e-3))
+    assert (blob["projected_low"], blob["projected_high"]) == (pytest.approx(10 ** (0.95 - 0.4999), rel=1e-3),
+                                                             pytest.approx(10 ** (0.95 + 0.4999), rel=1e-3))
     assert blob["projection_note"] == "extrapolation: assumes the fitted power law holds"
     # At 100,000,000 sessions the data (93.1 GiB, scaled linearly) would no longer fit in 24 GiB of RAM.
     far = only(growth.growth_table(sweep("baseline", BLOB), blocks(1000), production=100_000_000), "baseline")
@@ -140,7 +141,7 @@ def test_the_report_table_writes_every_number_out():
         "between neighbours": "1.10 · 0.80 · 1.10",
         "bend / cache": "data outgrows shared_buffers between 100,000 and 1,000,000 sessions: the slope spans a cache "
                         "cliff",
-        "projection (extrapolation)": "8.91 s [2.84 s–27.94 s] at 10,000,000"}
+        "projection (extrapolation)": "8.91 s [2.82 s–28.18 s] at 10,000,000"}
 
 
 def test_c5_at_size_gives_each_measured_size_and_the_projection():
@@ -155,7 +156,7 @@ def test_c5_at_size_gives_each_measured_size_and_the_projection():
                                    "yes (1 step)"]
     assert list(table.iloc[4]) == ["one UPDATE", "baseline", "10,000,000 (extrapolation)",
                                    "16,640,000 [16,640,000–16,640,000]",
-                                   "8.91 s [2.84 s–27.94 s]", "7.48 GiB [7.48 GiB–7.48 GiB]", "",
+                                   "8.91 s [2.82 s–28.18 s]", "7.48 GiB [7.48 GiB–7.48 GiB]", "",
                                    "100.00 s [100.00 s–100.00 s]", ""]
     assert list(table.iloc[5]) == ["backfill in id batches", "baseline", "1,000", "1,664", "20 ms", "n/a", "17",
                                    "4 ms", "no"]

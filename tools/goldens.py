@@ -172,6 +172,23 @@ def cli_fresh(argv: list[str], tmp: Path | None = None) -> str:
                      f"--- stderr\n{done.stderr}", tmp)
 
 
+def statements_in_a_stable_order(text: str) -> str:
+    """`trace --json`'s statements after the first, sorted by their SQL and renumbered. selectin's two
+    loads (messages, skills) run in the order the mappers were configured, which follows how the
+    package was installed: an editable install gave skills first, a wheel install messages first.
+    Which loads run, their SQL, rows and executions are what the golden pins."""
+    head, _, rest = text.partition("--- stdout\n")
+    out, sep, tail = rest.partition("--- stderr\n")
+    try:
+        statements = json.loads(out)
+    except ValueError:
+        return text
+    first, others = statements[:1], sorted(statements[1:], key=lambda s: s.get("sql", ""))
+    for n, statement in enumerate(first + others, 1):
+        statement["n"] = n
+    return f"{head}--- stdout\n{json.dumps(first + others, indent=1)}\n{sep}{tail}"
+
+
 def _rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
@@ -287,7 +304,7 @@ def all_goldens(db: bool) -> dict[str, str]:
         if present(("shard_1", "shard_2")) == ["shard_1", "shard_2"]:
             found.update({f"merge/{key}": value for key, value in merge_golden(tmp).items()})
         if db:
-            found["trace/dashboard-selectin-page_size=10.json"] = cli_fresh(TRACE, tmp)
+            found["trace/dashboard-selectin-page_size=10.json"] = statements_in_a_stable_order(cli_fresh(TRACE, tmp))
     return found
 
 
@@ -338,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     if options.only_db:
         with tempfile.TemporaryDirectory(prefix="sessionbench-goldens-") as scratch:
-            found = {"trace/dashboard-selectin-page_size=10.json": cli_fresh(TRACE, Path(scratch))}
+            found = {"trace/dashboard-selectin-page_size=10.json":
+                     statements_in_a_stable_order(cli_fresh(TRACE, Path(scratch)))}
     else:
         found = all_goldens(db=not options.no_db)
     if options.emit:
