@@ -45,6 +45,15 @@ class WatchedRun:
     def finish(self, timeout: float = 120) -> int:
         return self.proc.wait(timeout)
 
+    def __enter__(self) -> WatchedRun:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """A test that failed midway still ends its run (and reaps it): nothing leaks into the next test."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(60)
+
 
 def progress_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.lstrip().startswith("[")]
