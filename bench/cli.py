@@ -11,9 +11,10 @@ import os
 import sys
 import traceback
 
-from bench import interrupts, redact, settings
+from bench import interrupts, redact
+from bench.plan import settings
 from bench.errors import UserError
-from bench.export import FORMATS as EXPORT_FORMATS
+from bench.results.export import FORMATS as EXPORT_FORMATS
 
 
 def _version() -> str:
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="wall: wall time per round (default); cpu: client + server CPU per round, which "
                               "other processes barely move; unloaded: wall time less the time spent waiting for a CPU")
 
-    from bench.continuous import add_arguments as continuous_arguments
+    from bench.gate.continuous import add_arguments as continuous_arguments
     continuous_arguments(sub.add_parser(
         "continuous", help="measure two commits alternately, then compare and check the head (the CI gate)"))
 
@@ -142,31 +143,31 @@ def _show_choices(parser: argparse.ArgumentParser) -> None:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
-        from bench.runner import run
+        from bench.commands.runner import run
         return run(args)
     if args.command == "trace":
-        from bench.trace import trace
+        from bench.commands.trace import trace
         return trace(args)
     if args.command == "list":
-        from bench.listing import print_listing
+        from bench.commands.listing import print_listing
         return print_listing()
     if args.command == "doctor":
-        from bench.doctor import doctor
+        from bench.commands.doctor import doctor
         return doctor(args.image)
     if args.command == "export":
-        from bench.export import export
+        from bench.results.export import export
         return export(args.run, args.format, args.out)
     if args.command == "notebooks":
-        from bench.notebook_files import copy_notebooks
+        from bench.commands.notebook_files import copy_notebooks
         return copy_notebooks(args.folder)
     if args.command == "report":
         from bench.report import report
         return report(args.runs, args.out)
     if args.command == "check":
-        from bench.gate import check
+        from bench.gate.check import check
         return check(args.run, budgets=args.budgets, update=args.update)
     if args.command == "compare":
-        from bench.compare import main_compare
+        from bench.gate.compare import main_compare
         base, new = args.base, args.new
         if args.files:
             if len(args.files) != 2 or base or new:
@@ -175,13 +176,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             base, new = [args.files[0]], [args.files[1]]
         return main_compare(base, new, args.threshold, args.format, metric=args.metric)
     if args.command == "continuous":
-        from bench.continuous import continuous
+        from bench.gate.continuous import continuous
         return continuous(args)
     if args.command == "history":
-        from bench.history import main_history
+        from bench.report.history import main_history
         return main_history(args.runs, args.out)
     if args.command == "merge":
-        from bench.merge import merge
+        from bench.results.merge import merge
         return merge(args.parts, args.out, allow_missing=args.allow_missing, print_path=args.print_path)
     raise UserError(f"unknown command {args.command!r}")
 

@@ -164,10 +164,10 @@ def open_private_log(path) -> RedactingStream:
 
 
 def _told(exc: BaseException):
-    """A fault bench.backends.faults recognises (out of memory, no thread), or None; never fails itself:
+    """A fault bench.faults recognises (out of memory, no thread), or None; never fails itself:
     short of memory, even the import that tells it may fail."""
     try:
-        from bench.backends.faults import known_fault
+        from bench.faults import known_fault
 
         return known_fault(exc, "the command")
     except Exception:  # noqa: BLE001 - the traceback is printed instead

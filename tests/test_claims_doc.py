@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import verdicts, verdicts_storage, verdicts_time
+from bench import verdicts
+from bench.analysis import growth
+from bench.verdicts import loading, rules
+from bench.verdicts import storage as verdicts_storage, timestamps as verdicts_time
 from bench.report import notebook_paths
 
 pytestmark = pytest.mark.quick  # `python -m pytest -m "quick and not slow"`: the README's first-hour check
@@ -36,13 +39,13 @@ def test_each_claim_names_notebooks_and_workloads_that_exist():
 
 
 def test_the_thresholds_quoted_are_the_constants_the_verdicts_apply():
-    for value, name in ((verdicts.FIX_RATIO, "FIX_RATIO"), (verdicts.SCAN_SLOPE, "SCAN_SLOPE"),
+    for value, name in ((rules.FIX_RATIO, "FIX_RATIO"), (growth.SCAN_SLOPE, "SCAN_SLOPE"),
                         (verdicts_storage.AFFORDABLE_RATIO, "AFFORDABLE_RATIO"),
                         (verdicts_storage.MASSIVE_SECONDS, "MASSIVE_SECONDS"),
                         (verdicts_time.NTP_SKEW_MS, "NTP_SKEW_MS")):
         assert re.search(rf"\b{value:g}\b[^`]{{0,12}}\(`{name}`", CLAIMS), name
     assert verdicts_storage.MASSIVE_WAL_BYTES == 2**30 and "1 GiB of WAL" in CLAIMS
-    assert f"ceil(page / {verdicts.SELECTIN_BATCH})" in CLAIMS
+    assert f"ceil(page / {loading.SELECTIN_BATCH})" in CLAIMS
 
 
 def test_the_readme_links_the_claims_inside_the_repository():

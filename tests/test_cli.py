@@ -159,7 +159,7 @@ def test_an_interrupted_run_leaves_no_postgres_behind(open_tmp_path, sig):
 
 def test_every_run_setting_is_a_flag_of_sessionbench_run():
     from bench.cli import build_parser
-    from bench.settings import SETTINGS
+    from bench.plan.settings import SETTINGS
 
     run = next(action for action in build_parser()._subparsers._group_actions[0].choices.items() if action[0] == "run")[1]
     flags = {option for action in run._actions for option in action.option_strings}
@@ -212,7 +212,7 @@ def test_every_argument_of_every_subcommand_has_help_and_lists_its_choices():
 
 
 def test_trace_shows_statements_whole_without_the_runs_schema_names():
-    from bench.trace import readable
+    from bench.commands.trace import readable
 
     run_id = "20261207T043000-a1b2c3"
     sql = ("SELECT sb_a1b2c3_d1_baseline.sessions.id FROM sb_a1b2c3_d1_baseline.sessions\n   JOIN "
@@ -255,8 +255,8 @@ def test_the_first_line_the_counter_and_the_last_line_give_one_count_in_one_unit
 
 @pytest.mark.db
 def test_the_summary_fits_the_terminal_leads_with_the_headline_and_ends_with_the_next_step(counted_run, capsys):
-    from bench.recommended import RECOMMENDED
-    from bench.summary import print_summary
+    from bench.plan.recommended import RECOMMENDED
+    from bench.commands.summary import print_summary
 
     done, doc, path = counted_run
     lines = done.stdout.splitlines()
@@ -273,7 +273,7 @@ def test_the_summary_fits_the_terminal_leads_with_the_headline_and_ends_with_the
 
 
 def test_the_data_load_reports_its_share_and_the_time_left_past_any_capture(capfd):
-    from bench.runner import Progress
+    from bench.commands.runner import Progress
 
     progress = Progress(quiet=False, header="sessionbench: test")
     progress.LOAD_EVERY_S = 0  # every call prints here; a run prints at most one line every 2 s
@@ -290,7 +290,7 @@ def test_the_data_load_reports_its_share_and_the_time_left_past_any_capture(capf
 
 
 def test_a_long_step_says_it_is_still_running_without_looking_like_a_finished_one(capfd):
-    from bench.runner import Progress
+    from bench.commands.runner import Progress
 
     progress = Progress(quiet=False, header="sessionbench: test")
     progress.STILL_EVERY_S, progress.total = 0.05, 3  # a run says so every 15 s

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from bench import compare
-from bench.compare import compare_runs, identity_label, main_compare, parse_threshold, render
+from bench.gate import compare
+from bench.gate.compare import compare_runs, identity_label, main_compare, parse_threshold, render
 from bench.errors import UserError
 
 
@@ -189,7 +189,7 @@ def test_runs_are_paired_only_when_five_or_more_pairs_were_taken_one_after_the_o
 
 
 def test_variance_prior_finds_a_common_variance_and_how_much_benchmarks_differ():
-    from bench import stats
+    from bench.analysis import stats
 
     rng = np.random.default_rng(3)
     common = [float(np.var(rng.normal(0, 0.03, 6), ddof=1)) for _ in range(400)]

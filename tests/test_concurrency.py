@@ -11,10 +11,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 
-from bench import concurrency_cases, results
-from bench.concurrency import NOOP, LoadWorkers, Role, WorkerPlan
-from bench.concurrency_cases import LoadCase, load_cases, measure_load
-from bench.concurrency_waits import latency_columns, quantile_sample, wait_columns
+from bench.load import cases as concurrency_cases
+from bench import results
+from bench.load.concurrency import NOOP, LoadWorkers, Role, WorkerPlan
+from bench.load.cases import LoadCase, load_cases, measure_load
+from bench.load.waits import latency_columns, quantile_sample, wait_columns
 from bench.errors import UserError
 from models_variants import Variant
 from tests.runs import ROOT
@@ -154,7 +155,7 @@ def test_a_dashboard_load_case_counts_what_it_records(state, server, workers):
 
 @pytest.mark.db
 def test_lock_waits_are_sampled_by_type_for_the_runs_own_backends(workers, database_url, engine):
-    from bench.concurrency_waits import WaitSampler
+    from bench.load.waits import WaitSampler
 
     plans = _noop_plans(database_url, 3, 1, 3, hold_s=0.05, advisory_lock=4242)
     sampler = WaitSampler(engine, plans[0].application_name, interval=0.01)
@@ -243,7 +244,7 @@ def _load_row(variant, clients, ops_per_s, p99_s, pool_wait_share=0.0, **extra):
 def test_the_finding_names_the_best_and_worst_variant_at_the_most_clients():
     import pandas as pd
 
-    from bench.concurrency_report import finding, generator_check
+    from bench.report.concurrency import finding, generator_check
 
     df = pd.DataFrame([_load_row("baseline", 1, 10.0, 0.2), _load_row("baseline", 8, 5.0, 4.0, 0.5),
                        _load_row("loading=raise", 1, 100.0, 0.05), _load_row("loading=raise", 8, 150.0, 0.5)])
@@ -260,7 +261,7 @@ def test_the_finding_names_the_best_and_worst_variant_at_the_most_clients():
 def test_the_node_write_findings_count_losses_and_say_which_variants_cannot_drift():
     import pandas as pd
 
-    from bench.concurrency_report import node_write_findings
+    from bench.report.concurrency import node_write_findings
 
     rows = [{"variant": v, "path": p, "writes": 8, "sessions": 2, "lost_updates": lost, "failed_writes": 0,
              "drift": drift, "can_drift": v.endswith("bool_column")}
@@ -277,7 +278,7 @@ def test_the_node_write_findings_count_losses_and_say_which_variants_cannot_drif
 def test_the_load_chart_draws_a_line_per_variant_or_says_what_to_run():
     import pandas as pd
 
-    from bench import plotting
+    from bench.report import plotting
 
     df = pd.DataFrame([_load_row("baseline", 1, 10.0, 0.2), _load_row("baseline", 8, 5.0, 4.0, 0.5),
                        _load_row("loading=raise", 1, 100.0, 0.05), _load_row("loading=raise", 8, 150.0, 0.5)])

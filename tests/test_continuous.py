@@ -1,5 +1,5 @@
 """`sessionbench continuous BASE HEAD` on two commits of a scratch clone: the head sends one more
-statement in the dashboard and makes every session_detail round twice as slow (bench.injected's
+statement in the dashboard and makes every session_detail round twice as slow (bench.measure.injected's
 test-only hooks, switched on by the head's own code); `check` names the statement, `compare` the slowdown.
 
 Twice, not 25%: this test proves the wiring (two worktrees, alternated runs, the head's compare and
@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from bench.continuous import resolve_commit, run_flags
+from bench.gate.continuous import resolve_commit, run_flags
 from bench.cli import build_parser
 from bench.errors import UserError
 from tests.runs import ROOT

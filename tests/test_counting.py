@@ -1,6 +1,6 @@
 """Counting round facts against a real server: statements, executions, round trips, wire rows and bytes.
 
-Each test states one fact bench.counting defines; none compares timings except the relay test,
+Each test states one fact bench.measure.counting defines; none compares timings except the relay test,
 which checks a lower bound (an added round-trip time costs at least round_trips x RTT).
 """
 
@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-from bench import counting, measure
-from bench.cases import Case, all_cases
-from bench.relay import LatencyRelay
-from bench.relay_urls import relay_url, socket_target_from_url
+from bench.measure import counting
+from bench import measure
+from bench.plan.cases import Case, all_cases
+from bench.net.relay import LatencyRelay
+from bench.net.urls import relay_url, socket_target_from_url
 from tests.test_trials import state  # noqa: F401 (fixture: 200 sessions on the session's server)
 
 TRACE = b"""F\t10\tQuery\t "BEGIN"

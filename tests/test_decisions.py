@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from bench.decisions import CAVEAT_COLUMNS, NOT_MEASURED, REVIEW, TODO_COLUMNS, agreement, caveats, what_to_do
+from bench.verdicts.decisions import CAVEAT_COLUMNS, NOT_MEASURED, REVIEW, TODO_COLUMNS, agreement, caveats, what_to_do
 from bench.errors import UserError
 from bench.results import FORMAT_VERSION
 from bench.verdicts import COLUMNS

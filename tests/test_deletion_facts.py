@@ -1,12 +1,12 @@
 """Claim C4 beyond latency on a real PostgreSQL: unique keys after a delete, leaked rows per read path,
-bloat after delete/restore cycles (bench.deletion_facts), per deletion variant."""
+bloat after delete/restore cycles (bench.measure.deletion_facts), per deletion variant."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
 
-from bench import deletion_facts
+from bench.measure import deletion_facts
 from models_variants import Variant
 from tests.test_models_source import SOURCE_SCHEMA, along, conn, filled, models_source  # noqa: F401 (fixtures)
 

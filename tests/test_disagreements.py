@@ -7,29 +7,29 @@ commit that reconciles the two owners turns it into an unexpected pass, which fa
 the marker is removed (and the goldens are regenerated: `python tools/goldens.py`).
 
 1. Soft ÷ hard delete latency, per deletion workload. The deletion latency chart's title
-   (`bench/plotting/deletion.py`, `_soft_ratios` -> `_soft_finding`) divides the two variants'
-   medians over all rounds; C4's verdict (`bench/verdicts_storage.py`, `_soft_ratios`, through
-   `bench/plotting/tables.py` `ratios`) takes the median of the per-trial ratios. On
+   (`bench/report/plotting/deletion.py`, `_soft_ratios` -> `_soft_finding`) divides the two variants'
+   medians over all rounds; C4's verdict (`bench/verdicts/storage.py`, `_soft_ratios`, through
+   `bench/analysis/tables.py` `ratios`) takes the median of the per-trial ratios. On
    runs/default.json: list_live at 90% deleted 1.36× in the title, 1.37× [0.82–2.15] in the verdict,
    delete_session 0.38× against 0.39×, purge_user user=largest 0.17× against 0.19× (the list_live
    chart's own title reads C4's 1.37×). The issue saw 1.33× against 1.64× on another run.
-2. Bloat after soft delete/restore cycles. The bloat chart's title (`bench/plotting/deletion.py`,
+2. Bloat after soft delete/restore cycles. The bloat chart's title (`bench/report/plotting/deletion.py`,
    `soft_delete_bloat`) states the growth of the sessions table alone
-   (`table_bytes / table_bytes_before`, as C4's reason and `bench/verdict_facts.py` `bloat_text` do),
+   (`table_bytes / table_bytes_before`, as C4's reason and `bench/verdicts/facts.py` `bloat_text` do),
    over bars of table plus index bytes. On runs/default.json: title 8.6× without VACUUM (1.9× with),
    bars 6.9× (1.7× with). The issue saw 8.6× over bars of 6.7×.
-3. A size sweep's data size. The Caveats section's "Data size" (`bench/decisions.py` `_size`, from
+3. A size sweep's data size. The Caveats section's "Data size" (`bench/verdicts/decisions.py` `_size`, from
    the run block's `sessions`, the first size) names one size while the Runs table
-   (`bench/report_page.py` `sessions_of`, from `sizes`) names all of them and the verdicts judge at
-   the largest (`bench/verdicts.py`, `bench/verdicts_storage.py`). On runs/sweep.json: caveat
+   (`bench/report/page.py` `sessions_of`, from `sizes`) names all of them and the verdicts judge at
+   the largest (`bench/verdicts/__init__.py`, `bench/verdicts/storage.py`). On runs/sweep.json: caveat
    "1,000 sessions, 7,987 messages", Runs "1,000; 3,000; 10,000", C2 and C5 "at 10,000 sessions"
    (C5: 16,368 messages).
-4. C2's recommended sync flag. C2's verdict (`bench/verdicts.py` `c2_sync_flag`) recommends the
+4. C2's recommended sync flag. C2's verdict (`bench/verdicts/__init__.py` `c2_sync_flag`) recommends the
    variant with the lowest weighted read + write cost ratio, point estimate only, while its action,
-   which What to do shows (`bench/decisions.py` `what_to_do`), adopts the review's bool_column when
+   which What to do shows (`bench/verdicts/decisions.py` `what_to_do`), adopts the review's bool_column when
    that lead is inside the noise (C1 breaks such ties explicitly, `_c1_best`; C2 does not). The
-   read/write chart's title (`bench/plotting/sync_flag.py` `read_write_tradeoff`, absolute medians)
-   and the recommended model's agreement table (`bench/recommended.py` `agreement`: "no" for
+   read/write chart's title (`bench/report/plotting/sync_flag.py` `read_write_tradeoff`, absolute medians)
+   and the recommended model's agreement table (`bench/plan/recommended.py` `agreement`: "no" for
    sync_flag) follow the verdict. On runs/default.json: recommended jsonb_expr, What to do "adopt"
    bool_column, "jsonb_expr is not clearly cheaper ... (0.89× [0.22–6.38] of bool_column's cost)".
 """
@@ -42,7 +42,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import decisions, plotting, report_page
+from bench.verdicts import decisions
+from bench.report import page as report_page, plotting
 from bench.results import load
 from bench.verdicts import verdicts
 
@@ -148,7 +149,7 @@ def test_c2_recommends_the_variant_what_to_do_adopts():
 
 
 def test_list_live_chart_and_c4_agree_today():
-    """Not a disagreement: the list_live chart's title and C4 read the same ratio (the one owner, bench.plotting
+    """Not a disagreement: the list_live chart's title and C4 read the same ratio (the one owner, bench.report.plotting
     .tables.ratios). Kept so a restructure that gives them two owners is seen."""
     title = _title(plotting.list_live_vs_fraction(load([DEFAULT])))
     chart = re.search(r"with partial indexes (\d+\.\d+× \[[^]]*\])", title).group(1)

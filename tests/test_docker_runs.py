@@ -12,7 +12,7 @@ import time
 import pytest
 
 from bench import backends
-from bench.cases import all_cases
+from bench.plan.cases import all_cases
 from bench.results import load
 from tests.conftest import docker_image_or_skip
 from tests.test_cli import sessionbench

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from bench import error_rates
+from tools import error_rates
 from bench.results import FORMAT_VERSION
 
 
@@ -73,7 +73,7 @@ def test_gate_rates_count_false_flags_catches_and_bystanders():
 
 
 def test_several_per_side_compares_alternated_runs_as_ci_does_and_catches_the_slowed_workloads(tmp_path):
-    from bench.error_rates import several_per_side
+    from tools.error_rates import several_per_side
     from tests.test_compare import _runs
 
     variants = {f"v{k}": 0.002 * (k + 1) for k in range(6)}
@@ -97,7 +97,7 @@ def test_several_per_side_compares_alternated_runs_as_ci_does_and_catches_the_sl
 def test_a_trend_across_a_series_falls_on_both_sides_of_an_alternated_window(tmp_path):
     """A machine that slows down over minutes: comparing early runs with late ones would flag it;
     alternating base and head, as CI does, does not."""
-    from bench.error_rates import several_per_side
+    from tools.error_rates import several_per_side
     from tests.test_compare import _runs
 
     variants = {f"v{k}": 0.002 * (k + 1) for k in range(6)}
@@ -108,7 +108,8 @@ def test_a_trend_across_a_series_falls_on_both_sides_of_an_alternated_window(tmp
         path.write_text(json.dumps(doc))
         paths.append(str(path))
     assert several_per_side({"runs": paths}, per_side=3)["aa_exit"] == (0, 1)
-    from bench import compare, results
+    from bench.gate import compare
+    from bench import results
     early_late = compare.compare_runs([results.read(p) for p in paths[:3]], [results.read(p) for p in paths[3:]])
     assert compare.has_regression(early_late)  # what a non-alternated comparison would have said
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from bench.errors import UserError
-from bench.export import export
+from bench.results.export import export
 from bench.results import COLUMNS, load
-from bench.cases import all_cases
+from bench.plan.cases import all_cases
 from tests.runs import ROOT, tiny_dashboard_run
 
 # What the tiny run measures: the dashboard's cases (every loading strategy x page size, and the

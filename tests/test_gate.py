@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import gate
+from bench.gate import check as gate
 from bench.cli import main as cli_main
 from bench.results import FORMAT_VERSION
 

@@ -96,7 +96,7 @@ def test_normalise_replaces_only_what_changes_between_calls():
     text = ('{"run_id": "20261207T043326-a3a6e1", "sql": "select 1 from sb_a3a6e1_d0_baseline.sessions", '
             '"ms": 0.123, "rows": 3, "ci_low": 0.018349169953261607, "median_s": 0.0123, "version": "3.11.7"}\n'
             '/scratch/x/history.png ' + str(goldens.ROOT) + "/tests\n"
-            + str(goldens.ROOT) + "/bench/history.py:199: UserWarning: Tight layout not applied.")
+            + str(goldens.ROOT) + "/bench/report/history.py:199: UserWarning: Tight layout not applied.")
     assert goldens.normalise(text, "/scratch/x") == (
         '{"run_id": "<run-id>", "sql": "select 1 from sb_<run>_d0_baseline.sessions", "ms": "<ms>", "rows": 3, '
         '"ci_low": 0.01834916995, "median_s": 0.0123, "version": "3.11.7"}\n'

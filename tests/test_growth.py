@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bench import growth, moves
+from bench.analysis import growth, moves
 
 SIZES = (1000, 10_000, 100_000, 1_000_000)
 MiB, GiB = 2 ** 20, 2 ** 30
@@ -175,7 +175,7 @@ def test_rows_without_the_data_columns_still_fit():
 
 
 def test_the_chart_is_log_log_with_slopes_in_the_legend_and_the_projection_marked():
-    from bench.plotting import latency_vs_size
+    from bench.report.plotting import latency_vs_size
 
     df = pd.DataFrame(sweep("baseline", BLOB) + sweep("sync_flag=bool_column", BENT))
     ax = latency_vs_size(df, workload="active_sync", data_sizes=blocks(1000)).axes[0]
@@ -196,7 +196,7 @@ def test_the_chart_is_log_log_with_slopes_in_the_legend_and_the_projection_marke
 
 
 def test_the_chart_says_when_one_size_or_one_syncing_mode_was_measured():
-    from bench.plotting import latency_vs_size
+    from bench.report.plotting import latency_vs_size
 
     one = latency_vs_size(pd.DataFrame([row("baseline", 1000, 0.001)]), workload="active_sync").axes[0]
     assert one.get_title(loc="left").replace("\n", " ") == (

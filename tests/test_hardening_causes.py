@@ -1,7 +1,7 @@
 """The terminal's last line names the cause the server or the operating system gave, with what to try:
 an administrator ending the run's connection, the server's connection limit, no new thread, no memory.
 Each fault is made for real (a real server terminating a backend or refusing a connection, a real
-address-space limit) and told by bench.backends.faults, which every stop of a run goes through."""
+address-space limit) and told by bench.faults, which every stop of a run goes through."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.backends.faults import fatal_fault, known_fault
+from bench.faults import fatal_fault, known_fault
 from bench.errors import Fault
 from tests.test_hardening_support import FAST, WatchedRun
 
@@ -77,7 +77,7 @@ def test_a_connection_the_server_refuses_is_named(database_url, limited_role):
 def test_out_of_threads_or_memory_is_named(snippet, words):
     # A real address-space limit, in a process of its own: the exception Python raises there, told.
     code = ("import resource, sys\n"
-            "import psycopg.errors\nfrom bench.backends.faults import known_fault\n"
+            "import psycopg.errors\nfrom bench.faults import known_fault\n"
             "size = int(next(l for l in open('/proc/self/status') if l.startswith('VmSize')).split()[1]) * 1024\n"
             "resource.setrlimit(resource.RLIMIT_AS, (size + (256 << 20), size + (256 << 20)))\n"
             "try:\n" + "".join(f"    {line}\n" for line in snippet.splitlines()) +

@@ -20,8 +20,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bench.backends import embedded_server
-from bench.backends.faults import reachable
-from bench.context import RunState
+from bench.faults import reachable
+from bench.measure.context import RunState
 from bench.data import DataSpec
 from tests.test_hardening_support import FAST, WatchedRun, postmaster_of, progress_lines
 

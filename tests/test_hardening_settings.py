@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import concurrency_cases, settings
+from bench.load import cases as concurrency_cases
+from bench.plan import settings
 from bench.errors import UserError
 from tests.test_hardening_support import FAST, WatchedRun, postgres_under
 

@@ -185,7 +185,7 @@ def test_notebooks_copied_onto_a_disk_that_fills_leave_nothing_and_copy_again(di
 
 def test_measurements_go_to_the_first_place_that_takes_them(tmp_path):
     from bench.errors import UserError
-    from bench.runner import keep_somewhere
+    from bench.commands.runner import keep_somewhere
     from tests.test_results_untrusted import valid_doc
 
     blocked = tmp_path / "a-file"

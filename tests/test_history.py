@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from bench.results import FORMAT_VERSION  # noqa: E402
-from bench.history import finding, history_table, main_history, mark_steps, plot_history, step_changes  # noqa: E402
+from bench.report.history import finding, history_table, main_history, mark_steps, plot_history, step_changes  # noqa: E402
 
 # Median seconds of two benchmarks over eight daily runs: "lazy" gets 50% slower from run 4 on.
 LAZY = [0.010, 0.0101, 0.0099, 0.0100, 0.0150, 0.0151, 0.0149, 0.0150]
@@ -84,7 +84,7 @@ def test_plot_history_labels(docs):
 
 
 def test_fifteen_series_each_get_their_own_style_and_the_legend_sits_outside_the_plot():
-    from bench.history import series_style
+    from bench.report.history import series_style
 
     styles = [tuple(sorted(series_style(number).items())) for number in range(15)]
     assert len(set(styles)) == 15

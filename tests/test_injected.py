@@ -10,8 +10,9 @@ import json
 import pytest
 from sqlalchemy import text
 
-from bench import injected, measure
-from bench.cases import all_cases
+from bench.measure import injected
+from bench import measure
+from bench.plan.cases import all_cases
 from models_variants import Variant
 
 
@@ -71,7 +72,7 @@ def test_the_extra_time_is_a_share_of_the_round_itself():
 
 
 def test_the_burn_streams_its_series_and_the_server_count_leaves_it_out():
-    from bench import counting
+    from bench.measure import counting
 
     # In the select list (ProjectSet), not in FROM (a FunctionScan materialises into a tuplestore).
     assert "from (select generate_series(" in injected.BURN_SQL

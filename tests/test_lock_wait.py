@@ -9,7 +9,7 @@ import secrets
 import pytest
 from sqlalchemy import text
 
-from bench import lock_wait
+from bench.workloads import lock_wait
 from bench.workloads.storage import BATCH_IDS, NEW_ROOT
 from models_variants import Variant, build_models
 from tests.test_models_source import create_source

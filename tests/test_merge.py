@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bench import results
-from bench.cases import all_cases, apply_only, parse_only
+from bench.plan.cases import all_cases, apply_only, parse_only
 from bench.errors import UserError
-from bench.merge import _merged_load, _merged_machine, _plain, merge
+from bench.results.merge import _merged_load, _merged_machine, _plain, merge
 
 ROOT = Path(__file__).resolve().parent.parent
 # Four comparison groups (active_sync, recent_activity x 2 time zones, restore_session; one deletion
@@ -105,7 +105,8 @@ def test_the_merged_file_names_each_shards_machine_load_and_run(shard_files, mer
 
 @pytest.mark.db
 def test_the_merged_file_passes_check_and_reads_in_compare_summary_and_the_reports_tables(merged_file, capsys):
-    from bench import decisions, summary
+    from bench.verdicts import decisions
+    from bench.commands import summary
 
     done = sessionbench("check", str(merged_file))
     assert done.returncode == 0, done.stdout + done.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.metadata import measured_options
-from bench.settings import resolve
+from bench.results.metadata import measured_options
+from bench.plan.settings import resolve
 from tests.runs import TINY_RUN, tiny_dashboard_run
 
 
@@ -39,6 +39,6 @@ def test_the_relay_pass_and_load_cases_have_their_own_budgets():
     plain = measured_options({"workload": "dashboard", "rtt_ms": 0.0, "warmup_rounds": 7}, chosen)
     assert (plain["max_time"], plain["min_rounds"], plain["trials"], plain["warmup"]) == (0.3, 4, 8, 7)
     relayed = measured_options({"workload": "dashboard", "rtt_ms": 2.0, "warmup_rounds": 0}, chosen)
-    assert (relayed["max_time"], relayed["trials"], relayed["warmup"]) == (0.1, 3, False)  # bench.cases.RTT_PASS
+    assert (relayed["max_time"], relayed["trials"], relayed["warmup"]) == (0.1, 3, False)  # bench.plan.cases.RTT_PASS
     loaded = measured_options({"workload": "dashboard", "clients": 4}, chosen)
     assert (loaded["max_time"], loaded["warmup_s"], loaded["min_rounds"]) == (6.0, 2.0, None)

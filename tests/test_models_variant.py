@@ -57,7 +57,7 @@ def test_along_and_full_grid():
     slugs = {v.slug for v in grid}
     assert len(slugs) == len(grid)  # schema names never collide
     assert all(slug.isidentifier() for slug in slugs)
-    from bench.context import variant_schema  # past 63 characters a name is cut with a hash: still unique
+    from bench.measure.context import variant_schema  # past 63 characters a name is cut with a hash: still unique
 
     names = {variant_schema("sb_abc123", "d10", slug) for slug in slugs}
     assert len(names) == len(slugs) and all(len(name) <= 63 for name in names)

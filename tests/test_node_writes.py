@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from bench import node_write_paths
-from bench.node_writes import hot_sessions, node_write_facts
+from bench.load import node_write_paths
+from bench.load.node_writes import hot_sessions, node_write_facts
 from models_variants import Variant
 
 pytestmark = pytest.mark.db

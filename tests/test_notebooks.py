@@ -81,14 +81,14 @@ def test_each_notebook_runs_on_a_real_run_and_produces_its_charts(path, small_ru
     ([], []), ("", []), (None, []),
 ])
 def test_the_results_parameter_is_one_path_or_a_list(given, expected):
-    from bench.notebook_inputs import result_paths
+    from bench.report.notebook_inputs import result_paths
 
     assert result_paths(given) == expected
 
 
 def test_a_results_parameter_of_another_kind_is_refused_in_one_line():
     from bench.errors import UserError
-    from bench.notebook_inputs import result_paths
+    from bench.report.notebook_inputs import result_paths
 
     with pytest.raises(UserError, match="expected a results file path or a list"):
         result_paths(3)

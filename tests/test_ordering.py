@@ -1,4 +1,4 @@
-"""Claim C6 as counts of mis-ordered events (bench.ordering): the counting rules with literal numbers,
+"""Claim C6 as counts of mis-ordered events (bench.load.ordering): the counting rules with literal numbers,
 then the seeded schedule run on a real PostgreSQL, where the counts are exact and repeat."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from bench import ordering
+from bench.load import ordering
 
 NAIVE, AWARE = "timestamp without time zone", "timestamp with time zone"
 

@@ -72,7 +72,7 @@ def test_the_wheel_declares_true_requirements_license_and_pythons(wheel):
     assert not required["testcontainers"].specifier.contains("4.14.2")
     shipped = sorted(n.split("/")[1] for n in names if n.startswith("notebooks/") and n.endswith(".ipynb"))
     assert shipped == NOTEBOOKS and len(shipped) == 7
-    assert {"bench/export.py", "bench/notebook_files.py", "bench/schema/results.schema.json"} <= set(names)
+    assert {"bench/results/export.py", "bench/commands/notebook_files.py", "bench/schema/results.schema.json"} <= set(names)
 
 
 def test_the_build_needs_a_setuptools_that_reads_an_spdx_license():

@@ -1,4 +1,4 @@
-"""Where timed rounds run (bench.placement): the client thread and its measured backend on one CPU,
+"""Where timed rounds run (bench.measure.placement): the client thread and its measured backend on one CPU,
 everything else left where it was. Facts read from the kernel (affinity masks), never timings."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from bench import measure, placement
-from bench.cases import all_cases
+from bench import measure
+from bench.measure import placement
+from bench.plan.cases import all_cases
 from tests.runs import tiny_dashboard_run
 
 ALLOWED = os.sched_getaffinity(0)
@@ -51,7 +52,7 @@ def test_free_leaves_placement_to_the_scheduler():
 
 @several_cpus
 def test_a_server_that_is_not_ours_is_never_moved(same):
-    placement.pin_backend(None)  # what bench.cpu.server_process gives for a container's or a URL's backend
+    placement.pin_backend(None)  # what bench.measure.cpu.server_process gives for a container's or a URL's backend
     assert placement.describe()["server_pinned"] is False
 
 

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from bench import plotting
-from bench.plotting.tables import EXTRA_ROWS, SAME_ROWS, UNKNOWN_WORK, Ratio, dashboard_work, ratio_of, ratios
+from bench.report import plotting
+from bench.analysis.tables import EXTRA_ROWS, SAME_ROWS, UNKNOWN_WORK, Ratio, dashboard_work, ratio_of, ratios
 from bench.results import COLUMNS
 from models_variants import AXES, BASELINE
 

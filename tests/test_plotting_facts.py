@@ -3,7 +3,7 @@ synthetic results (no database): finding titles from the numbers, linear axes fr
 
 import pandas as pd
 
-from bench import plotting
+from bench.report import plotting
 from bench.results import COLUMNS, Facts
 from tests.test_verdicts import skew_facts
 

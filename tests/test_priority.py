@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import priority
+from bench.measure import priority
 from tests.runs import tiny_dashboard_run
 
 CHILD_NICE = [sys.executable, "-c", "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"]
@@ -54,7 +54,7 @@ def test_the_results_file_says_what_priority_the_run_had(tmp_path_factory):
 
 
 def test_a_busy_run_that_could_not_raise_its_priority_says_so_and_a_strange_file_does_not_break_it(capsys):
-    from bench.summary import print_summary
+    from bench.commands.summary import print_summary
 
     load = {"noisy": True, "other_cpu_share": 0.9, "steal_share": 0.0}
     doc = {"benchmarks": [], "sessionbench": {"load": load, "priority": {"asked": "high", "nice": 0, "raised": False}}}
@@ -73,7 +73,7 @@ def _groups_raisable() -> bool:
 @pytest.mark.skipif(not _groups_raisable(), reason="the kernel does not group tasks by session here, or may not raise")
 def test_a_backend_in_a_session_of_its_own_is_raised_in_its_group_and_nothing_else_is():
     """PostgreSQL puts each backend in a session of its own, where nice alone does not reach
-    (bench.priority): its group is raised; the caller's session group is left as it was."""
+    (bench.measure.priority): its group is raised; the caller's session group is left as it was."""
     own_group = priority.group_nice()
     with priority.for_run("high"):
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)

@@ -5,8 +5,9 @@ Literal numbers on small synthetic results (no database); the cases come from th
 
 import pandas as pd
 
-from bench.cases import RTT_PASS, all_cases, in_rtt_pass_only, run_rtts
-from bench.recommended import DECIDED_BY, RECOMMENDED, agreement, end_to_end, without
+from bench.plan.cases import RTT_PASS, all_cases, in_rtt_pass_only, run_rtts
+from bench.analysis.end_to_end import agreement, end_to_end
+from bench.plan.recommended import DECIDED_BY, RECOMMENDED, without
 from bench.results import COLUMNS
 from models_variants import AXES, BASELINE
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bench.relay import LatencyRelay
-from bench.relay_urls import measure_rtt, relay_url, socket_target_from_url
+from bench.net.relay import LatencyRelay
+from bench.net.urls import measure_rtt, relay_url, socket_target_from_url
 
 pytestmark = pytest.mark.timeout(60)
 

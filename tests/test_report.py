@@ -8,7 +8,7 @@ import sys
 import nbformat
 import pytest
 
-from bench import plotting
+from bench.report import plotting
 from bench.report import _new_folder, _publish, render, report
 from tests.test_notebooks import NOTEBOOKS, ROOT, small_run  # noqa: F401 - the shared session fixture
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from bench import plotting
+from bench.report import plotting
 from bench.report import _kernel, execute, render
-from bench.report_page import closing_section
+from bench.report.page import closing_section
 from bench.results import FORMAT_VERSION
 from tests.test_notebooks import NOTEBOOKS, ROOT, small_run  # noqa: F401 - the shared session fixture
 
@@ -203,7 +203,7 @@ def test_a_notebook_run_on_its_own_removes_its_fresh_run(open_tmp_path, monkeypa
 
 
 def test_the_run_table_says_how_rounds_were_scheduled_and_ignores_shapes_a_run_never_writes():
-    from bench.report_page import timed_as
+    from bench.report.page import timed_as
 
     pinned = {"priority": {"nice": -10}, "placement": {"asked": "same", "cpu": 1, "server_pinned": True}}
     assert timed_as(pinned) == "nice -10, one CPU (1)"
@@ -219,7 +219,7 @@ def test_the_run_table_says_how_rounds_were_scheduled_and_ignores_shapes_a_run_n
 
 
 def test_the_run_table_lists_every_size_of_a_sweep():
-    from bench.report_page import sessions_of
+    from bench.report.page import sessions_of
 
     assert sessions_of({"sessions": 1000, "sizes": [{"sessions": 10000}, {"sessions": 1000}, {"sessions": 1000}]}) \
         == "1,000; 10,000"

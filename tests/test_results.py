@@ -10,7 +10,7 @@ import pytest
 from bench import results
 from bench.errors import UserError
 from bench.results import FORMAT_VERSION
-from bench.summary import ratio_cell, summary_rows
+from bench.commands.summary import ratio_cell, summary_rows
 
 
 def doc(run_id="r1", medians=(0.010, 0.002)):

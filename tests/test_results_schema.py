@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from bench import results
-from bench.results_schema import KIND_SCHEMAS, PATH, published, strict_json, text
+from bench.results.schema import KIND_SCHEMAS, PATH, published, strict_json, text
 from tests.conftest import docker_image_or_skip
 from tests.runs import ROOT, tiny_dashboard_run
 from tests.test_results_untrusted import HOSTILE, valid_doc
@@ -38,7 +38,7 @@ def _errors(validator, source: str) -> list[str]:
 
 
 def test_the_committed_schema_is_the_one_the_declarations_make():
-    assert PATH.read_text() == text(), "regenerate it: python -m bench.results_schema --write"
+    assert PATH.read_text() == text(), "regenerate it: python -m bench.results.schema --write"
     schema = published()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["$id"].endswith(f"format-{results.FORMAT_VERSION}")

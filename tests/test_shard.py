@@ -1,4 +1,4 @@
-"""bench.shard: `--shard K/N` parsing and the split of a case list, comparison groups whole."""
+"""bench.plan.shard: `--shard K/N` parsing and the split of a case list, comparison groups whole."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bench import settings, shard
-from bench.cases import all_cases
+from bench.plan import settings, shard
+from bench.plan.cases import all_cases
 from bench.errors import UserError
 
 

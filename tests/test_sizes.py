@@ -14,10 +14,11 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import text
 
-from bench import settings, trials
-from bench.context import RunState, layout_signature, new_run_id
+from bench.plan import settings
+from bench.measure import trials
+from bench.measure.context import RunState, layout_signature, new_run_id
 from bench.data import DataSpec, data_specs
-from bench.datagen import session_plan, sessions_table, table_batches
+from bench.data.datagen import session_plan, sessions_table, table_batches
 from bench.errors import UserError
 from models_variants import Variant
 from tests.runs import ROOT
@@ -152,7 +153,7 @@ def test_a_sweep_measures_each_case_at_each_size_and_records_each_data_set(tmp_p
 
 
 def test_the_summary_reads_data_sizes_from_a_file_from_elsewhere_without_trusting_them(capsys):
-    from bench.summary import print_summary
+    from bench.commands.summary import print_summary
 
     doc = {"benchmarks": [], "sessionbench": {"data_sizes": [
         {"sessions": "1e9; rm -rf", "fits_in_shared_buffers": False, "data_bytes": [1]},

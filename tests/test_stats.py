@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pytest_benchmark.stats import Stats
 
-from bench.stats import (
+from bench.analysis.stats import (
     BEND_SLOPE, bends, classify, clopper_pearson_upper, detect_steps, digamma, trigamma, detectable_change, fit_loglog, fit_loglog_slope,
     interpolated_bases, interpolated_se_factor, log_ratio, median_interval, neighbour_slopes, paired_ratio, summarize,
     t_quantile,

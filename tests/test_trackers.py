@@ -1,4 +1,4 @@
-"""The tracker job's dry run (bench/trackers.py) on the exports of real runs: what it would send, and
+"""The tracker job's dry run (bench/results/trackers.py) on the exports of real runs: what it would send, and
 that one extra statement fails the Bencher thresholds, judged as Bencher's boundary code judges."""
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.export import export
-from bench.trackers import THRESHOLDS, Threshold, judge, split_github_action_benchmark
+from bench.results.export import export
+from bench.results.trackers import THRESHOLDS, Threshold, judge, split_github_action_benchmark
 from tests.runs import ROOT, TINY_RUN, tiny_dashboard_run
 
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory) -> dict:
     """Bencher and github-action-benchmark exports of two real tiny runs: as is, and with the
-    dashboard sending one statement more per round (bench.injected's test-only hook)."""
+    dashboard sending one statement more per round (bench.measure.injected's test-only hook)."""
     folder = tmp_path_factory.mktemp("trackers")
     extra = folder / "extra-run"
     done = subprocess.run([sys.executable, "-m", "bench.cli", *TINY_RUN, "--out", str(extra), "--print-path"],
@@ -36,7 +36,7 @@ def exports(tmp_path_factory) -> dict:
 
 
 def _dry_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench.trackers", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "bench.results.trackers", *args], capture_output=True, text=True, cwd=ROOT,
                           check=False)
 
 

@@ -10,8 +10,9 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from bench import counting, cpu, measure, trials
-from bench.cases import Case, all_cases
+from bench.measure import counting, cpu, trials
+from bench import measure
+from bench.plan.cases import Case, all_cases
 from bench.workloads import load_all
 from models_variants import Variant
 

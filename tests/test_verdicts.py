@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from bench.results import COLUMNS
-from bench.verdicts import FIX_RATIO, READS_PER_WRITE, verdicts
-from bench.verdicts_storage import AFFORDABLE_RATIO, MASSIVE_SECONDS, MASSIVE_WAL_BYTES, PRODUCTION_MESSAGES
+from bench.verdicts import READS_PER_WRITE, verdicts
+from bench.verdicts.rules import FIX_RATIO
+from bench.verdicts.storage import AFFORDABLE_RATIO, MASSIVE_SECONDS, MASSIVE_WAL_BYTES, PRODUCTION_MESSAGES
 
 BASE_AXES = {"loading": "lazy", "sync_flag": "json", "deletion": "hard_orm", "audio_storage": "raw_path",
              "timestamps": "naive_utc"}
@@ -155,7 +156,7 @@ def test_c1_selectin_on_skills_sel_is_recommended_when_it_is_clearly_the_fastest
 
 
 def test_c1_leaves_the_recommended_model_out_of_the_per_axis_comparison():
-    from bench.recommended import RECOMMENDED
+    from bench.plan.recommended import RECOMMENDED
 
     df = pd.concat([per_relationship((0.11, 0.09, 0.13)), frame(row(
         "dashboard", RECOMMENDED.label, "page_size=1000", (0.01, 0.005, 0.02), statements=1, rows=1000,

@@ -1,8 +1,8 @@
-"""C6's rule (bench.verdicts_time) on synthetic ordering facts: which counts confirm, refute or partly hold."""
+"""C6's rule (bench.verdicts.timestamps) on synthetic ordering facts: which counts confirm, refute or partly hold."""
 
 import pytest
 
-from bench.verdicts_time import NTP_SKEW_MS, RULE
+from bench.verdicts.timestamps import NTP_SKEW_MS, RULE
 from tests.test_verdicts import frame, judged, row, skew_facts, with_facts
 
 

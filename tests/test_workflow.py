@@ -134,7 +134,7 @@ def test_every_run_script_is_valid_bash():
 
 
 def test_bencher_thresholds_are_the_ones_the_dry_run_judges():
-    from bench.trackers import THRESHOLDS
+    from bench.results.trackers import THRESHOLDS
 
     steps = _benchmarks()["jobs"]["bencher"]["steps"]
     run = next(step for step in steps if step.get("name") == "Send to Bencher")["run"]

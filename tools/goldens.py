@@ -66,7 +66,7 @@ def present(names=FIXTURES) -> list[str]:
 _RUN_ID = re.compile(r"\b\d{8}T\d{6}-[0-9a-f]{6}\b")
 _SCHEMA = re.compile(r"\bsb_[0-9a-f]{6,}_")
 _TRACE_MS = re.compile(r'("ms": )-?[0-9.e+-]+')
-# Where Python says a warning came from ("<root>/bench/history.py:199: UserWarning: ..."): a file and line.
+# Where Python says a warning came from ("<root>/bench/report/history.py:199: UserWarning: ..."): a file and line.
 _WARNING_AT = re.compile(r"^\S+\.py:\d+: (?=\w*Warning\b)", re.MULTILINE)
 # A decimal number with more than SIGNIFICANT digits (leading zeros aside), outside words and dotted versions.
 _LONG_NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?:[eE][+-]?\d+)?(?![\w.])")
@@ -88,7 +88,7 @@ def normalise(text: str, tmp: str | os.PathLike | None = None) -> str:
     - a run id (`20261207T043326-a3a6e1`) reads `<run-id>`: merge and trace make a new one per call;
     - a run's schema prefix (`sb_a3a6e1_`) reads `sb_<run>_` (trace's SQL names its schemas);
     - trace's per-statement `"ms"` reads `"<ms>"`: a timing, measured anew each call;
-    - where a Python warning came from (`bench/history.py:199: UserWarning: ...`) reads `<source>`: a
+    - where a Python warning came from (`bench/report/history.py:199: UserWarning: ...`) reads `<source>`: a
       move or any edit above that line changes it, the warning itself is kept;
     - a number printed with more than SIGNIFICANT (10) significant digits is rounded to 10: its last
       bits move when the same arithmetic is done in another order (statistics moved into one module,
@@ -201,9 +201,9 @@ def _csv(frame) -> str:
 
 
 def _charts(df) -> str:
-    """Each chart's alt text (its title, the finding, and what its axes measure: bench.plotting.describe)."""
-    from bench import plotting
-    from bench.plotting.style import describe
+    """Each chart's alt text (its title, the finding, and what its axes measure: bench.report.plotting.describe)."""
+    from bench.report import plotting
+    from bench.report.plotting.style import describe
 
     lines = []
     for name, chart in plotting.CHARTS.items():
@@ -213,7 +213,10 @@ def _charts(df) -> str:
 
 def tables(name: str) -> dict[str, str]:
     """The report's tables and sentences on one fixture: what the notebooks call (notebooks/*.ipynb)."""
-    from bench import concurrency_report, decisions, growth, moves, recommended, report_page, verdict_facts
+    from bench.report import concurrency as concurrency_report, page as report_page
+    from bench.verdicts import decisions, facts as verdict_facts
+    from bench.analysis import growth, moves
+    from bench.analysis import end_to_end
     from bench import verdicts as verdicts_module
     from bench.results import FACT_TABLES, fact_table, load
 
@@ -227,8 +230,8 @@ def tables(name: str) -> dict[str, str]:
         "verdicts.csv": _csv(verdicts),
         "what_to_do.csv": _csv(decisions.what_to_do(verdicts)),
         "caveats.csv": _csv(decisions.caveats(paths, df)),
-        "recommended_agreement.csv": _csv(recommended.agreement(verdicts)),
-        "recommended_end_to_end.csv": _csv(recommended.end_to_end(df)),
+        "recommended_agreement.csv": _csv(end_to_end.agreement(verdicts)),
+        "recommended_end_to_end.csv": _csv(end_to_end.end_to_end(df)),
         "delete_paths.csv": _csv(delete_paths),
         "leaks.csv": _csv(verdict_facts.leak_table(df)),
         "unique_keys.csv": _csv(verdict_facts.unique_table(df)),

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bench.backends.faults import first_line, known_fault
+from bench.faults import first_line, known_fault
 from bench.errors import UserError
 
 DEFAULT_IMAGE = "postgres:18-alpine"
@@ -19,7 +19,7 @@ REPORTED_SETTINGS = (
     "server_encoding", "shared_preload_libraries",
 )
 # pg_stat_statements.max: room for every statement of a full-grid run, so no entry is evicted
-# while the run counts (an eviction is detected anyway: bench/counting.py).
+# while the run counts (an eviction is detected anyway: bench/measure/counting.py).
 SERVER_ARGS = ("-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all",
                "-c", "pg_stat_statements.max=20000", "-c", "max_connections=200")
 

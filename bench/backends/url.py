@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from bench import redact
 from bench.backends import leftovers
-from bench.backends.faults import first_line, known_fault
+from bench.faults import first_line, known_fault
 from bench.backends.server import Server, probe
 from bench.errors import UserError
 

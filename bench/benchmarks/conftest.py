@@ -11,14 +11,16 @@ import os
 
 import pytest
 
-from bench import backends, environment, placement, priority, settings
-from bench.cases import RTT_PASS, Case, all_cases, apply_only, in_rtt_pass_only, parse_only, run_rtts
-from bench.context import RunState, new_run_id
+from bench import backends
+from bench.measure import environment, placement, priority
+from bench.plan import settings
+from bench.plan.cases import RTT_PASS, Case, all_cases, apply_only, in_rtt_pass_only, parse_only, run_rtts
+from bench.measure.context import RunState, new_run_id
 from bench.data import DataSpec, data_specs
 from bench.errors import UserError
-from bench.recommended import RECOMMENDED
-from bench.metadata import record_options, run_metadata
-from bench.settings import SETTINGS
+from bench.plan.recommended import RECOMMENDED
+from bench.results.metadata import record_options, run_metadata
+from bench.plan.settings import SETTINGS
 
 
 # CodSpeed counts the instructions of this process: the time PostgreSQL spends on each statement,
@@ -51,10 +53,10 @@ def pytest_configure(config):
                             "relays": [], "delete_paths": [], "settings": resolved, "only": only, "groups": {},
                             "trials": {"disturbed": 0, "kept": 0, "max_dead_tuples": 0},
                             "load": environment.LoadMeter()}
-    # Before any server or thread starts, so all of them inherit it (bench.priority).
+    # Before any server or thread starts, so all of them inherit it (bench.measure.priority).
     config._sessionbench["priority"] = priority.for_run(resolved.priority)
     config._sessionbench["priority"].__enter__()
-    placement.configure(resolved.cpus)  # the CPU each comparison group is timed on (bench.placement)
+    placement.configure(resolved.cpus)  # the CPU each comparison group is timed on (bench.measure.placement)
 
 
 def pytest_unconfigure(config):
@@ -89,7 +91,7 @@ def _data_id(spec: DataSpec) -> str:
 def _cases(config) -> list[Case]:
     shared = config._sessionbench
     if "cases" not in shared:
-        from bench import shard
+        from bench.plan import shard
 
         cases = apply_only(all_cases(_settings(config).grid), shared["only"], images=_images(config),
                            rtts=run_rtts(_settings(config).rtt_ms, shared["only"]))
@@ -136,7 +138,7 @@ def pytest_generate_tests(metafunc):
 def pytest_collection_modifyitems(config, items):
     # A test whose parameter list came out empty (no deletion workload in this run) is not a case.
     items[:] = [item for item in items if "NOTSET" not in item.nodeid]
-    # At an RTT only the relay pass measures (bench.cases.RTT_PASS), only its cases run.
+    # At an RTT only the relay pass measures (bench.plan.cases.RTT_PASS), only its cases run.
     chosen, cases = _settings(config).rtt_ms, {case.id: case for case in _cases(config)}
     items[:] = [item for item in items if not _outside_rtt_pass(getattr(item, "callspec", None), chosen, cases)]
 
@@ -162,7 +164,7 @@ def server(request, image):
     try:
         with backends.open_server(backend, image=image, database_url=chosen.database_url,
                                   run_id=config._sessionbench["run_id"]) as opened:
-            from bench.concurrency_cases import check_connection_limit  # --clients the server cannot take
+            from bench.load.cases import check_connection_limit  # --clients the server cannot take
             check_connection_limit(opened.url, chosen.clients, chosen.pool_size, chosen.load_workers)
             yield opened
     except UserError as exc:
@@ -204,7 +206,7 @@ def _drop_run_schemas(config, state: RunState, data_set: bool = False) -> None:
 
     from bench import interrupts
     from bench.backends import leftovers
-    from bench.backends.faults import first_line
+    from bench.faults import first_line
 
     try:
         state.drop_run_schemas(data_set=data_set)
@@ -224,7 +226,7 @@ def _drop_run_schemas(config, state: RunState, data_set: bool = False) -> None:
 def pytest_exception_interact(node, call, report):  # noqa: ARG001 - hook signature
     """A fault no later case survives (server gone, statement timeout, read-only, out of file
     descriptors) stops the run at once; `sessionbench run` prints it as one line."""
-    from bench.backends.faults import fatal_fault
+    from bench.faults import fatal_fault
 
     shared = node.config._sessionbench
     if shared.get("fatal") is not None or call.excinfo is None:
@@ -240,7 +242,7 @@ def pytest_exception_interact(node, call, report):  # noqa: ARG001 - hook signat
 @pytest.fixture(scope="session")
 def endpoint(request, run_state, rtt_ms):
     """The URL workloads connect through: direct, or through a relay adding `rtt_ms`."""
-    from bench.rtt import open_endpoint
+    from bench.net.rtt import open_endpoint
 
     relayed = len(_settings(request.config).rtt_ms) > 1 or rtt_ms > 0
     with open_endpoint(run_state.server.url, rtt_ms, relayed=relayed) as (url, calibration):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench import concurrency_cases
+from bench.load import cases as concurrency_cases
 from bench.benchmarks.test_workloads import record_rounds
-from bench.concurrency import LoadWorkers
+from bench.load.concurrency import LoadWorkers
 from models_variants import Variant
 
 GENERATOR_METHOD = ("each case's throughput is compared with `select 1` run by the same worker processes, "
@@ -94,7 +94,7 @@ def test_load(benchmark, load_case, run_state, endpoint, load_workers, request):
 
 def test_node_writes(node_variant, run_state, request):
     """C2's write side: lost updates, drift, lock waits and deadlocks per sync_flag variant and write path."""
-    from bench.node_writes import hot_sessions, node_write_facts
+    from bench.load.node_writes import hot_sessions, node_write_facts
 
     shared = _shared(request.config)
     nodes = max(MIN_NODE_WRITERS, *shared["settings"].clients)

@@ -1,6 +1,6 @@
 """The suite measuring itself: what counting statements adds to a single-row SELECT.
 
-Not part of `sessionbench run`; `python -m bench.selfcheck` runs it and records the ratio.
+Not part of `sessionbench run`; `python -m tools.selfcheck` runs it and records the ratio.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bench.backends import embedded_server
-from bench.counting import StatementCounter
+from bench.measure.counting import StatementCounter
 
 
 @pytest.fixture(scope="module")

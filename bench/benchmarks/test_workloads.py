@@ -1,6 +1,6 @@
 """Every case as one pytest-benchmark test: counts and plans in `extra_info`, timings in `stats`.
 
-The first case of a comparison group measures the whole group side by side (bench.trials); each
+The first case of a comparison group measures the whole group side by side (bench.measure.trials); each
 case's test then hands its own rounds to pytest-benchmark and records its metrics.
 """
 
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench import stats, trials
-from bench.cases import RTT_PASS, in_rtt_pass_only
+from bench.analysis import stats
+from bench.measure import trials
+from bench.plan.cases import RTT_PASS, in_rtt_pass_only
 
 
 def _group_result(request, case, run_state, url, rtt_ms):
@@ -81,7 +82,7 @@ def test_delete_paths(deletion_variant, run_state, request):
 
 def test_deletion_facts(deletion_variant, run_state, request):
     """Claim C4 beyond latency: unique keys after a delete, leaked rows per read path, bloat after cycles."""
-    from bench.deletion_facts import deletion_facts
+    from bench.measure.deletion_facts import deletion_facts
 
     models = run_state.models_for(deletion_variant)
     found = deletion_facts(models, run_state.setup_engine, run_state.source_schema,
@@ -93,7 +94,7 @@ def test_deletion_facts(deletion_variant, run_state, request):
 
 def test_ordering_facts(timestamps_variant, run_state, request):
     """Claim C6 as counts of mis-ordered events: writers' clock skew, server time zones, daylight saving."""
-    from bench.ordering import ordering_facts
+    from bench.load.ordering import ordering_facts
 
     models = run_state.models_for(timestamps_variant)
     column = models.Session.__table__.c.created_at.type.compile(dialect=run_state.setup_engine.dialect)

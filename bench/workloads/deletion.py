@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bench.workloads import workload
+from bench.workloads.registry import workload
 
 
 def _only_soft(variant) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bench.workloads import workload
+from bench.workloads.registry import workload
 
 
 def explicit_loads(ctx, *relationships) -> list:

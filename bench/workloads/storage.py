@@ -4,7 +4,7 @@ Two ways to run the move: one UPDATE (`migrate_audio_storage`), and the way team
 on a live table, a backfill in batches of message ids (`backfill_audio_storage`). The timed rounds
 run inside a transaction that is rolled back, so every round rewrites the same table. Once per case,
 untimed, the move runs again beside a writer updating the very messages being moved
-(bench.lock_wait): the writer's longest wait, and whether the server saw it wait for the move's
+(bench.workloads.lock_wait): the writer's longest wait, and whether the server saw it wait for the move's
 locks. There the backfill commits every batch, as it would in production, and the variant's data
 is loaded afresh afterwards.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bench import lock_wait
-from bench.workloads import workload
+from bench.workloads import lock_wait
+from bench.workloads.registry import workload
 
 NEW_ROOT = "s3://hub-audio-eu"
 # Ids per backfill batch: each batch is one id range (of which only the messages with audio change).

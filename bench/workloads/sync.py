@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.workloads import workload
+from bench.workloads.registry import workload
 
 
 @workload(axis="sync_flag", writes=False)

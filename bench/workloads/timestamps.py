@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.workloads import workload
+from bench.workloads.registry import workload
 
 
 def _session_time_zone(params: dict) -> dict:

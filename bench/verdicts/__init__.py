@@ -1,0 +1,67 @@
+"""Verdicts on the review's claims C1–C6, computed from results by the rules written here.
+
+Each claim has one function returning a Judgement: the verdict ("confirmed", "refuted", "partly",
+"inconclusive" or "not measured"), the number that decides it with its 95% interval and threshold,
+the numbers behind it, the variant the numbers recommend, and what to do with the review's own
+recommendation for the claim (adopt, reject, change, undecided). A latency decides only through
+its ratio to the group's baseline, measured side by side in interleaved trials (bench.measure.trials),
+and only when the whole interval lies on one side of the threshold; an interval across it makes
+the verdict "inconclusive". Counts (statements, rows, orphans, WAL bytes) are exact and decide on
+their own. Nothing is typed in: a new run can overturn any verdict. Numbers are at the largest
+measured scale and the smallest added round-trip time; several runs are pooled
+(bench.analysis.tables.ratios). C1 is judged in bench.verdicts.loading, C2 in
+bench.verdicts.sync_flag, C3-C5 in bench.verdicts.storage, C6 in bench.verdicts.timestamps; their shared
+words in bench.verdicts.rules.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.plan.recommended import without as without_recommended
+from bench.verdicts import storage as verdicts_storage
+from bench.verdicts.loading import RULE_C1, c1_loading
+from bench.verdicts.rules import (  # noqa: F401 - the verdict words, read by the notebooks and the report
+    ADOPT, CHANGE, COLUMNS, CONFIRMED, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, SHOWN, UNDECIDED,
+)
+from bench.verdicts.sync_flag import READS_PER_WRITE, RULE_C2, c2_sync_flag
+
+
+def verdicts(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, *,
+             reads_per_write: float = READS_PER_WRITE, production_messages: int | None = None) -> pd.DataFrame:
+    """One row per claim: claim, statement, verdict, deciding number, evidence, recommended variant,
+    rule, and the action on the review's recommendation with its reason.
+
+    `delete_paths` is C3's fact table (bench.report.delete_paths); without it C3 falls back to the
+    orphan counts of the delete workloads. `reads_per_write` is C2's assumption; `production_messages`
+    (default PRODUCTION_MESSAGES) lets C5 judge a storage move at the size the hub really has."""
+    df = without_recommended(df)  # it changes every axis at once: judged in its own table
+    options = {"reads_per_write": reads_per_write, "delete_paths": delete_paths,
+               "production_messages": production_messages if production_messages is not None
+               else verdicts_storage.PRODUCTION_MESSAGES}
+    judges = {"C1": c1_loading, "C2": c2_sync_flag, **verdicts_storage.JUDGES}
+    rules = {"C1": RULE_C1, "C2": RULE_C2, **verdicts_storage.RULES}
+    rows = []
+    for claim, judge in judges.items():
+        judged = judge(df, **options)
+        rows.append({"claim": claim, "statement": STATEMENTS[claim], "verdict": judged.verdict,
+                     "deciding": judged.deciding, "evidence": judged.evidence, "recommended": judged.recommended,
+                     "rule": rules[claim], "action": judged.action, "reason": judged.reason})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+STATEMENTS = {
+    "C1": "Default lazy loading makes the dashboard issue 1+N queries; selectin fixes it",
+    "C2": "Finding active sync sessions in a JSON blob is an O(N) scan; a boolean column fixes it",
+    "C3": "session_skills can keep orphaned rows after an application-level purge",
+    "C4": "Soft delete is affordable and allows recovery",
+    "C5": "audio_path as a raw string makes a storage move a massive migration",
+    "C6": "datetime.utcnow keeps ordering consistent across zones",
+}
+
+
+def headline(table: pd.DataFrame) -> str:
+    """'3 confirmed, 1 partly, 1 inconclusive, 1 refuted': the verdict counts in one line."""
+    counts = table["verdict"].value_counts()
+    return ", ".join(f"{int(counts[v])} {v}" for v in (CONFIRMED, PARTLY, INCONCLUSIVE, REFUTED, NOT_MEASURED)
+                     if v in counts)

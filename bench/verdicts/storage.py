@@ -1,0 +1,411 @@
+"""Verdicts C3–C6, on what the hub stores: orphaned links, soft delete, audio paths, timestamps.
+
+The same conventions as bench.verdicts (which builds the table): each rule's constants sit beside
+the function that applies them, a latency decides through its ratio's 95% interval, counts decide
+on their own, and each Judgement says what to do with the review's recommendation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from bench.analysis.stats import fit_loglog
+from bench.analysis.tables import Ratio, param_value, ratio_of, ratios, summary
+from bench.analysis.units import ms, size
+from bench.results import fact_table
+from bench.verdicts import facts as verdict_facts
+from bench.verdicts import timestamps as verdicts_time
+from bench.verdicts.rules import (
+    ADOPT, BASE, CHANGE, CONFIRMED, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement,
+    row_of, short,
+)
+from models_variants import Variant
+
+# C3: workloads that delete; "delete_paths" (one case per supported path) is counted when present.
+DELETE_PATHS = ("delete_session", "purge_user", "delete_paths")
+# C3: paths no application runs. Turning FK triggers off needs superuser rights and disables every
+# foreign key; its orphans show what the constraints prevent, not what an app purge leaves.
+UNSUPPORTED_PATHS = {"raw_sql_delete_fk_triggers_off"}
+# C4: soft delete is "affordable" while every soft/hard_orm latency ratio stays below this over its
+# whole 95% interval.
+AFFORDABLE_RATIO = 1.5
+# C5: a storage move is "massive" when its one-transaction rewrite takes this long (every message row
+# it updated stays locked until it commits) or writes this much WAL (replicas and backups carry it).
+MASSIVE_SECONDS = 10.0
+MASSIVE_WAL_BYTES = 1024 ** 3
+# C5: messages in the hub's production database, when the user states it: the cost is then projected to
+# that size along the time and WAL curves fitted over three sizes or more (bench.analysis.stats.fit_loglog), else
+# linearly per row from the largest size (an assumption either way). None: judged at the measured size.
+PRODUCTION_MESSAGES: int | None = None
+# C6 is judged in bench.verdicts.timestamps (mis-ordered events); its deprecation note is UTCNOW.
+UTCNOW = verdicts_time.UTCNOW
+
+RULES = {
+    "C3": "on the schema the model declares: confirmed if any supported delete path that completes (raises no "
+          "error) leaves orphans > 0; refuted if every completed path leaves 0 (exact counts). A path that raises "
+          "deleted nothing (the purge failed). Paths with FK triggers off are not supported and not counted. The "
+          "same paths on the tables without their foreign keys (made by hand or by an older migration) and the "
+          "variants on which every path completes with 0 orphans are stated beside it. Source: the run's "
+          "delete-path fact table, else the delete workloads' orphan counts. Recommended: among variants with 0 "
+          "orphans, the lowest purge_user latency ratio.",
+    "C4": f"refuted if soft delete leaks deleted rows into reads (leaks > 0) or restore returns no row; partly "
+          f"if restore is not measured or a soft ÷ hard_orm latency ratio (delete_session, purge_user, list_live "
+          f"at the largest deleted fraction) lies above {AFFORDABLE_RATIO:g} over its whole 95% interval; "
+          f"inconclusive if one straddles {AFFORDABLE_RATIO:g}; confirmed if all lie below. Facts of the run "
+          f"(exact counts: leaks per ORM and raw SQL read path, unique keys after a delete, bloat after delete/restore "
+          f"cycles, list_live without the partial index) turn an adopt into a change that names what soft delete "
+          f"needs. Recommended: soft unless refuted.",
+    "C5": f"on absolute cost, not a ratio to the alternative: confirmed if raw_path's migration takes "
+          f"{MASSIVE_SECONDS:g} s or more (its whole interquartile range) or writes {size(MASSIVE_WAL_BYTES)} of WAL "
+          f"or more at the measured size, or at PRODUCTION_MESSAGES when stated: from the log-log curves of time, "
+          f"WAL and a concurrent writer's longest wait against rows rewritten fitted over three sizes or more, "
+          f"judged on their 95% intervals, else projected linearly from the largest size; refuted if it "
+          f"rewrites no more rows than storage_key, or stays below both at the stated production size; "
+          f"inconclusive otherwise (cheap at a measured size smaller than production says nothing of production). "
+          f"Evidence: the longest wait of a writer updating the same messages during the one-UPDATE move and "
+          f"during a backfill in id-range batches. Recommended: storage_key unless refuted.",
+    "C6": verdicts_time.RULE,
+}
+
+
+def _deletion(variant: str):
+    """The deletion axis value of a variant; None for a variant this sessionbench does not declare."""
+    try:
+        return Variant.parse(variant).values()["deletion"]
+    except ValueError:
+        return None
+
+
+def _fastest_purge(df: pd.DataFrame, clean) -> tuple[str, Ratio | None]:
+    """Among `clean` variants that delete rows (soft delete keeps them: C4 judges it), the one with the
+    lowest purge_user ratio to hard_orm, and that ratio; ("", None) when the alternatives were not
+    measured beside hard_orm."""
+    table = ratios(df, "purge_user")
+    clean = [v for v in clean if (value := _deletion(v)) is not None and not value.soft]
+    found = {v: BASE if v == "baseline" else ratio_of(table, v) for v in clean}
+    known = {v: r for v, r in found.items() if r is not None}
+    if not known or (len(known) < len(found) and set(known) == {"baseline"}):
+        return "", None
+    best = min(known, key=lambda v: known[v].value)
+    return best, known[best]
+
+
+def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int, complete: list[str] | None = None,
+        bare: str = "") -> Judgement:
+    best, purge = _fastest_purge(df, clean)
+    deciding = f"{leaving} of {completed} completed delete paths leave orphans (exact counts)"
+    raised = f"; {failed} of the delete paths raised an error and deleted nothing" if failed else ""
+    if complete is not None:
+        deciding += " on the schema the model declares"
+        raised = raised.replace("raised an error and deleted nothing", "raised an error and deleted nothing "
+                                "(those purges fail)")
+        raised += (f"; every path completes with 0 orphans only on {', '.join(short(v) for v in complete)}"
+                   if complete else "; no variant completes every path with 0 orphans")
+        raised += f"; {bare}: backrefs do not stop bulk, Core or raw SQL deletes, the database's foreign keys " \
+                  f"do, so check the deployed schema has them" if bare else ""
+    if verdict == CONFIRMED:
+        action, reason = ADOPT, f"{deciding}; {short(best) if best else 'no variant'} leaves none"
+    elif best and best != "baseline" and purge is not None and purge.side(1.0) == "below":
+        action, reason = CHANGE, (f"0 orphans on every completed path, so backrefs add nothing; use {short(best)} "
+                                  f"({_deletion(best).description}): purge_user {purge.text()} of the ORM "
+                                  f"cascade's time{raised}")
+    else:
+        action, reason = REJECT, f"0 orphans on every completed path: the foreign keys already prevent them{raised}"
+    return Judgement(verdict, deciding, evidence, best, action, reason)
+
+
+def _c3_from_paths(df: pd.DataFrame, paths: pd.DataFrame) -> Judgement:
+    """C3 on the delete-path fact table: a path that raised deleted nothing, so only completed paths count.
+    The verdict is on the schema the model declares; the same paths without its foreign keys say what a
+    hand-made or older schema leaves. Several runs count a path once per outcome (the same path with the
+    same result in every run is one)."""
+    paths = verdict_facts.with_schema(paths)
+    paths = paths.drop_duplicates(subset=[c for c in ("image", "variant", "schema", "path", "error", "orphans")
+                                          if c in paths])
+    bare = paths[(paths["schema"] == "no_fks") & ~paths["path"].isin(UNSUPPORTED_PATHS)]
+    paths = paths[paths["schema"] == "declared"]
+    bypass = paths[paths["path"].isin(UNSUPPORTED_PATHS)]
+    paths = paths[~paths["path"].isin(UNSUPPORTED_PATHS)]
+    completed = paths[paths["error"].isna()]
+    failed = paths[paths["error"].notna()]
+    leaving = completed[completed["orphans"] > 0]
+    clean = set(paths["variant"]) - set(leaving["variant"])
+    complete = verdict_facts.clean_everywhere(paths)
+    bare_said, bare_listed = verdict_facts.without_fks(bare)
+    raised = f"; {len(failed)} raised an error and deleted nothing ({', '.join(sorted(set(failed['error'])))})" \
+        if not failed.empty else ""
+    if not bypass.empty:
+        raised += f"; not counted, FK triggers off: {', '.join(f'{o:.0f}' for o in bypass['orphans'])} orphans"
+    if complete:
+        raised += f"; every path completes with 0 orphans on {', '.join(short(v) for v in complete)} " \
+                  f"({'; '.join(_deletion(v).description for v in complete if _deletion(v))})"
+    if bare_said:
+        raised += f"; {bare_said}" + (f": {bare_listed}" if bare_listed else "")
+    options = {"complete": complete, "bare": bare_said}
+    if not leaving.empty:
+        listed = ", ".join(f"{p} × {short(v)} {o:.0f}" for p, v, o in
+                           zip(leaving["path"], leaving["variant"], leaving["orphans"]))
+        evidence = f"orphans left by {len(leaving)} of {len(completed)} completed delete paths: {listed}" + raised
+        return _c3(df, CONFIRMED, evidence, clean, len(leaving), len(completed), len(failed), **options)
+    evidence = f"0 orphans after every one of {len(completed)} completed delete paths " \
+               f"({completed['path'].nunique()} paths × {completed['variant'].nunique()} variants)" + raised
+    return _c3(df, REFUTED, evidence, clean, 0, len(completed), len(failed), **options)
+
+
+def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **_) -> Judgement:
+    if delete_paths is not None and not delete_paths.empty:
+        return _c3_from_paths(df, delete_paths)
+    measured = df[df["workload"].isin(DELETE_PATHS) & df["orphans"].notna()]
+    if measured.empty:
+        return Judgement(NOT_MEASURED, evidence="no delete path recorded orphan counts")
+    paths = measured.assign(path=measured["workload"] + measured["param"].map(lambda p: f"[{p}]" if p else "")
+                            + " × " + measured["variant"].map(short))
+    leaving = paths[paths["orphans"] > 0]
+    clean = measured.groupby("variant")["orphans"].max()
+    clean = list(clean[clean == 0].index)
+    if not leaving.empty:
+        listed = ", ".join(f"{p} {o:.0f}" for p, o in zip(leaving["path"], leaving["orphans"]))
+        return _c3(df, CONFIRMED, f"orphans left by {len(leaving)} of {len(paths)} delete paths: {listed}", clean,
+                   len(leaving), len(paths), 0)
+    evidence = f"0 orphans after every one of {paths['path'].nunique()} measured delete paths " \
+               f"({', '.join(sorted(paths['path'].unique()))})"
+    return _c3(df, REFUTED, evidence, clean, 0, len(paths), 0)
+
+
+def _soft_ratios(df: pd.DataFrame, variant: str = "deletion=soft") -> dict[str, Ratio]:
+    """A soft variant ÷ hard_orm latency per delete workload, list_live at its largest deleted fraction."""
+    found = {}
+    for workload in ("delete_session", "purge_user", "list_live"):
+        table = ratios(df, workload)
+        if table.empty:
+            continue
+        values = table["param"].map(lambda p: param_value(p) if p else 0.0)
+        numeric = values.map(lambda v: isinstance(v, float))
+        # the largest deleted fraction; a named parameter (purge_user's user=largest): the last one declared
+        param = table.loc[values[numeric].idxmax(), "param"] if numeric.all() else table["param"].iloc[-1]
+        ratio = ratio_of(table, variant, param)
+        if ratio is not None:
+            found[workload + (f" at {param_value(param):.0%} deleted" if param and numeric.all() else
+                              f" ({param})" if param else "")] = ratio
+    return found
+
+
+def _list_live_growth(df: pd.DataFrame) -> str:
+    """'list_live ÷ hard_orm by deleted fraction, soft (partial index): 0% 1.07×, ..., 90% 1.31× [..]; soft_unindexed: ...'"""
+    table = ratios(df, "list_live")
+    if table.empty:
+        return ""
+    table = table.assign(fraction=table["param"].map(lambda p: param_value(p) if p else 0.0)).sort_values("fraction")
+    said = []
+    for variant, name in (("deletion=soft", "soft (partial indexes on live rows)"),
+                          ("deletion=soft_unindexed", "soft_unindexed (no partial index)")):
+        part = table[table["variant"] == variant]
+        steps = [f"{f:.0%} {ratio_of(table, variant, p).text()}" for f, p in zip(part["fraction"], part["param"])
+                 if ratio_of(table, variant, p) is not None]
+        if steps:
+            said.append(f"{name}: {', '.join(steps)}")
+    return "list_live ÷ hard_orm by deleted fraction, " + "; ".join(said) if said else ""
+
+
+def _soft_conditions(found: dict) -> list[str]:
+    """What adopting soft delete takes, from the run's facts: each condition with the count behind it."""
+    conditions = []
+    if found.get("raw_leaked"):
+        conditions.append(f"a deleted_at IS NULL filter in every raw SQL read (unfiltered, {found['raw_leaked']} of "
+                          f"{found['deleted']} deleted sessions come back)")
+    if found.get("full re-create after delete", "ok") != "ok":
+        conditions.append("partial unique indexes WHERE deleted_at IS NULL (a plain one blocks re-creating a deleted "
+                          "key; restore then fails on the re-created one)")
+    bloat = found.get("bloat")
+    if bloat and bloat["table_bytes"] > bloat["table_bytes_before"]:
+        conditions.append(f"autovacuum keeping up ({bloat['cycles']:.0f} delete/restore cycles grow the table "
+                          f"{bloat['table_bytes'] / bloat['table_bytes_before']:.1f}× without VACUUM)")
+    return conditions
+
+
+def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
+    soft = df[df["variant"] == "deletion=soft"]
+    if soft.empty:
+        return Judgement(NOT_MEASURED, evidence="no results for deletion=soft")
+    leaks = soft["leaks"].dropna()
+    restore = summary(df, "restore_session", by=("variant",))
+    restored = row_of(restore, "deletion=soft") if not restore.empty else None
+    found = _soft_ratios(df)
+    facts = verdict_facts.soft_facts(fact_table(df, "deletion_facts"), "deletion=soft")
+    evidence = "soft ÷ hard_orm latency: " + (", ".join(f"{w} {r.text()}" for w, r in found.items()) or "n/a")
+    unindexed = _soft_ratios(df, "deletion=soft_unindexed")
+    if unindexed:
+        evidence += "; without the partial indexes: " + ", ".join(f"{w} {r.text()}" for w, r in unindexed.items())
+    growth = _list_live_growth(df)
+    evidence += f"; {growth}" if growth else ""
+    evidence += f"; leaks {leaks.sum():.0f}" if not leaks.empty else "; leaks not measured"
+    if "orm_paths" in facts:
+        evidence += (f" (after deleting {facts['deleted']} sessions: {facts['orm_leaked']} come back through "
+                     f"{facts['orm_paths']} ORM read paths, {facts['raw_leaked']} through each of "
+                     f"{facts['raw_paths']} raw SQL reads without the filter)")
+    evidence += f"; restore {ms(restored['median_s'])}, {restored['rows']:.0f} row" if restored is not None \
+        else "; restore not measured"
+    sizes = summary(df[df["workload"].isin(["delete_session", "list_live"])].assign(workload="x"), "x", by=("variant",))
+    s, h = row_of(sizes, "deletion=soft"), row_of(sizes, "baseline")
+    if s is not None and h is not None and h["index_bytes"]:
+        evidence += f"; indexes {size(s['index_bytes'])} vs {size(h['index_bytes'])}"
+    for said in (verdict_facts.unique_text(facts), verdict_facts.bloat_text(facts)):
+        evidence += f"; {said}" if said else ""
+    sides = {w: r.side(AFFORDABLE_RATIO) for w, r in found.items()}
+    # The deciding ratio: one above the threshold if any, else one across it, else the highest.
+    worst = next((w for side in ("above", "straddles", "unknown") for w in found if sides[w] == side),
+                 max(found, key=lambda w: found[w].value) if found else None)
+    deciding = f"soft ÷ hard_orm, {worst}: {found[worst].text()}; affordable below {AFFORDABLE_RATIO:g}" if worst \
+        else "soft delete's latency not measured beside hard_orm"
+    if (not leaks.empty and leaks.sum() > 0) or (restored is not None and not restored["rows"] > 0) \
+            or facts.get("orm_leaked"):
+        why = f"{leaks.sum():.0f} deleted rows leak into reads" if not leaks.empty and leaks.sum() > 0 \
+            else f"{facts['orm_leaked']} deleted sessions leak into ORM reads" if facts.get("orm_leaked") \
+            else "restore returns no row"
+        return Judgement(REFUTED, why, evidence, "baseline", REJECT, f"soft delete fails its purpose: {why}")
+    if restored is None:
+        return Judgement(PARTLY, deciding + "; restore not measured", evidence, "deletion=soft", UNDECIDED,
+                         "recovery (restore_session) was not measured")
+    conditions = _soft_conditions(facts)
+    listed = next((w for w in found if w.startswith("list_live")), None)
+    if listed and listed in unindexed and unindexed[listed].over(found[listed]).side(1.0) == "above":
+        conditions.insert(0, f"partial indexes on live rows (without them {listed} takes "
+                             f"{unindexed[listed].over(found[listed]).text()} as long)")
+    needs = "; it needs " + ", ".join(conditions) if conditions else ""
+    if not found or ("above" not in sides.values() and any(side != "below" for side in sides.values())):
+        return Judgement(INCONCLUSIVE, deciding, evidence, "deletion=soft", UNDECIDED,
+                         deciding + (f"; if adopted, {needs.removeprefix('; ')}" if needs else ""))
+    if "above" in sides.values():
+        return Judgement(PARTLY, deciding, evidence, "deletion=soft", CHANGE,
+                         f"adopt soft delete only if {worst} at {found[worst].text()} the hard delete's latency is "
+                         f"acceptable (above {AFFORDABLE_RATIO:g}); it restores in {ms(restored['median_s'])}{needs}")
+    affordable = (f"every soft ÷ hard_orm latency ratio lies below {AFFORDABLE_RATIO:g} (highest: {worst} "
+                  f"{found[worst].text()}) and restore brings a session back in {ms(restored['median_s'])}")
+    if conditions:
+        return Judgement(CONFIRMED, deciding, evidence, "deletion=soft", CHANGE,
+                         f"adopt deleted_at with an ORM-wide filter, not the bare column: {affordable}{needs}")
+    return Judgement(CONFIRMED, deciding, evidence, "deletion=soft", ADOPT, affordable)
+
+
+def _c5_sizes(df: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """raw_path's (or storage_key's) one-UPDATE move per measured size: rows, median, WAL, longest writer wait."""
+    part = df[(df["workload"] == "migrate_audio_storage") & (df["variant"] == variant)]
+    columns = [c for c in ("rows", "median_s", "wal_bytes", "writer_wait_max_s", "writer_lock_waits") if c in part]
+    return part.groupby("sessions")[columns].median().reset_index().sort_values("sessions")
+
+
+def _c5_writer(df: pd.DataFrame) -> str:
+    """What a concurrent writer saw at the largest size, one UPDATE and batched backfill, per variant."""
+    if "writer_wait_max_s" not in df or df["writer_wait_max_s"].isna().all():
+        return ""
+    part = df[df["workload"].isin(["migrate_audio_storage", "backfill_audio_storage"])]
+    part = part[part["sessions"] == part["sessions"].max()]
+    said = []
+    for (workload, variant), rows in part.groupby(["workload", "variant"], sort=False):
+        row = rows.iloc[0]
+        if pd.isna(row["writer_wait_max_s"]):
+            continue
+        how = "one UPDATE" if workload == "migrate_audio_storage" else \
+            f"a backfill in {row['batches']:,.0f} batch{'es' if row['batches'] != 1 else ''} ({row['param']})"
+        seen = row.get("writer_lock_waits")
+        seen = "" if pd.isna(seen) else ", never seen waiting for the move's locks" if not seen else \
+            f", seen waiting for the move's locks at the end of {seen:.0f} step{'s' if seen != 1 else ''}"
+        said.append(f"{short(variant) if variant != 'baseline' else 'raw_path'} as {how}: "
+                    f"{ms(row['writer_wait_max_s'])}{seen}")
+    return "; longest wait of a writer updating the same messages meanwhile: " + "; ".join(said) if said else ""
+
+
+def _c5_fit(sizes: pd.DataFrame, column: str, at: float):
+    """(fit, (value, low, high) at `at` rows) of `column` against rows rewritten; None below three sizes."""
+    known = sizes[(sizes["rows"] > 0) & (sizes[column] > 0)] if column in sizes else sizes.iloc[0:0]
+    if known["rows"].nunique() < 3:
+        return None
+    fit = fit_loglog(known["rows"], known[column])
+    return fit, fit.predict(at)
+
+
+def c5_migration(df: pd.DataFrame, production_messages: int | None = PRODUCTION_MESSAGES, **_) -> Judgement:
+    table = summary(df, "migrate_audio_storage", by=("variant",))
+    raw = row_of(table, "baseline") if not table.empty else None
+    key = row_of(table, "audio_storage=storage_key") if not table.empty else None
+    if raw is None or key is None:
+        return Judgement(NOT_MEASURED, evidence="migrate_audio_storage needs both raw_path and storage_key results")
+    sessions = df.loc[df["workload"] == "migrate_audio_storage", "sessions"].max()
+    rows, median, wal = raw["rows"], raw["median_s"], raw["wal_bytes"] or 0
+    low, high = (raw["q1_s"] if pd.notna(raw["q1_s"]) else median), (raw["q3_s"] if pd.notna(raw["q3_s"]) else median)
+    writer = _c5_writer(df)
+    missing = [what for what, measured in (
+        ("lock waits of a concurrent writer", bool(writer)), ("the production size", bool(production_messages)),
+        ("a batched backfill", bool((df["workload"] == "backfill_audio_storage").any()))) if not measured]
+    evidence = f"at {sessions:,.0f} sessions raw_path rewrites {rows:,.0f} rows in {ms(median)} (IQR {ms(low)}–" \
+               f"{ms(high)}) and writes {size(wal)} WAL; storage_key rewrites {key['rows']:,.0f} " \
+               f"row{'s' if key['rows'] != 1 else ''} in {ms(key['median_s'])}, {size(key['wal_bytes'] or 0)} WAL" \
+               + writer + (f". Not measured: {', '.join(missing)}" if missing else "")
+    if rows <= key["rows"]:
+        return Judgement(REFUTED, f"raw_path rewrites {rows:,.0f} rows, storage_key {key['rows']:,.0f}", evidence,
+                         "baseline", REJECT, "moving storage rewrites no more rows with raw paths")
+    sizes = _c5_sizes(df, "baseline")
+    timed = _c5_fit(sizes, "median_s", production_messages or rows)
+    if production_messages and timed is not None:
+        return _c5_at_production(sizes, timed, production_messages, key, evidence)
+    scale = production_messages / rows if production_messages else 1.0
+    where = f"{production_messages:,.0f} messages (projected linearly from {rows:,.0f})" if production_messages \
+        else f"the measured {rows:,.0f} messages"
+    took, wal_at = Ratio(median * scale, low * scale, high * scale), wal * scale
+    cost = f"raw_path's move at {where}: {ms(took.value)} (IQR {ms(took.low)}–{ms(took.high)}), {size(wal_at)} WAL"
+    deciding = f"{cost}; massive from {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}"
+    side = took.side(MASSIVE_SECONDS)
+    if not production_messages and median > 0 and side == "below" and wal_at < MASSIVE_WAL_BYTES:
+        if timed is not None:
+            fit = timed[0]
+            reach = 10 ** ((math.log10(MASSIVE_SECONDS) - fit.intercept) / fit.slope) if fit.slope > 0 else math.inf
+            deciding += f": not massive at this size; time grows as rows^{fit.slope:.2f} [{fit.low:.2f}–" \
+                        f"{fit.high:.2f}] over {len(sizes)} sizes, so {MASSIVE_SECONDS:g} s is reached near " \
+                        f"{reach:,.0f} messages (extrapolation; production size not stated: PRODUCTION_MESSAGES)"
+        else:
+            deciding += f": not massive at this size; at this rate {MASSIVE_SECONDS:g} s is reached near " \
+                        f"{MASSIVE_SECONDS / median * rows:,.0f} messages (production size not stated: " \
+                        f"PRODUCTION_MESSAGES)"
+    if side == "above" or wal_at >= MASSIVE_WAL_BYTES:
+        return Judgement(CONFIRMED, deciding, evidence, "audio_storage=storage_key", ADOPT,
+                         f"{cost}, at or above {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}; storage_key "
+                         f"rewrites {key['rows']:,.0f} row{'s' if key['rows'] != 1 else ''}")
+    if side == "below" and production_messages:
+        return Judgement(REFUTED, deciding, evidence, "audio_storage=storage_key", REJECT,
+                         f"not massive at the stated size: {cost}, below {MASSIVE_SECONDS:g} s and "
+                         f"{size(MASSIVE_WAL_BYTES)}")
+    return Judgement(INCONCLUSIVE, deciding, evidence, "audio_storage=storage_key", UNDECIDED,
+                     f"cheap at this size ({ms(median)}, {size(wal)} WAL for {rows:,.0f} rows); measure at production "
+                     f"size" + (f", with {' and as '.join(missing[:1] + missing[2:])}" if writer == "" else ""))
+
+
+def _c5_at_production(sizes: pd.DataFrame, timed, production: int, key, evidence: str) -> Judgement:
+    """C5 at the stated production size from the curves fitted over three sizes or more, with their intervals."""
+    fit, (value, low, high) = timed
+    took = Ratio(value, low, high)
+    walled = _c5_fit(sizes, "wal_bytes", production)
+    wal = Ratio(*walled[1]) if walled is not None else None
+    waited = _c5_fit(sizes, "writer_wait_max_s", production)
+    how = "extrapolated" if production > sizes["rows"].max() else "interpolated"
+    cost = f"raw_path's move at {production:,.0f} messages, {how} from {len(sizes)} sizes " \
+           f"({sizes['rows'].min():,.0f}–{sizes['rows'].max():,.0f} rows; time grows as rows^{fit.slope:.2f} " \
+           f"[{fit.low:.2f}–{fit.high:.2f}]): {ms(took.value)} [{ms(took.low)}–{ms(took.high)}]" + \
+           (f", {size(wal.value)} [{size(wal.low)}–{size(wal.high)}] WAL" if wal is not None else "") + \
+           (f", a writer on the same messages waits up to {ms(waited[1][0])} [{ms(waited[1][1])}–{ms(waited[1][2])}]"
+            if waited is not None else "")
+    deciding = f"{cost}; massive from {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}, over the whole 95% interval"
+    sides = {took.side(MASSIVE_SECONDS), wal.side(MASSIVE_WAL_BYTES) if wal is not None else "unknown"}
+    rewrites = f"storage_key rewrites {key['rows']:,.0f} row{'s' if key['rows'] != 1 else ''}"
+    if "above" in sides:
+        return Judgement(CONFIRMED, deciding, evidence, "audio_storage=storage_key", ADOPT,
+                         f"{cost}: at or above {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}; {rewrites}")
+    if sides == {"below"}:
+        return Judgement(REFUTED, deciding, evidence, "audio_storage=storage_key", REJECT,
+                         f"not massive at the stated size: {cost}, below {MASSIVE_SECONDS:g} s and "
+                         f"{size(MASSIVE_WAL_BYTES)}")
+    return Judgement(INCONCLUSIVE, deciding, evidence, "audio_storage=storage_key", UNDECIDED, deciding)
+
+
+JUDGES = {"C3": c3_orphans, "C4": c4_soft_delete, "C5": c5_migration, "C6": verdicts_time.c6_timestamps}

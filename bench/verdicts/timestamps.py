@@ -1,0 +1,124 @@
+"""Verdict C6: does datetime.utcnow keep event ordering consistent across zones and mesh nodes?
+
+Decided on exact counts of mis-ordered events (bench.load.ordering, the results' `ordering_facts`): the
+writers' clock skew first (what breaks ordering across hosts), then server time zones and a
+daylight-saving change. A run without those facts is judged on rows found per server time zone by
+`recent_activity`, as before. The same conventions as bench.verdicts: the rule beside the code.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.analysis.tables import param_value, summary
+from bench.load import ordering
+from bench.results import fact_table
+from bench.verdicts import facts as verdict_facts
+from bench.verdicts.rules import (
+    CHANGE, CONFIRMED, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement, short,
+)
+
+DEPRECATED = "datetime.utcnow is deprecated since Python 3.12 (write datetime.now(timezone.utc))"
+UTCNOW = f"{DEPRECATED}; across hosts, clock skew breaks event ordering more than time zones do, and this run " \
+         f"does not measure skew"
+NTP_SKEW_MS = verdict_facts.NTP_SKEW_MS
+RULE = (f"on exact counts of mis-ordered events against commit order: refuted if, at a writer clock skew of "
+        f"{NTP_SKEW_MS} ms (NTP-synced hosts), utcnow's timestamps mis-order more event pairs than the best "
+        f"server-side source (now(), clock_timestamp() or a sequence) on the same schedule; confirmed if they "
+        f"mis-order no more at every measured skew and naive UTC values mis-order none across server time zones "
+        f"and a daylight-saving change; partly otherwise. Assumed: {ordering.EVENTS} events from "
+        f"{len(ordering.SKEW_PATTERN)} writers, one started every {ordering.EVENT_GAP_MS:g} ms (EVENT_GAP_MS). "
+        f"Without those facts: confirmed if naive_utc's recent_activity returns the same rows in every server time "
+        f"zone, refuted if they differ while aware's do not. Recommended: aware if it never mis-orders across "
+        f"zones and daylight saving. {DEPRECATED}.")
+
+
+def _differs_by_zone(part: pd.DataFrame) -> bool:
+    # Compared within each run: runs at other scales return other counts.
+    return bool((part.groupby("run_id", dropna=False)["rows"].nunique() > 1).any())
+
+
+def _by_rows(df: pd.DataFrame) -> Judgement:
+    """Results without ordering facts: rows in the recent_activity window per server time zone."""
+    part = df[df["workload"] == "recent_activity"]
+    naive, aware = part[part["variant"] == "baseline"], part[part["variant"] == "timestamps=aware"]
+    if naive["param"].nunique() < 2:
+        return Judgement(NOT_MEASURED, evidence=f"recent_activity needs at least two server time zones; {UTCNOW}",
+                         reason=UTCNOW)
+    counts = _rows_per_zone(df)
+    naive_differs = _differs_by_zone(naive)
+    aware_consistent = aware["param"].nunique() >= 2 and not _differs_by_zone(aware)
+    recommended = "timestamps=aware" if aware_consistent else "baseline"
+    deciding = f"rows in the window per server time zone (exact counts): {counts}"
+    evidence = f"{counts}; {UTCNOW}"
+    if not naive_differs:
+        return Judgement(CONFIRMED, deciding, evidence, recommended, CHANGE,
+                         "time zones do not change naive_utc's rows here, but write UTC with "
+                         "datetime.now(timezone.utc): datetime.utcnow is deprecated since Python 3.12")
+    if aware_consistent:
+        return Judgement(REFUTED, deciding, evidence, recommended, REJECT,
+                         f"naive timestamps change with the server's time zone ({counts.split('; ')[0]}); store "
+                         f"timestamptz written with datetime.now(timezone.utc) (utcnow is deprecated since 3.12)")
+    return Judgement(PARTLY, deciding, evidence, recommended, UNDECIDED, deciding)
+
+
+def _rows_per_zone(df: pd.DataFrame) -> str:
+    table = summary(df, "recent_activity")
+    if table.empty:
+        return ""
+    return "; ".join(f"{short(v) if v != 'baseline' else 'naive_utc'}: " + ", ".join(
+        f"{r:.0f} rows in {param_value(p)}" for p, r in zip(rows["param"], rows["rows"]))
+        for v, rows in table.groupby("variant", sort=False))
+
+
+def _zones_text(found: dict, column: str) -> list[str]:
+    said = []
+    for check, where in (("time zones", f"writers in {', '.join(ordering.ZONES)}"),
+                         ("daylight saving", f"{ordering.DST_ZONE} across the 2026-10-25 fall-back")):
+        parts = [f"{source.split(':')[0]} {found[(check, source, None)]['misordered_pairs']}"
+                 for source in ordering.VALUE_SOURCES if (check, source, None) in found]
+        if parts:
+            pairs = next(found[(check, s, None)]["pairs"] for s in ordering.VALUE_SOURCES if (check, s, None) in found)
+            said.append(f"{where}, {column} column, mis-ordered pairs of {pairs}: {', '.join(parts)}")
+    return said
+
+
+def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
+    facts = fact_table(df, "ordering_facts")
+    naive, aware = verdict_facts.ordering(facts, "naive_utc"), verdict_facts.ordering(facts, "aware")
+    client = {k[2]: v for k, v in naive.items() if k[:2] == ("clock skew", ordering.CLIENT_SOURCE)}
+    server = {k[1]: v for k, v in naive.items() if k[0] == "clock skew" and k[1] in ordering.SERVER_SOURCES}
+    if NTP_SKEW_MS not in client or not server:
+        return _by_rows(df)
+    best = min(server, key=lambda s: (server[s]["misordered_pairs"], server[s]["late_events"]))
+    at_ntp = client[NTP_SKEW_MS]
+    deciding = (f"at a {NTP_SKEW_MS} ms writer clock skew (NTP-synced hosts) utcnow's timestamps: "
+                f"{verdict_facts.counted(at_ntp)}; {best}: {verdict_facts.counted(server[best])} (exact counts, "
+                f"{at_ntp['events']} events, one every {ordering.EVENT_GAP_MS:g} ms)")
+    skews = ", ".join(f"{skew:g} ms {c['misordered_pairs']} pairs/{c['late_events']} late" for skew, c in client.items())
+    servers = ", ".join(f"{s.removeprefix('server ')} {c['misordered_pairs']} pairs/{c['late_events']} late"
+                        for s, c in server.items())
+    zones = _zones_text(naive, "naive") + _zones_text(aware, "aware")
+    rows = _rows_per_zone(df)
+    evidence = (f"mis-ordered against commit order, of {at_ntp['pairs']} pairs / {at_ntp['events']} events: "
+                f"utcnow()+skew {skews}; server-side (one clock) {servers}; " + "; ".join(zones)
+                + (f"; rows in the recent_activity window: {rows}" if rows else "") + f"; {DEPRECATED}")
+    utc_zones = [naive.get((check, ordering.VALUE_SOURCES[0], None)) for check in ("time zones", "daylight saving")]
+    zones_hold = all(z is not None and z["misordered_pairs"] == 0 for z in utc_zones)
+    aware_holds = all(aware.get((check, ordering.VALUE_SOURCES[1], None), {}).get("misordered_pairs", 1) == 0
+                      for check in ("time zones", "daylight saving"))
+    recommended = "timestamps=aware" if aware_holds else "baseline"
+    worse = {skew for skew, c in client.items() if c["misordered_pairs"] > server[best]["misordered_pairs"]}
+    fix = (f"order events by the server's {best.removeprefix('server ')} (it mis-orders {server[best]['misordered_pairs']} of "
+           f"{server[best]['pairs']} pairs, only where transactions commit out of insert order) and store timestamptz "
+           f"written as datetime.now(timezone.utc) or by the server: utcnow is deprecated since Python 3.12")
+    if NTP_SKEW_MS in worse:
+        return Judgement(REFUTED, deciding, evidence, recommended, REJECT,
+                         f"utcnow timestamps do not order events across hosts: at {NTP_SKEW_MS} ms skew "
+                         f"{verdict_facts.counted(at_ntp)}; {fix}")
+    if not worse and zones_hold:
+        return Judgement(CONFIRMED, deciding, evidence, recommended, CHANGE,
+                         f"ordering holds at every measured skew and across zones, but {DEPRECATED}")
+    return Judgement(PARTLY, deciding, evidence, recommended, CHANGE,
+                     (f"utcnow keeps order at {NTP_SKEW_MS} ms skew but not at {min(worse):g} ms; " if worse else
+                      "naive UTC values mis-order across server time zones or daylight saving; ") + fix)
