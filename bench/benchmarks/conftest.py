@@ -19,6 +19,7 @@ from bench.measure.context import RunState, new_run_id
 from bench.data import DataSpec, data_specs
 from bench.errors import UserError
 from bench.plan.recommended import RECOMMENDED
+from bench.results import set_run_info
 from bench.results.metadata import record_options, run_metadata
 from bench.plan.settings import SETTINGS
 
@@ -44,12 +45,16 @@ def pytest_configure(config):
     if config.getoption("codspeed", False) or (
             config.pluginmanager.has_plugin("codspeed") and os.environ.get("CODSPEED_ENV") is not None):
         pytest.exit(CODSPEED_REFUSAL, returncode=2)
+    plan = settings.RunPlan.of(config)  # given by `sessionbench run`; plain pytest resolves its --sb-* options
     try:
-        resolved = settings.resolve({s.name: config.getoption("sb_" + s.name) for s in SETTINGS})
+        if plan is None:
+            plan = settings.RunPlan(settings.resolve({s.name: config.getoption("sb_" + s.name) for s in SETTINGS}),
+                                    config.getoption("--sb-run-id") or new_run_id(), config.getoption("--sb-progress"))
+        resolved = plan.settings
         only = parse_only(resolved.only)
     except UserError as exc:
         raise pytest.UsageError(f"{exc.message} ({exc.hint})" if exc.hint else exc.message) from None
-    config._sessionbench = {"run_id": config.getoption("--sb-run-id") or new_run_id(), "states": [],
+    config._sessionbench = {"run_id": plan.run_id, "progress": plan.progress, "states": [],
                             "relays": [], "delete_paths": [], "settings": resolved, "only": only, "groups": {},
                             "trials": {"disturbed": 0, "kept": 0, "max_dead_tuples": 0},
                             "load": environment.LoadMeter()}
@@ -178,7 +183,7 @@ def run_state(request, server, data):
     tag, spec = next((tag, spec) for tag, spec in data_sets(config) if _data_id(spec) == data)
     pinned = {"jit": "off"} if _settings(config).jit == "off" else {}
     # `sessionbench run` prints the load's progress past pytest's capture; plain pytest draws a bar.
-    progress = getattr(config, "_sessionbench_load_progress", None) or config.getoption("--sb-progress")
+    progress = getattr(config, "_sessionbench_load_progress", None) or config._sessionbench["progress"]
     state = RunState(server, config._sessionbench["run_id"], spec, tag=tag, session_settings=pinned,
                      progress=progress, trial_log=config._sessionbench["trials"])
     config._sessionbench["states"].append(state)
@@ -252,4 +257,4 @@ def endpoint(request, run_state, rtt_ms):
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
     record_options(config, output_json["benchmarks"])  # what the run did, not the fixture's defaults
-    output_json["sessionbench"] = run_metadata(config, output_json)
+    set_run_info(output_json, run_metadata(config, output_json))

@@ -14,6 +14,7 @@ import pytest
 from bench.load import cases as concurrency_cases
 from bench.benchmarks.test_workloads import record_rounds
 from bench.load.concurrency import LoadWorkers
+from bench.results import record
 from models_variants import Variant
 
 GENERATOR_METHOD = ("each case's throughput is compared with `select 1` run by the same worker processes, "
@@ -84,7 +85,7 @@ def test_load(benchmark, load_case, run_state, endpoint, load_workers, request):
     benchmark.group = load_case.mix.name
     record_rounds(benchmark, sample)
     server = run_state.server
-    benchmark.extra_info.update({
+    record(benchmark, {
         **columns, "image": server.image, "rtt_ms": rtt_ms, "backend": server.backend,
         "server_version": server.version,
         **getattr(run_state.spec, "columns", {"sessions": run_state.spec.sessions}),  # the data set: part of the key

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 
 from bench.backends import embedded_server
 from bench.measure.counting import StatementCounter
+from bench.results import record
 
 
 @pytest.fixture(scope="module")
@@ -34,4 +35,4 @@ def test_single_row_select(benchmark, engine, counted):
                 benchmark.pedantic(once, rounds=3000, warmup_rounds=200)
         else:
             benchmark.pedantic(once, rounds=3000, warmup_rounds=200)
-    benchmark.extra_info["counted"] = counted
+    record(benchmark, {"counted": counted})

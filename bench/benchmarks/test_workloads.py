@@ -11,6 +11,7 @@ import pytest
 from bench.analysis import stats
 from bench.measure import trials
 from bench.plan.cases import RTT_PASS, in_rtt_pass_only
+from bench.results import record
 
 
 def _group_result(request, case, run_state, url, rtt_ms):
@@ -50,7 +51,7 @@ def test_workload(benchmark, case, run_state, endpoint, request):
     server = run_state.server
     sizes = run_state.sizes[case.variant.label]
     timing = stats.summarize(result.durations)
-    benchmark.extra_info.update({
+    record(benchmark, {
         **case.columns(), "label": case.workload.label, "image": server.image, "rtt_ms": rtt_ms,
         "backend": server.backend, "server_version": server.version, **run_state.spec.columns,
         **counts, **result.columns(), **result.facts,

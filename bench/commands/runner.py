@@ -17,7 +17,7 @@ from bench.plan.cases import all_cases, apply_only, parse_only, run_rtts
 from bench.measure.context import new_run_id
 from bench.data import data_specs
 from bench.errors import UserError
-from bench.results import write_new
+from bench.results import parse, run_info, write_new
 from bench.commands.summary import print_summary, short_label
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
@@ -207,14 +207,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def pytest_args(chosen: settings.RunSettings, run_id: str, partial: Path, quiet: bool) -> list[str]:
+def pytest_args(chosen: settings.RunSettings, partial: Path) -> list[str]:
+    """pytest's arguments for the benchmarks; the run's settings go as a plugin (`settings.RunPlan`), not as text."""
     argv = [str(BENCHMARKS / "test_workloads.py"), "-c", str(BENCHMARKS / "pytest.ini"), "--rootdir", str(BENCHMARKS),
-            "-q", f"--benchmark-json={partial}", "--benchmark-quiet", "--benchmark-sort=fullname",
-            "--sb-run-id", run_id, *settings.as_flags(chosen)]
+            "-q", f"--benchmark-json={partial}", "--benchmark-quiet", "--benchmark-sort=fullname"]
     if chosen.clients:  # the load cases and C2's node-write facts run only when clients are asked for
         argv.insert(1, str(BENCHMARKS / "test_concurrency.py"))
-    if not quiet:
-        argv.append("--sb-progress")
     return argv
 
 
@@ -338,11 +336,11 @@ class _PartialLost(Exception):
 def _measured(partial: Path, measurements: Measurements) -> dict:
     """The run's document: pytest's file as it wrote it, else (it could not: no room) the one held in memory."""
     try:
-        return json.loads(partial.read_text())
+        return parse(partial.read_text())
     except (OSError, ValueError):
         if measurements.doc is None:
             raise
-        return json.loads(json.dumps(measurements.doc, default=str))  # as pytest would have written it
+        return parse(json.dumps(measurements.doc, default=str))  # as pytest would have written it
 
 
 def run(args) -> int:
@@ -381,8 +379,9 @@ def run(args) -> int:
         # Owner-only and redacted: a traceback there can show the connection string.
         with redact.open_private_log(log) as stream, contextlib.redirect_stdout(stream), _crashes_logged(stream):
             try:
-                code = pytest.main([*pytest_args(chosen, run_id, partial, args.quiet), "-p", "no:faulthandler"],
-                                   plugins=[progress, measurements])
+                code = pytest.main([*pytest_args(chosen, partial), "-p", "no:faulthandler"],
+                                   plugins=[progress, measurements,
+                                            settings.RunPlan(chosen, run_id, progress=not args.quiet)])
             except Exception as exc:
                 if progress.interrupted or interrupts.received():
                     raise KeyboardInterrupt from None
@@ -406,7 +405,7 @@ def run(args) -> int:
         with contextlib.suppress(OSError):  # a folder turned read-only keeps pytest's copy; the run goes on
             partial.unlink(missing_ok=True)
         progress.close()
-    doc["sessionbench"]["failed"] = [name for name, _ in progress.failed]
+    run_info(doc)["failed"] = [name for name, _ in progress.failed]
     kept = ""
     try:
         path = write_new(doc, out, run_id)

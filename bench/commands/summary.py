@@ -10,13 +10,14 @@ from __future__ import annotations
 import shutil
 import textwrap
 
-from bench.results import data_sizes, rows, under_load
+from bench.results import data_sizes, rows, run_info, under_load
+from models_variants import labels
 
 
 def summary_rows(doc: dict) -> list[dict]:
     return sorted((r for r in rows(doc) if not under_load(r)), key=lambda r: (str(r["image"]), r["rtt_ms"] or 0, r["workload"], r["param"],
                                             str(r.get("syncing")), r.get("nodes_per_session") or 0,
-                                            r.get("sessions") or 0, r["variant"] != "baseline", r["variant"]))
+                                            r.get("sessions") or 0, r["variant"] != labels.BASELINE, r["variant"]))
 
 
 def _data_cell(row: dict) -> str:
@@ -32,7 +33,7 @@ def ratio_cell(row: dict) -> str:
     ratio, low, high = row.get("ratio"), row.get("ratio_low"), row.get("ratio_high")
     if ratio is None:
         return "-"
-    if row["variant"] == "baseline":
+    if row["variant"] == labels.BASELINE:
         return "1"
     if low is None or high is None:  # one trial (a case over --case-budget): no spread to take an interval from
         return f"{ratio:.2f} [no interval: 1 trial]"
@@ -57,7 +58,7 @@ def headline(table: list[dict]) -> list[str]:
     groups = {(str(r["image"]), r["rtt_ms"], _data_cell(r), r["workload"], r["param"]) for r in table}
     sizes = sorted({r.get("sessions") or 0 for r in table})
     where = ", ".join(sorted({f"{r.get('backend')} PostgreSQL {r.get('server_version')}" for r in table}))
-    compared = [r for r in table if r["variant"] != "baseline" and r.get("ratio_low") is not None
+    compared = [r for r in table if r["variant"] != labels.BASELINE and r.get("ratio_low") is not None
                 and r.get("ratio_high") is not None]
     faster = [r for r in compared if r["ratio_high"] < 1]
     slower = [r for r in compared if r["ratio_low"] > 1]
@@ -146,7 +147,7 @@ def print_summary(doc: dict, *, quiet: bool = False, width: int | None = None) -
     from bench.report.concurrency import print_load_summary  # the --clients rows, a table of their own
 
     print_load_summary(doc)
-    meta = doc["sessionbench"]
+    meta = run_info(doc)
     load, trials = meta.get("load") or {}, meta.get("trials") or {}
     if load.get("noisy"):
         print(f"note: the machine was busy during this run (other processes used {load.get('other_cpu_share', 0):.0%} "

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench import results
 from bench.errors import UserError
+from models_variants import labels
 
 BUDGET_FORMAT = 1
 DEFAULT_BUDGETS = Path(__file__).parents[1] / "budgets.toml"
@@ -148,11 +149,11 @@ def _rows_at(doc: dict, sessions: int) -> list[dict]:
 
 def _budget_key(info: dict) -> Budget:
     # Counts are client-side facts of the ORM: the same for every image and added round trip.
-    return (info.get("workload"), info.get("param") or "", info.get("variant") or "baseline")
+    return (info.get("workload"), info.get("param") or "", info.get("variant") or labels.BASELINE)
 
 
 def _run_size(doc: dict) -> tuple[int, int | None]:
-    meta = doc["sessionbench"]
+    meta = results.run_info(doc)
     sessions = meta.get("sessions") or (meta.get("data") or {}).get("sessions")
     if not isinstance(sessions, int):
         raise UserError("the results file does not say how many sessions it ran on", "re-run the benchmarks")
@@ -236,7 +237,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _update(doc: dict, budgets: dict, path: Path) -> int:
     sessions, seed = _run_size(doc)
-    meta = doc["sessionbench"]
+    meta = results.run_info(doc)
     counts: dict[Budget, int] = {}
     for info in _rows_at(doc, sessions):
         key, measured = _budget_key(info), info.get("statements")
@@ -319,7 +320,7 @@ def check(run_path, budgets=None, update: bool = False) -> int:
     if under:
         print(f"\nnote: {len(under)} benchmark(s) now issue fewer statements than budgeted: {'; '.join(under)}\n"
               "  lock the gain in with --update, or a later regression back to the old count passes unseen")
-    if absent and not doc["sessionbench"].get("only"):
+    if absent and not results.run_info(doc).get("only"):
         # A full run should measure every budgeted benchmark: one missing failed, or was removed.
         print(f"\nnote: {len(absent)} budgeted benchmark(s) are not in this run (failed, or removed from the suite): "
               f"{', '.join(absent)}")

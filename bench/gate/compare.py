@@ -415,7 +415,7 @@ def run_spread(docs: list[dict], metric: str = "wall", *,
 
 
 def _noisy(doc: dict) -> bool:
-    load = (doc.get("sessionbench") or {}).get("load") if isinstance(doc.get("sessionbench"), dict) else None
+    load = results.run_info(doc).get("load")
     return isinstance(load, dict) and load.get("noisy") is True
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import re
 import statistics
 import time
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
+from bench.plan import settings
 from models_variants import AXES
 
 # counting.py leaves statements over generate_series out of the server's count. The series is in
@@ -95,7 +95,7 @@ def parse_targets(spec: str) -> list[Target]:
 def _chosen(variable: str, workload: str, variant) -> Target | None:
     """The entry of `variable` for this case: of those that match, the one with the most conditions
     (the last of equals)."""
-    matching = [t for t in parse_targets(os.environ.get(variable, "")) if t.matches(workload, variant)]
+    matching = [t for t in parse_targets(settings.environment(variable) or "") if t.matches(workload, variant)]
     return max(reversed(matching), key=lambda t: len(t.where)) if matching else None
 
 
@@ -193,7 +193,7 @@ class Work:
 
     def record_tail(self, seconds: float) -> None:
         """What the round took after the work; with SESSIONBENCH_TEST_SLOWDOWN_LOG, the round's line."""
-        log = os.environ.get("SESSIONBENCH_TEST_SLOWDOWN_LOG")
+        log = settings.environment("SESSIONBENCH_TEST_SLOWDOWN_LOG")
         if log and self._last:
             with open(log, "a") as out:
                 line = {"case": self.label, "fraction": self.fraction, **self._last, "tail_s": seconds}

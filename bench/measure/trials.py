@@ -30,6 +30,7 @@ from bench.measure import counting, cpu, placement
 from bench import measure
 from bench.analysis import stats
 from bench.plan.cases import Case
+from models_variants import labels
 
 # Checkpoint counters moved to pg_stat_checkpointer in PostgreSQL 17.
 _CHECKPOINTS = {True: "select num_timed + num_requested from pg_stat_checkpointer",
@@ -260,7 +261,7 @@ def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool)
 
 def _ratios_to_baseline(results: dict[Case, CaseResult]) -> None:
     """Each variant over the baseline of its group, trial by trial, with the between-trial interval."""
-    base = next((r for case, r in results.items() if case.variant.label == "baseline" and r.trial_medians), None)
+    base = next((r for case, r in results.items() if case.variant.label == labels.BASELINE and r.trial_medians), None)
     if base is None:
         return
     for result in results.values():

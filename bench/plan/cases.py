@@ -8,6 +8,7 @@ from bench.errors import UserError
 from bench.plan.recommended import RECOMMENDED
 from bench.workloads import Workload, load_all, param_label
 from models_variants import AXES, Variant
+from models_variants import labels
 
 # Columns --only can filter on, beyond the axis columns.
 RUN_COLUMNS = ("workload", "param", "variant", "image", "rtt_ms")
@@ -62,7 +63,7 @@ class RttPass:
 # both) and the recommended explicit loading (raise). It joins a run given neither --rtt-ms (other than 0) nor
 # --only; --rtt-ms with other values measures every case at each instead.
 RTT_PASS = RttPass(workload="dashboard", param="page_size=10",
-                   variants=("baseline", "loading=selectin", "loading=raise"),
+                   variants=(labels.BASELINE, labels.SELECTIN, labels.RAISE),
                    rtt_ms=(0.5, 2.0), max_time=0.1, trials=3)
 
 

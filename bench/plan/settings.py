@@ -257,6 +257,36 @@ def parse_value(setting: Setting, raw, source: str):
             from None
 
 
+# Environment variables other than the settings' own (SESSIONBENCH_<NAME>): read here and nowhere else.
+ENVIRONMENT = {
+    "SESSIONBENCH_RESULTS_DIR": "the folder `sessionbench run` writes to when --out is not given",
+    "SESSIONBENCH_NOTEBOOKS": "a folder of notebooks `sessionbench report` runs instead of the shipped ones",
+    "SESSIONBENCH_TEST_SLOWDOWN": "test only: real work added to the timed rounds of the cases named (bench.measure.injected)",
+    "SESSIONBENCH_TEST_EXTRA_STATEMENT": "test only: one more statement in each round of the cases named",
+    "SESSIONBENCH_TEST_SLOWDOWN_LOG": "test only: a file each slowed round appends its line to",
+}
+
+
+def environment(name: str) -> str | None:
+    """The value of one of ENVIRONMENT's variables; None when unset or empty."""
+    if name not in ENVIRONMENT:
+        raise KeyError(f"{name} is not one of sessionbench's environment variables")
+    return os.environ.get(name) or None
+
+
+def resolve_one(name: str, raw=None):
+    """One setting alone (`sessionbench doctor --image`): its flag value, else its environment variable,
+    else its default."""
+    setting = next(s for s in SETTINGS if s.name == name)
+    if raw is not None and raw != []:
+        return parse_value(setting, raw, f"{setting.flag}:")
+    env = os.environ.get(setting.env_name) if setting.env_name else None
+    if env:
+        return parse_value(setting, [item for item in env.split(",") if item.strip()] if setting.many else env,
+                           f"{setting.env_name}:")
+    return setting.default
+
+
 def resolve(flags: dict) -> RunSettings:
     """Flag values (None = not given) -> RunSettings: flag, then SESSIONBENCH_<NAME>, then default."""
     values = {}
@@ -304,18 +334,17 @@ def _show(value) -> str:
     return str(value)
 
 
-def as_flags(settings: RunSettings) -> list[str]:
-    """The resolved settings as `--sb-*` options for the benchmarks' pytest run."""
-    argv = []
-    for setting in SETTINGS:
-        value = settings.values.get(setting.name)
-        if value is None or value == []:
-            continue
-        if setting.many:
-            for item in value:
-                argv += [f"--sb-{setting.name.replace('_', '-')}", str(item)]
-        elif isinstance(value, list):  # comma-separated settings go back as one comma-separated value
-            argv += [f"--sb-{setting.name.replace('_', '-')}", _show(value)]
-        else:
-            argv += [f"--sb-{setting.name.replace('_', '-')}", str(value)]
-    return argv
+@dataclass(frozen=True, eq=False)  # a pytest plugin: hashed by identity
+class RunPlan:
+    """A resolved run, handed by `sessionbench run` to the benchmarks' pytest as a plugin object
+    (`pytest.main(args, plugins=[plan])`): the settings travel as values, parsed once. Under plain
+    `pytest bench/benchmarks` there is none, and the benchmarks resolve their `--sb-*` options instead."""
+
+    settings: RunSettings
+    run_id: str
+    progress: bool = False  # the run prints its data load's progress
+
+    @classmethod
+    def of(cls, config) -> RunPlan | None:
+        """The plan `sessionbench run` registered with this pytest run, if any."""
+        return next((plugin for plugin in config.pluginmanager.get_plugins() if isinstance(plugin, cls)), None)

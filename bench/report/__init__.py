@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench.verdicts.decisions import delete_paths  # noqa: F401 - the notebooks' API
 from bench.errors import UserError
+from bench.plan import settings
 from bench.report.page import (  # noqa: F401 - table, verdict_table, runs_table, decision_table: the notebooks' API
     KERNEL, PAGE_STYLE, bind, decision_table, report_title, run_metadata, runs_table, table, verdict_table,
 )
@@ -44,7 +45,7 @@ def notebooks_dir() -> Path:
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
     """The numbered notebooks in `folder`, else $SESSIONBENCH_NOTEBOOKS, else the shipped ones, in order."""
-    folder = folder or os.environ.get("SESSIONBENCH_NOTEBOOKS") or notebooks_dir()
+    folder = folder or settings.environment("SESSIONBENCH_NOTEBOOKS") or notebooks_dir()
     return sorted(Path(folder).glob("[0-9]*.ipynb"))
 
 
@@ -168,7 +169,7 @@ def render(run_paths: list[str], out_dir: str | Path, notebooks: str | Path | No
     metadata = run_metadata(paths)  # reads every file first: a bad path fails before any notebook runs
     sources = notebook_paths(notebooks)
     if not sources:
-        where = notebooks or os.environ.get("SESSIONBENCH_NOTEBOOKS") or notebooks_dir()
+        where = notebooks or settings.environment("SESSIONBENCH_NOTEBOOKS") or notebooks_dir()
         raise UserError(f"no numbered notebooks (NN_name.ipynb) in {where}",
                         "check SESSIONBENCH_NOTEBOOKS, or reinstall sessionbench")
     building = _new_folder(out_dir, list(metadata["run_id"].astype(str)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.results import COLUMNS, load, read, rows, under_load
+from bench.results import COLUMNS, entries, load, read, rows, under_load
+from models_variants import labels
 
 NOT_MEASURED = "not measured: run with --clients 1,4,8"
 LOAD_COLUMNS = ["workload", "variant", "clients", "rtt_ms", "ops_per_s", "p50_s", "p95_s", "p99_s", "pool_wait_s",
@@ -33,7 +34,7 @@ def node_writes(paths) -> pd.DataFrame:
     paths = [paths] if isinstance(paths, str) else list(paths or [])
     found = [{column: entry.get(column) for column in NODE_COLUMNS}
              for path in paths
-             for entry in read(path)["sessionbench"].get("node_writes") or [] if isinstance(entry, dict)]
+             for entry in entries(read(path), "node_writes")]
     return pd.DataFrame(found, columns=NODE_COLUMNS)
 
 
@@ -58,8 +59,8 @@ def _named(df: pd.DataFrame, workload: str) -> pd.DataFrame:
     from models_variants import AXES
 
     axis = next((mix.axis for mix in MIXES if mix.name == workload), None)
-    baseline = f"{AXES[axis].baseline} (baseline)" if axis else "baseline"
-    return df.assign(variant=df["variant"].map(lambda v: baseline if v == "baseline" else str(v).split("=", 1)[-1]))
+    baseline = f"{AXES[axis].baseline} (baseline)" if axis else labels.BASELINE
+    return df.assign(variant=df["variant"].map(lambda v: baseline if v == labels.BASELINE else str(v).split("=", 1)[-1]))
 
 
 def finding(df: pd.DataFrame, workload: str) -> str:
@@ -131,7 +132,7 @@ def print_load_summary(doc: dict) -> None:
     lines = [[r["workload"], r["variant"], str(r["clients"]), f"{r['rtt_ms'] or 0:g}", _num(r["ops_per_s"], ".0f"),
               _num(r["p50_s"], ".2f", 1000), _num(r["p99_s"], ".2f", 1000), _num(r["pool_wait_s"], ".2f", 1000),
               _num(r.get("headroom"), ".1f")] for r in sorted(table, key=lambda r: (
-                  r["workload"], r["rtt_ms"] or 0, r["variant"] != "baseline", r["variant"], r["clients"]))]
+                  r["workload"], r["rtt_ms"] or 0, r["variant"] != labels.BASELINE, r["variant"], r["clients"]))]
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
     print("\nunder concurrent load (--clients):")
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
@@ -139,7 +140,7 @@ def print_load_summary(doc: dict) -> None:
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
     frame = pd.DataFrame(table)
     print(generator_check(frame))
-    written = doc["sessionbench"].get("node_writes") or []
+    written = entries(doc, "node_writes")
     if written:
         losing = [e for e in written if e.get("lost_updates")]
         print(f"node writes: {len(written)} variant x path cases, {len(losing)} lose updates: " + "; ".join(

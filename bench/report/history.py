@@ -27,7 +27,7 @@ def history_table(docs: Sequence[dict]) -> pd.DataFrame:
     """One row per benchmark x run, sorted by run datetime (then benchmark key)."""
     records = []
     for doc in docs:
-        run = doc.get("sessionbench") or {}
+        run = results.run_info(doc)
         commit = (doc.get("commit_info") or {}).get("id")
         for bench in doc.get("benchmarks", []):
             identity = benchmark_identity(bench)
@@ -40,7 +40,7 @@ def history_table(docs: Sequence[dict]) -> pd.DataFrame:
                 "datetime": doc.get("datetime"),
                 "median_s": stats.get("median"),
                 "iqr_s": stats.get("iqr"),
-                "statements": (bench.get("extra_info") or {}).get("statements"),
+                "statements": results.extra(bench).get("statements"),
             })
     df = pd.DataFrame.from_records(records, columns=COLUMNS)
     # Files may mix naive and offset timestamps; all are UTC in pytest-benchmark output.

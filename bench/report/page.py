@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.verdicts import decisions
-from bench.results import load, read
+from bench.results import load, read, run_info
 from bench.verdicts import SHOWN, headline
 from bench.verdicts import verdicts as verdicts_of
 
@@ -27,7 +27,7 @@ def run_metadata(paths: list[str]) -> pd.DataFrame:
     rows = []
     for path in paths:
         doc = read(path)
-        meta = doc["sessionbench"]
+        meta = run_info(doc)
         rows.append({"run_id": meta.get("run_id"), "backend": meta.get("backend"),
                      "server_version": meta.get("server_version"), "scale": meta.get("scale"),
                      "sessions": sessions_of(meta), "seed": meta.get("seed"), "commit": _short(meta.get("commit")),

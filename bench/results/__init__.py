@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.errors import UserError
 from bench.redact import printable
-from models_variants import AXES
+from models_variants import AXES, labels
 
 FORMAT_VERSION = 2
 AXIS_COLUMNS = list(AXES)
@@ -331,7 +331,7 @@ def label_of(key: tuple, with_data: bool = False) -> str:
     parts = [str(workload)]
     if param:
         parts.append(str(param))
-    parts.append(f"[{variant or 'baseline'}]")
+    parts.append(f"[{variant or labels.BASELINE}]")
     if image:
         parts.append(f"image={image}")
     if rtt_ms:
@@ -375,6 +375,37 @@ def trial_values(benchmark: dict, metric: str = "wall") -> list[float]:
         return [float(v) for v in values] if all(v > 0 for v in values) else []
     median = benchmark.get("stats", {}).get("median") if metric == "wall" else None
     return [float(median)] if median else []
+
+
+def run_info(doc: dict) -> dict:
+    """The run's own block (`sessionbench`): what produced the numbers; {} for a document without one."""
+    block = doc.get("sessionbench")
+    return block if isinstance(block, dict) else {}
+
+
+def set_run_info(doc: dict, info: dict) -> None:
+    """Put the run's block into a document being written (the benchmarks' conftest, at the end of a run)."""
+    doc["sessionbench"] = info
+
+
+def entries(doc: dict, name: str) -> list[dict]:
+    """A list the run's block holds (`delete_paths`, `node_writes`, ...): its entries that are tables' rows."""
+    return [entry for entry in run_info(doc).get(name) or [] if isinstance(entry, dict)]
+
+
+def extra(benchmark: dict) -> dict:
+    """A benchmark's own columns (pytest-benchmark's `extra_info`: counts, facts, the case's key)."""
+    return benchmark.get("extra_info") or {}
+
+
+def record(benchmark, columns: dict) -> None:
+    """Add columns to the benchmark being measured (the pytest-benchmark fixture's `extra_info`)."""
+    benchmark.extra_info.update(columns)
+
+
+def parse(text: str) -> dict:
+    """A results document from its JSON text, as pytest-benchmark wrote it (not yet validated: `read` does)."""
+    return json.loads(text)
 
 
 def commit_of(doc: dict) -> str | None:

@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from bench.results import load, read
+from bench.results import entries, load, read, run_info
 from bench.verdicts import verdicts as verdicts_of
 
 # The review's recommendations, by the claim that decides each (as written, or as the claim implies).
@@ -61,7 +61,7 @@ def delete_paths(paths: list[str]) -> pd.DataFrame:
     """Claim C3's fact table from the runs' metadata: one row per delete path x deletion variant."""
     columns = ["image", "variant", "schema", "path", "label", "error", "sessions_left", "orphans"]
     rows = [{column: entry.get(column) for column in columns}
-            for path in paths for entry in read(path)["sessionbench"].get("delete_paths") or []]
+            for path in paths for entry in entries(read(path), "delete_paths")]
     return pd.DataFrame(rows, columns=columns).fillna({"schema": "declared"})  # older runs: declared FKs only
 
 
@@ -173,7 +173,7 @@ def _network(df: pd.DataFrame) -> list[tuple[str, str]]:
 def caveats(paths: list[str], df: pd.DataFrame | None = None) -> pd.DataFrame:
     """What limits the verdicts: per run its size, machine, backend, load and discarded trials; how the
     runs combine; and what no run measures."""
-    metas = [read(path)["sessionbench"] for path in paths]
+    metas = [run_info(read(path)) for path in paths]
     several = len(metas) > 1
     per_run = {"Data size": _size, "Machine": _machine, "Backend": _server, "Load during the run": _load,
                "Trials": _trials}

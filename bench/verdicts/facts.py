@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.analysis.units import size
+from models_variants import labels
 
 # C6: a writer clock skew NTP keeps hosts within (the verdict's deciding skew), and one of badly synced hosts.
 NTP_SKEW_MS = 10
@@ -18,7 +19,7 @@ BAD_SKEW_MS = 1000
 
 
 def _short(variant: str) -> str:
-    return variant.split("=", 1)[-1] if variant != "baseline" else "hard_orm"
+    return variant.split("=", 1)[-1] if variant != labels.BASELINE else "hard_orm"
 
 
 def with_schema(paths: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from bench.verdicts.rules import (
     _group_ratios, decide, row_of, short, ties,
 )
 from models_variants import Variant
+from models_variants import labels
 
 # C1: selectin issues one IN (...) query per 500 parents per collection (SQLAlchemy's default
 # batch); the dashboard loads at most two collections (messages and skills).
@@ -24,12 +25,12 @@ SELECTIN_COLLECTIONS = 2
 
 def c1_loading(df: pd.DataFrame, **_) -> Judgement:
     part = df[(df["workload"] == "dashboard")].copy()
-    if (part["variant"] == "baseline").sum() == 0:
+    if (part["variant"] == labels.BASELINE).sum() == 0:
         return Judgement(NOT_MEASURED, evidence="no dashboard results for lazy loading")
     part["pages"] = [min(param_value(p), s if s and not math.isnan(s) else math.inf)
                      for p, s in zip(part["param"], part["sessions"])]
     part["bound"] = [1 + SELECTIN_COLLECTIONS * math.ceil(pages / SELECTIN_BATCH) for pages in part["pages"]]
-    lazy, selectin = part[part["variant"] == "baseline"], part[part["variant"] == "loading=selectin"]
+    lazy, selectin = part[part["variant"] == labels.BASELINE], part[part["variant"] == labels.SELECTIN]
     lazy_is_1n = bool((lazy["statements"] == 1 + lazy["pages"]).all())
     selectin_ok = not selectin.empty and bool((selectin["statements"] <= selectin["bound"]).all())
     bounded = {v: bool((g["statements"] <= g["bound"]).all()) for v, g in part.groupby("variant")}
@@ -39,12 +40,12 @@ def c1_loading(df: pd.DataFrame, **_) -> Judgement:
               for v, rows in table.groupby("variant", sort=False)}
     sizes = "/".join(f"{p:.0f}" for p in sorted(table["page_size"].unique()))
     evidence = f"statements at page size {sizes}: " + ", ".join(
-        f"{'lazy' if v == 'baseline' else short(v)} {c}" for v, c in counts.items())
+        f"{'lazy' if v == labels.BASELINE else short(v)} {c}" for v, c in counts.items())
     top = table[table["page_size"] == table["page_size"].max()]
     page = f"{top['page_size'].iloc[0]:.0f}"
     r = _group_ratios(df, "dashboard", top["variant"], top["param"].iloc[0])
     work = dashboard_work(top)
-    sel = r.get("loading=selectin")
+    sel = r.get(labels.SELECTIN)
     deciding = (f"selectin ÷ lazy latency at page size {page}: {sel.text()}; it fixes the page below "
                 f"{FIX_RATIO:g}" if sel else f"selectin not measured beside lazy at page size {page}")
     evidence += "; " + _work_text(top, r, work, page)
@@ -79,7 +80,7 @@ def _work_text(top: pd.DataFrame, r: dict, work: dict, page: str) -> str:
             out.append(f"{short(v)} {r[v].text() if v in r else 'n/a'}{sent}")
         return ", ".join(out)
 
-    others = [v for v in top["variant"] if v != "baseline"]
+    others = [v for v in top["variant"] if v != labels.BASELINE]
     same = [v for v in others if work.get(v) == SAME_ROWS]
     extra = [v for v in others if work.get(v) == EXTRA_ROWS]
     used = top["rows"].dropna()
@@ -96,7 +97,7 @@ def _work_text(top: pd.DataFrame, r: dict, work: dict, page: str) -> str:
 WORK_WORDS = {SAME_ROWS: "the same rows as lazy", EXTRA_ROWS: "every message of the page's sessions as well"}
 # C1: the strategy that does the review's work on skills only, and the review's own (selectin on both):
 # their ratio is what loading every message costs, on otherwise the same queries.
-SKILLS_ONLY, SELECTIN = "loading=skills_sel", "loading=selectin"
+SKILLS_ONLY, SELECTIN = labels.SKILLS_SEL, labels.SELECTIN
 
 
 def _c1_best(candidates: list[str], r: dict, work: dict) -> str:
@@ -111,7 +112,7 @@ def _c1_best(candidates: list[str], r: dict, work: dict) -> str:
     tied = [v for v in candidates if v == lowest or r[v].over(r[lowest]).side(1.0) != "above"]
 
     def preferred(v: str) -> tuple:
-        explicit = v != "baseline" and bool(Variant.parse(v).values()["loading"].explicit())
+        explicit = v != labels.BASELINE and bool(Variant.parse(v).values()["loading"].explicit())
         return (work.get(v) != SAME_ROWS, not explicit, r[v].value)
     return min(tied, key=preferred)
 
@@ -127,19 +128,19 @@ def _extra_work_cost(r: dict, work: dict, page: str) -> str:
 
 def _c1_action(verdict, best, r, work, page, deciding, top) -> tuple[str, str, str]:
     """(action on 'lazy=selectin for skills and messages', its reason, why the recommendation wins)."""
-    sel = r.get("loading=selectin")
+    sel = r.get(labels.SELECTIN)
     if verdict == REFUTED:
         return REJECT, "lazy loading issues a fixed number of statements at every page size: no N+1 to fix", ""
     if verdict in (INCONCLUSIVE, NOT_MEASURED) or sel is None or not best:
         return UNDECIDED, deciding, ""
-    if best == "loading=selectin" and verdict == CONFIRMED:
+    if best == labels.SELECTIN and verdict == CONFIRMED:
         return ADOPT, f"selectin is the fastest strategy with a bounded statement count: {sel.text()} of lazy's " \
                       f"latency at page size {page}", ""
-    if best == "loading=selectin":
+    if best == labels.SELECTIN:
         return (REJECT, f"selectin is slower than lazy at page size {page}: {sel.text()}", "") \
             if sel.side(1.0) == "above" else (UNDECIDED, deciding, "")
     lead = r[best].over(sel)
-    selectin_extra = work.get("loading=selectin") == EXTRA_ROWS
+    selectin_extra = work.get(labels.SELECTIN) == EXTRA_ROWS
     chosen = row_of(top, best)
     trips = f" in {chosen['round_trips']:.0f} round trips" if "round_trips" in top and \
         pd.notna(chosen["round_trips"]) else ""

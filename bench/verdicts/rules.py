@@ -10,6 +10,7 @@ import pandas as pd
 from bench.analysis.tables import (
     Ratio, ratio_of, ratios,
 )
+from models_variants import labels
 
 CONFIRMED, REFUTED, PARTLY, INCONCLUSIVE, NOT_MEASURED = (
     "confirmed", "refuted", "partly", "inconclusive", "not measured")
@@ -33,7 +34,7 @@ class Judgement:
 
 
 def short(variant: str) -> str:
-    return variant.split("=", 1)[-1] if variant != "baseline" else "baseline"
+    return variant.split("=", 1)[-1] if variant != labels.BASELINE else labels.BASELINE
 
 
 def row_of(table: pd.DataFrame, variant: str) -> pd.Series | None:
@@ -63,6 +64,6 @@ def ties(best: str, found: dict[str, Ratio]) -> str:
 def _group_ratios(df: pd.DataFrame, workload: str, variants, param: str = "") -> dict[str, Ratio]:
     table = ratios(df, workload)
     found = {v: ratio_of(table, v, param) for v in variants}
-    found["baseline"] = BASE
+    found[labels.BASELINE] = BASE
     return {v: r for v, r in found.items() if r is not None}
 

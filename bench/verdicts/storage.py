@@ -22,6 +22,7 @@ from bench.verdicts.rules import (
     row_of, short,
 )
 from models_variants import Variant
+from models_variants import labels
 
 # C3: workloads that delete; "delete_paths" (one case per supported path) is counted when present.
 DELETE_PATHS = ("delete_session", "purge_user", "delete_paths")
@@ -84,9 +85,9 @@ def _fastest_purge(df: pd.DataFrame, clean) -> tuple[str, Ratio | None]:
     measured beside hard_orm."""
     table = ratios(df, "purge_user")
     clean = [v for v in clean if (value := _deletion(v)) is not None and not value.soft]
-    found = {v: BASE if v == "baseline" else ratio_of(table, v) for v in clean}
+    found = {v: BASE if v == labels.BASELINE else ratio_of(table, v) for v in clean}
     known = {v: r for v, r in found.items() if r is not None}
-    if not known or (len(known) < len(found) and set(known) == {"baseline"}):
+    if not known or (len(known) < len(found) and set(known) == {labels.BASELINE}):
         return "", None
     best = min(known, key=lambda v: known[v].value)
     return best, known[best]
@@ -107,7 +108,7 @@ def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int,
                   f"do, so check the deployed schema has them" if bare else ""
     if verdict == CONFIRMED:
         action, reason = ADOPT, f"{deciding}; {short(best) if best else 'no variant'} leaves none"
-    elif best and best != "baseline" and purge is not None and purge.side(1.0) == "below":
+    elif best and best != labels.BASELINE and purge is not None and purge.side(1.0) == "below":
         action, reason = CHANGE, (f"0 orphans on every completed path, so backrefs add nothing; use {short(best)} "
                                   f"({_deletion(best).description}): purge_user {purge.text()} of the ORM "
                                   f"cascade's time{raised}")
@@ -174,7 +175,7 @@ def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **_) 
     return _c3(df, REFUTED, evidence, clean, 0, len(paths), 0)
 
 
-def _soft_ratios(df: pd.DataFrame, variant: str = "deletion=soft") -> dict[str, Ratio]:
+def _soft_ratios(df: pd.DataFrame, variant: str = labels.SOFT) -> dict[str, Ratio]:
     """A soft variant ÷ hard_orm latency per delete workload, list_live at its largest deleted fraction."""
     found = {}
     for workload in ("delete_session", "purge_user", "list_live"):
@@ -199,8 +200,8 @@ def _list_live_growth(df: pd.DataFrame) -> str:
         return ""
     table = table.assign(fraction=table["param"].map(lambda p: param_value(p) if p else 0.0)).sort_values("fraction")
     said = []
-    for variant, name in (("deletion=soft", "soft (partial indexes on live rows)"),
-                          ("deletion=soft_unindexed", "soft_unindexed (no partial index)")):
+    for variant, name in ((labels.SOFT, "soft (partial indexes on live rows)"),
+                          (labels.SOFT_UNINDEXED, "soft_unindexed (no partial index)")):
         part = table[table["variant"] == variant]
         steps = [f"{f:.0%} {ratio_of(table, variant, p).text()}" for f, p in zip(part["fraction"], part["param"])
                  if ratio_of(table, variant, p) is not None]
@@ -226,16 +227,16 @@ def _soft_conditions(found: dict) -> list[str]:
 
 
 def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
-    soft = df[df["variant"] == "deletion=soft"]
+    soft = df[df["variant"] == labels.SOFT]
     if soft.empty:
         return Judgement(NOT_MEASURED, evidence="no results for deletion=soft")
     leaks = soft["leaks"].dropna()
     restore = summary(df, "restore_session", by=("variant",))
-    restored = row_of(restore, "deletion=soft") if not restore.empty else None
+    restored = row_of(restore, labels.SOFT) if not restore.empty else None
     found = _soft_ratios(df)
-    facts = verdict_facts.soft_facts(fact_table(df, "deletion_facts"), "deletion=soft")
+    facts = verdict_facts.soft_facts(fact_table(df, "deletion_facts"), labels.SOFT)
     evidence = "soft ÷ hard_orm latency: " + (", ".join(f"{w} {r.text()}" for w, r in found.items()) or "n/a")
-    unindexed = _soft_ratios(df, "deletion=soft_unindexed")
+    unindexed = _soft_ratios(df, labels.SOFT_UNINDEXED)
     if unindexed:
         evidence += "; without the partial indexes: " + ", ".join(f"{w} {r.text()}" for w, r in unindexed.items())
     growth = _list_live_growth(df)
@@ -248,7 +249,7 @@ def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
     evidence += f"; restore {ms(restored['median_s'])}, {restored['rows']:.0f} row" if restored is not None \
         else "; restore not measured"
     sizes = summary(df[df["workload"].isin(["delete_session", "list_live"])].assign(workload="x"), "x", by=("variant",))
-    s, h = row_of(sizes, "deletion=soft"), row_of(sizes, "baseline")
+    s, h = row_of(sizes, labels.SOFT), row_of(sizes, labels.BASELINE)
     if s is not None and h is not None and h["index_bytes"]:
         evidence += f"; indexes {size(s['index_bytes'])} vs {size(h['index_bytes'])}"
     for said in (verdict_facts.unique_text(facts), verdict_facts.bloat_text(facts)):
@@ -264,9 +265,9 @@ def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
         why = f"{leaks.sum():.0f} deleted rows leak into reads" if not leaks.empty and leaks.sum() > 0 \
             else f"{facts['orm_leaked']} deleted sessions leak into ORM reads" if facts.get("orm_leaked") \
             else "restore returns no row"
-        return Judgement(REFUTED, why, evidence, "baseline", REJECT, f"soft delete fails its purpose: {why}")
+        return Judgement(REFUTED, why, evidence, labels.BASELINE, REJECT, f"soft delete fails its purpose: {why}")
     if restored is None:
-        return Judgement(PARTLY, deciding + "; restore not measured", evidence, "deletion=soft", UNDECIDED,
+        return Judgement(PARTLY, deciding + "; restore not measured", evidence, labels.SOFT, UNDECIDED,
                          "recovery (restore_session) was not measured")
     conditions = _soft_conditions(facts)
     listed = next((w for w in found if w.startswith("list_live")), None)
@@ -275,18 +276,18 @@ def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
                              f"{unindexed[listed].over(found[listed]).text()} as long)")
     needs = "; it needs " + ", ".join(conditions) if conditions else ""
     if not found or ("above" not in sides.values() and any(side != "below" for side in sides.values())):
-        return Judgement(INCONCLUSIVE, deciding, evidence, "deletion=soft", UNDECIDED,
+        return Judgement(INCONCLUSIVE, deciding, evidence, labels.SOFT, UNDECIDED,
                          deciding + (f"; if adopted, {needs.removeprefix('; ')}" if needs else ""))
     if "above" in sides.values():
-        return Judgement(PARTLY, deciding, evidence, "deletion=soft", CHANGE,
+        return Judgement(PARTLY, deciding, evidence, labels.SOFT, CHANGE,
                          f"adopt soft delete only if {worst} at {found[worst].text()} the hard delete's latency is "
                          f"acceptable (above {AFFORDABLE_RATIO:g}); it restores in {ms(restored['median_s'])}{needs}")
     affordable = (f"every soft ÷ hard_orm latency ratio lies below {AFFORDABLE_RATIO:g} (highest: {worst} "
                   f"{found[worst].text()}) and restore brings a session back in {ms(restored['median_s'])}")
     if conditions:
-        return Judgement(CONFIRMED, deciding, evidence, "deletion=soft", CHANGE,
+        return Judgement(CONFIRMED, deciding, evidence, labels.SOFT, CHANGE,
                          f"adopt deleted_at with an ORM-wide filter, not the bare column: {affordable}{needs}")
-    return Judgement(CONFIRMED, deciding, evidence, "deletion=soft", ADOPT, affordable)
+    return Judgement(CONFIRMED, deciding, evidence, labels.SOFT, ADOPT, affordable)
 
 
 def _c5_sizes(df: pd.DataFrame, variant: str) -> pd.DataFrame:
@@ -312,7 +313,7 @@ def _c5_writer(df: pd.DataFrame) -> str:
         seen = row.get("writer_lock_waits")
         seen = "" if pd.isna(seen) else ", never seen waiting for the move's locks" if not seen else \
             f", seen waiting for the move's locks at the end of {seen:.0f} step{'s' if seen != 1 else ''}"
-        said.append(f"{short(variant) if variant != 'baseline' else 'raw_path'} as {how}: "
+        said.append(f"{short(variant) if variant != labels.BASELINE else 'raw_path'} as {how}: "
                     f"{ms(row['writer_wait_max_s'])}{seen}")
     return "; longest wait of a writer updating the same messages meanwhile: " + "; ".join(said) if said else ""
 
@@ -328,8 +329,8 @@ def _c5_fit(sizes: pd.DataFrame, column: str, at: float):
 
 def c5_migration(df: pd.DataFrame, production_messages: int | None = PRODUCTION_MESSAGES, **_) -> Judgement:
     table = summary(df, "migrate_audio_storage", by=("variant",))
-    raw = row_of(table, "baseline") if not table.empty else None
-    key = row_of(table, "audio_storage=storage_key") if not table.empty else None
+    raw = row_of(table, labels.BASELINE) if not table.empty else None
+    key = row_of(table, labels.STORAGE_KEY) if not table.empty else None
     if raw is None or key is None:
         return Judgement(NOT_MEASURED, evidence="migrate_audio_storage needs both raw_path and storage_key results")
     sessions = df.loc[df["workload"] == "migrate_audio_storage", "sessions"].max()
@@ -345,8 +346,8 @@ def c5_migration(df: pd.DataFrame, production_messages: int | None = PRODUCTION_
                + writer + (f". Not measured: {', '.join(missing)}" if missing else "")
     if rows <= key["rows"]:
         return Judgement(REFUTED, f"raw_path rewrites {rows:,.0f} rows, storage_key {key['rows']:,.0f}", evidence,
-                         "baseline", REJECT, "moving storage rewrites no more rows with raw paths")
-    sizes = _c5_sizes(df, "baseline")
+                         labels.BASELINE, REJECT, "moving storage rewrites no more rows with raw paths")
+    sizes = _c5_sizes(df, labels.BASELINE)
     timed = _c5_fit(sizes, "median_s", production_messages or rows)
     if production_messages and timed is not None:
         return _c5_at_production(sizes, timed, production_messages, key, evidence)
@@ -369,14 +370,14 @@ def c5_migration(df: pd.DataFrame, production_messages: int | None = PRODUCTION_
                         f"{MASSIVE_SECONDS / median * rows:,.0f} messages (production size not stated: " \
                         f"PRODUCTION_MESSAGES)"
     if side == "above" or wal_at >= MASSIVE_WAL_BYTES:
-        return Judgement(CONFIRMED, deciding, evidence, "audio_storage=storage_key", ADOPT,
+        return Judgement(CONFIRMED, deciding, evidence, labels.STORAGE_KEY, ADOPT,
                          f"{cost}, at or above {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}; storage_key "
                          f"rewrites {key['rows']:,.0f} row{'s' if key['rows'] != 1 else ''}")
     if side == "below" and production_messages:
-        return Judgement(REFUTED, deciding, evidence, "audio_storage=storage_key", REJECT,
+        return Judgement(REFUTED, deciding, evidence, labels.STORAGE_KEY, REJECT,
                          f"not massive at the stated size: {cost}, below {MASSIVE_SECONDS:g} s and "
                          f"{size(MASSIVE_WAL_BYTES)}")
-    return Judgement(INCONCLUSIVE, deciding, evidence, "audio_storage=storage_key", UNDECIDED,
+    return Judgement(INCONCLUSIVE, deciding, evidence, labels.STORAGE_KEY, UNDECIDED,
                      f"cheap at this size ({ms(median)}, {size(wal)} WAL for {rows:,.0f} rows); measure at production "
                      f"size" + (f", with {' and as '.join(missing[:1] + missing[2:])}" if writer == "" else ""))
 
@@ -399,13 +400,13 @@ def _c5_at_production(sizes: pd.DataFrame, timed, production: int, key, evidence
     sides = {took.side(MASSIVE_SECONDS), wal.side(MASSIVE_WAL_BYTES) if wal is not None else "unknown"}
     rewrites = f"storage_key rewrites {key['rows']:,.0f} row{'s' if key['rows'] != 1 else ''}"
     if "above" in sides:
-        return Judgement(CONFIRMED, deciding, evidence, "audio_storage=storage_key", ADOPT,
+        return Judgement(CONFIRMED, deciding, evidence, labels.STORAGE_KEY, ADOPT,
                          f"{cost}: at or above {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}; {rewrites}")
     if sides == {"below"}:
-        return Judgement(REFUTED, deciding, evidence, "audio_storage=storage_key", REJECT,
+        return Judgement(REFUTED, deciding, evidence, labels.STORAGE_KEY, REJECT,
                          f"not massive at the stated size: {cost}, below {MASSIVE_SECONDS:g} s and "
                          f"{size(MASSIVE_WAL_BYTES)}")
-    return Judgement(INCONCLUSIVE, deciding, evidence, "audio_storage=storage_key", UNDECIDED, deciding)
+    return Judgement(INCONCLUSIVE, deciding, evidence, labels.STORAGE_KEY, UNDECIDED, deciding)
 
 
 JUDGES = {"C3": c3_orphans, "C4": c4_soft_delete, "C5": c5_migration, "C6": verdicts_time.c6_timestamps}

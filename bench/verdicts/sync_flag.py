@@ -15,6 +15,7 @@ from bench.verdicts.rules import (
     ADOPT, CHANGE, CONFIRMED, FIX_RATIO, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement,
     _group_ratios, decide, row_of, short, ties,
 )
+from models_variants import labels
 
 # C2: how many hub-wide active_sync reads run per mark_sync write (a node starting or stopping a
 # sync). An assumption, not a measurement: reconciliation runs periodically, sync flags flip on
@@ -68,8 +69,8 @@ def _c2_growth(df: pd.DataFrame, data_sizes) -> dict | None:
     table = table[table["sizes"].map(len) == table["sizes"].map(len).max()]
     buffers, table = table[table["metric"] == "buffers"], table[table["metric"] == "latency"]
     found = {v: (rows.iloc[0] if not rows.empty else None)
-             for v, rows in ((v, table[table["variant"] == v]) for v in ("baseline", "sync_flag=bool_column"))}
-    blob, flag = found["baseline"], found["sync_flag=bool_column"]
+             for v, rows in ((v, table[table["variant"] == v]) for v in (labels.BASELINE, labels.BOOL_COLUMN))}
+    blob, flag = found[labels.BASELINE], found[labels.BOOL_COLUMN]
     if blob is None:
         return None
     sizes = blob["sizes"]
@@ -77,11 +78,11 @@ def _c2_growth(df: pd.DataFrame, data_sizes) -> dict | None:
         (f", bool_column's as N^{growth.slope_text(flag)}" if flag is not None else "") + \
         f" over {sizes[0]:,}–{sizes[-1]:,} sessions ({len(sizes)} sizes; {growth.syncing_said(blob['syncing'])})" + \
         (f"; {blob['cliff']}" if blob["cliff"] else "") + (f"; JSON blob {blob['bend']}" if blob["bend"] else "")
-    read = {v: rows.iloc[0] for v in ("baseline", "sync_flag=bool_column")
+    read = {v: rows.iloc[0] for v in (labels.BASELINE, labels.BOOL_COLUMN)
             if not (rows := buffers[buffers["variant"] == v]).empty}
     if read:  # exact counts, untouched by the machine's load drifting between sizes measured minutes apart
         said += "; buffers read grow as " + ", ".join(
-            f"N^{growth.slope_text(row)} ({'JSON blob' if v == 'baseline' else short(v)})" for v, row in read.items())
+            f"N^{growth.slope_text(row)} ({'JSON blob' if v == labels.BASELINE else short(v)})" for v, row in read.items())
     return {"blob": blob, "flag": flag, "said": said}
 
 
@@ -93,8 +94,8 @@ def _c2_other_modes(df: pd.DataFrame, data_sizes, used) -> str:
         if mode == str(used):
             continue
         table = growth.growth_table(growth.one_data_set(df, "active_sync", mode), data_sizes, metrics=("latency",))
-        slopes = [f"{'JSON blob' if v == 'baseline' else short(v)} N^{growth.slope_text(rows.iloc[0])}"
-                  for v in ("baseline", "sync_flag=bool_column") if not (rows := table[table["variant"] == v]).empty]
+        slopes = [f"{'JSON blob' if v == labels.BASELINE else short(v)} N^{growth.slope_text(rows.iloc[0])}"
+                  for v in (labels.BASELINE, labels.BOOL_COLUMN) if not (rows := table[table["variant"] == v]).empty]
         if slopes:
             said += f"; with {growth.syncing_said(mode)}: {', '.join(slopes)}"
     return said
@@ -119,16 +120,16 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
     data_sizes, whole = df.attrs.get("data_sizes"), df
     df = _c2_data_set(df)
     table = summary(df, "active_sync", by=("variant",))
-    blob = row_of(table, "baseline") if not table.empty else None
+    blob = row_of(table, labels.BASELINE) if not table.empty else None
     if blob is None:
         return Judgement(NOT_MEASURED, evidence="no active_sync results for the JSON blob")
-    flag = row_of(table, "sync_flag=bool_column")
+    flag = row_of(table, labels.BOOL_COLUMN)
     blob_scans, flag_scans = blob["seq_scan"] is True, flag is not None and flag["seq_scan"] is True
     sessions = summary(df, "active_sync", by=("variant", "sessions"))["sessions"].max()
     reads = _group_ratios(df, "active_sync", table["variant"])
     writes = summary(df, "mark_sync", by=("variant",))
     write_ratios = _group_ratios(df, "mark_sync", writes["variant"]) if not writes.empty else {}
-    flag_read = reads.get("sync_flag=bool_column")
+    flag_read = reads.get(labels.BOOL_COLUMN)
     evidence = f"at {sessions:,.0f} sessions: JSON blob {blob['plan_top']} {ms(blob['median_s'])}"
     if flag is not None:
         evidence += f", bool_column {flag['plan_top']} {ms(flag['median_s'])}"
@@ -139,7 +140,7 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
     else:
         evidence += "; " + grown["said"] + ("" if by_slope else " (two sizes: no interval, not deciding)")
         evidence += _c2_other_modes(whole, data_sizes, grown["blob"]["syncing"])
-    base_write = row_of(writes, "baseline") if not writes.empty else None
+    base_write = row_of(writes, labels.BASELINE) if not writes.empty else None
     weighted = {}
     if base_write is not None:
         read_cost = reads_per_write * blob["median_s"]
@@ -173,13 +174,13 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
 
 def _c2_action(verdict, best, weighted, reads_per_write, deciding) -> tuple[str, str]:
     """Action on 'extract sync flags such as is_syncing to Boolean columns'."""
-    flag = weighted.get("sync_flag=bool_column")
+    flag = weighted.get(labels.BOOL_COLUMN)
     if verdict == REFUTED:
         return REJECT, "the JSON blob's active_sync plan has no Seq Scan"
     if verdict in (INCONCLUSIVE, NOT_MEASURED) or flag is None or not best:
         return UNDECIDED, deciding
     at = f"at {reads_per_write:g} reads per write"
-    if best == "sync_flag=bool_column":
+    if best == labels.BOOL_COLUMN:
         return ADOPT, f"bool_column's read + write cost is {flag.text()} of the JSON blob's {at}, the lowest " \
                       f"of the variants without a Seq Scan"
     lead = weighted[best].over(flag)

@@ -17,6 +17,7 @@ from bench.verdicts import facts as verdict_facts
 from bench.verdicts.rules import (
     CHANGE, CONFIRMED, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement, short,
 )
+from models_variants import labels
 
 DEPRECATED = "datetime.utcnow is deprecated since Python 3.12 (write datetime.now(timezone.utc))"
 UTCNOW = f"{DEPRECATED}; across hosts, clock skew breaks event ordering more than time zones do, and this run " \
@@ -41,14 +42,14 @@ def _differs_by_zone(part: pd.DataFrame) -> bool:
 def _by_rows(df: pd.DataFrame) -> Judgement:
     """Results without ordering facts: rows in the recent_activity window per server time zone."""
     part = df[df["workload"] == "recent_activity"]
-    naive, aware = part[part["variant"] == "baseline"], part[part["variant"] == "timestamps=aware"]
+    naive, aware = part[part["variant"] == labels.BASELINE], part[part["variant"] == labels.AWARE]
     if naive["param"].nunique() < 2:
         return Judgement(NOT_MEASURED, evidence=f"recent_activity needs at least two server time zones; {UTCNOW}",
                          reason=UTCNOW)
     counts = _rows_per_zone(df)
     naive_differs = _differs_by_zone(naive)
     aware_consistent = aware["param"].nunique() >= 2 and not _differs_by_zone(aware)
-    recommended = "timestamps=aware" if aware_consistent else "baseline"
+    recommended = labels.AWARE if aware_consistent else labels.BASELINE
     deciding = f"rows in the window per server time zone (exact counts): {counts}"
     evidence = f"{counts}; {UTCNOW}"
     if not naive_differs:
@@ -66,7 +67,7 @@ def _rows_per_zone(df: pd.DataFrame) -> str:
     table = summary(df, "recent_activity")
     if table.empty:
         return ""
-    return "; ".join(f"{short(v) if v != 'baseline' else 'naive_utc'}: " + ", ".join(
+    return "; ".join(f"{short(v) if v != labels.BASELINE else 'naive_utc'}: " + ", ".join(
         f"{r:.0f} rows in {param_value(p)}" for p, r in zip(rows["param"], rows["rows"]))
         for v, rows in table.groupby("variant", sort=False))
 
@@ -107,7 +108,7 @@ def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
     zones_hold = all(z is not None and z["misordered_pairs"] == 0 for z in utc_zones)
     aware_holds = all(aware.get((check, ordering.VALUE_SOURCES[1], None), {}).get("misordered_pairs", 1) == 0
                       for check in ("time zones", "daylight saving"))
-    recommended = "timestamps=aware" if aware_holds else "baseline"
+    recommended = labels.AWARE if aware_holds else labels.BASELINE
     worse = {skew for skew, c in client.items() if c["misordered_pairs"] > server[best]["misordered_pairs"]}
     fix = (f"order events by the server's {best.removeprefix('server ')} (it mis-orders {server[best]['misordered_pairs']} of "
            f"{server[best]['pairs']} pairs, only where transactions commit out of insert order) and store timestamptz "

@@ -10,6 +10,7 @@ from bench.report.plotting.axes import (
 from bench.report.plotting.style import MS, ms, size
 from bench.analysis.tables import param_value, ratio_of, ratios, summary
 from bench.results import fact_table
+from models_variants import labels
 
 DELETION_WORKLOADS = ("delete_session", "purge_user", "restore_session", "list_live")
 
@@ -35,7 +36,7 @@ def _soft_ratios(table: pd.DataFrame, value: str) -> list[tuple[str, float]]:
     """(case, soft ÷ ORM hard delete) for every case measured on both."""
     out = []
     for case, part in table.groupby("case", sort=False):
-        soft, hard = part[part["variant"] == "deletion=soft"], part[part["variant"] == "baseline"]
+        soft, hard = part[part["variant"] == labels.SOFT], part[part["variant"] == labels.BASELINE]
         if not soft.empty and not hard.empty and hard[value].iloc[0]:
             out.append((" ".join(case.splitlines()), soft[value].iloc[0] / hard[value].iloc[0]))
     return out
@@ -83,8 +84,8 @@ def list_live_vs_fraction(df: pd.DataFrame, ax) -> None:
     ax.set_ylim(bottom=0)
     top = table[table["fraction"] == table["fraction"].max()]
     found = ratios(df, "list_live")
-    said = [f"{label} {ratio.text()}" for variant, label in (("deletion=soft", "with partial indexes"),
-                                                             ("deletion=soft_unindexed", "without"))
+    said = [f"{label} {ratio.text()}" for variant, label in ((labels.SOFT, "with partial indexes"),
+                                                             (labels.SOFT_UNINDEXED, "without"))
             if (ratio := ratio_of(found, variant, top["param"].iloc[0])) is not None]
     if said:
         finding_title(ax, f"With {top['fraction'].iloc[0]:.0f}% deleted, listing live sessions with soft delete takes "
@@ -138,8 +139,8 @@ def soft_delete_bloat(df: pd.DataFrame, ax) -> None:
     copied = f" (a copy of its first {sample:,.0f} sessions)" if sample == sample and sample is not None else ""
     ax.set(xlabel=f"sessions table{copied} after soft-deleting and restoring half of its rows, repeatedly",
            ylabel="table + index size (MiB)")
-    plain_run = bloat[~bloat["vacuum"].astype(bool) & (bloat["variant"] == "deletion=soft")]
-    vacuumed = bloat[bloat["vacuum"].astype(bool) & (bloat["variant"] == "deletion=soft")]
+    plain_run = bloat[~bloat["vacuum"].astype(bool) & (bloat["variant"] == labels.SOFT)]
+    vacuumed = bloat[bloat["vacuum"].astype(bool) & (bloat["variant"] == labels.SOFT)]
     if not plain_run.empty and not vacuumed.empty:
         p, v = plain_run.iloc[0], vacuumed.iloc[0]
         finding_title(ax, f"{p['cycles']:.0f} soft delete/restore cycles grow the sessions table "

@@ -14,6 +14,7 @@ from bench.analysis import growth as numbers# a module, not names: bench.analysi
 from bench.report.plotting.axes import faceted, finding_title, iqr_errors, legend, not_measured
 from bench.report.plotting.style import MS, colour, marker_style, ms, name, plain
 from bench.analysis.tables import param_value
+from models_variants import labels
 
 # The case a growth chart shows when a workload has several: the review's "fetching 100 sessions".
 DEFAULT_PARAMS = {"dashboard": "page_size=100"}
@@ -22,10 +23,10 @@ AXIS_OF = {"active_sync": "sync_flag", "mark_sync": "sync_flag", "dashboard": "l
            "migrate_audio_storage": "audio_storage", "backfill_audio_storage": "audio_storage"}
 UNITS = {"sessions": "sessions in the table", "nodes_per_session": "mesh nodes per session"}
 # The review's fix for each workload: the title sets it against the model as reviewed.
-REVIEWED_FIX = {"active_sync": "sync_flag=bool_column", "mark_sync": "sync_flag=bool_column",
-                "dashboard": "loading=selectin", "list_live": "deletion=soft",
-                "migrate_audio_storage": "audio_storage=storage_key",
-                "backfill_audio_storage": "audio_storage=storage_key"}
+REVIEWED_FIX = {"active_sync": labels.BOOL_COLUMN, "mark_sync": labels.BOOL_COLUMN,
+                "dashboard": labels.SELECTIN, "list_live": labels.SOFT,
+                "migrate_audio_storage": labels.STORAGE_KEY,
+                "backfill_audio_storage": labels.STORAGE_KEY}
 # `syncing` may name a kind of setting instead of a value: a fixed count, or a fraction of the sessions.
 KINDS = {"count": "a fixed count of syncing sessions (run with --syncing 100)",
          "fraction": "syncing sessions as a fraction of the table (run with --syncing 1%)"}
@@ -113,7 +114,7 @@ def latency_vs_size(df: pd.DataFrame, ax, workload: str = "active_sync", param: 
         if projected[-1][1] is not None and projected[-1][2] / projected[-1][1] <= numbers.USELESS_BAND:
             ax.fill_between(ahead, [p[1] * MS for p in projected], [p[2] * MS for p in projected], color=shade,
                             alpha=0.12, linewidth=0)
-        if variant in ("baseline", REVIEWED_FIX.get(workload)):  # the others' slopes are in the legend
+        if variant in (labels.BASELINE, REVIEWED_FIX.get(workload)):  # the others' slopes are in the legend
             ax.annotate(f"slope {fit['slope']:.2f}", (sizes[-1], predicted[-1][0] * MS), xytext=(4, 4),
                         textcoords="offset points", fontsize=7, color=shade)
         found.append((variant, fit))
@@ -158,7 +159,7 @@ def _finding(workload: str, found: list, along: str, top: float, cliffs: list) -
     at 1,000,000 sessions (extrapolation) 194 ms [...] against 0.282 ms [...]'."""
     axis = AXIS_OF.get(workload.split(" ")[0])
     by_variant = dict(found)
-    ends = [(v, by_variant[v]) for v in ("baseline", REVIEWED_FIX.get(workload.split(" ")[0])) if v in by_variant]
+    ends = [(v, by_variant[v]) for v in (labels.BASELINE, REVIEWED_FIX.get(workload.split(" ")[0])) if v in by_variant]
     if len(ends) < 2:  # the model as reviewed or its fix not measured: the steepest and the flattest
         ranked = sorted(found, key=lambda item: -item[1]["slope"])
         ends = [ranked[0]] + ([ranked[-1]] if ranked[-1][0] != ranked[0][0] else [])

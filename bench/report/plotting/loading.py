@@ -12,6 +12,7 @@ from bench.report.plotting.style import MS, marker_style, ms, name, plain
 from bench.analysis.tables import (
     EXTRA_ROWS, SAME_ROWS, by_param, dashboard_work, fastest, param_value, ratio_of, ratios, summary,
 )
+from models_variants import labels
 
 
 def _statement_shape(part: pd.DataFrame) -> str:
@@ -52,10 +53,10 @@ def latency_vs_page_size(df: pd.DataFrame, ax) -> None:
     extra = [v for v, said in work.items() if said == EXTRA_ROWS]
     latency_lines(ax, table, "page_size", "loading", dashed=extra, suffix=" + messages")
     ax.set(xscale="log", yscale="log", xlabel="page size (sessions per page)", ylabel="latency per page load (ms)")
-    base, best = top[top["variant"] == "baseline"], fastest(top)
+    base, best = top[top["variant"] == labels.BASELINE], fastest(top)
     page = f"{top['page_size'].iloc[0]:.0f}"
     found = ratios(df, "dashboard")
-    measured = {v: r for v in top["variant"] if v != "baseline" and (r := ratio_of(found, v, top["param"].iloc[0]))}
+    measured = {v: r for v in top["variant"] if v != labels.BASELINE and (r := ratio_of(found, v, top["param"].iloc[0]))}
     if measured:
         def listed(variants):
             return ", ".join(f"{name(v, 'loading')} {measured[v].text()}" for v in variants if v in measured)
@@ -103,14 +104,14 @@ def _winner(table: pd.DataFrame, workload: str, axis: str) -> str:
             f"{worst['median_s'] / best['median_s']:.1f}× the fastest"
     speedups = []
     for case, best in winners.items():
-        base = table[(table["case"] == case) & (table["variant"] == "baseline")]
-        if not base.empty and best["variant"] != "baseline":
+        base = table[(table["case"] == case) & (table["variant"] == labels.BASELINE)]
+        if not base.empty and best["variant"] != labels.BASELINE:
             speedups.append(base["median_s"].iloc[0] / best["median_s"])
     finding = f"{workload}: {names.pop()} is fastest in every case"
     if speedups:
         spread = f"{min(speedups):.1f}×" if round(min(speedups), 1) == round(max(speedups), 1) else \
             f"{min(speedups):.1f}–{max(speedups):.1f}×"
-        finding += f", {spread} faster than {name('baseline', axis)}"
+        finding += f", {spread} faster than {name(labels.BASELINE, axis)}"
     return finding
 
 
@@ -155,7 +156,7 @@ def row_explosion(df: pd.DataFrame, ax) -> None:
     else:
         finding = f"At page size {worst['page_size']:.0f}, {name(worst['variant'], 'loading')} carries " \
                   f"{worst['y']:,.0f} rows per statement, lazy " \
-                  f"{top.loc[top['variant'] == 'baseline', 'y'].min():,.1f}"
+                  f"{top.loc[top['variant'] == labels.BASELINE, 'y'].min():,.1f}"
     finding_title(ax, finding)
     legend(ax, "loading")
 

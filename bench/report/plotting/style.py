@@ -12,12 +12,13 @@ from matplotlib.figure import Figure
 
 from bench.analysis.units import MS, ms, size  # noqa: F401 - the charts' number labels
 from models_variants import AXES, BASELINE
+from models_variants import labels
 
 # Okabe & Ito's colour-blind-safe palette. The reviewed baseline is always black; within an
 # axis the alternatives take the palette in the order their axis module declares them, so no chart
 # shows a colour twice and a new axis value gets its colour without an entry here.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442"]
-COLOURS = {"baseline": "#000000", **{
+COLOURS = {labels.BASELINE: "#000000", **{
     f"{axis.name}={value}": PALETTE[index % len(PALETTE)]
     for axis in AXES.values() for index, value in enumerate(list(axis.values)[1:])}}
 MARKERS = {"#000000": "o", "#0072B2": "s", "#E69F00": "^", "#009E73": "D", "#CC79A7": "v", "#D55E00": "P"}
@@ -35,8 +36,8 @@ def colour(variant: str) -> str:
 
 def name(variant: str, axis: str | None = None) -> str:
     """Legend text: the axis value ("selectin"), the baseline as "lazy (baseline)"."""
-    if variant == "baseline":
-        return f"{getattr(BASELINE, axis)} (baseline)" if axis else "baseline"
+    if variant == labels.BASELINE:
+        return f"{getattr(BASELINE, axis)} (baseline)" if axis else labels.BASELINE
     if "," not in variant and "=" in variant:
         return plain(variant.split("=", 1)[1])
     return plain(variant)

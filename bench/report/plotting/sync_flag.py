@@ -11,6 +11,7 @@ from bench.report.plotting.axes import (
 from bench.report.plotting.style import MS, marker_style, ms, name, plain, size
 from bench.analysis.tables import fastest, summary
 from bench.analysis.stats import fit_loglog_slope
+from models_variants import labels
 
 
 def _plan(row: pd.Series) -> str:
@@ -39,7 +40,7 @@ def active_sync(df: pd.DataFrame, ax) -> None:
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xticks(sorted(table["sessions"].unique()))
-        grows = [f"{name(v, 'sync_flag')} as $N^{{{slopes[v]:.2f}}}$" for v in ("baseline", "sync_flag=bool_column")
+        grows = [f"{name(v, 'sync_flag')} as $N^{{{slopes[v]:.2f}}}$" for v in (labels.BASELINE, labels.BOOL_COLUMN)
                  if v in slopes]
         finding = "Latency grows " + ", ".join(grows) + f" (log-log slope, {part['sessions'].min():,.0f}–" \
                   f"{part['sessions'].max():,.0f} sessions; 1 = linear scan, 0 = constant)"
@@ -55,12 +56,12 @@ def active_sync(df: pd.DataFrame, ax) -> None:
     ax.set(xlabel="sync_flag variant (label: median, top plan node)",
            ylabel="active_sync latency (ms" + (", log scale)" if ax.get_yscale() == "log" else ")"))
     finding = []
-    for variant in ("baseline", "sync_flag=bool_column"):
+    for variant in (labels.BASELINE, labels.BOOL_COLUMN):
         rows = table[table["variant"] == variant]
         if not rows.empty:
             finding.append(f"{name(variant, 'sync_flag')}: {_plan(rows.iloc[0])}, {ms(rows['median_s'].iloc[0])}")
     best = fastest(table)
-    if best["variant"] not in ("baseline", "sync_flag=bool_column"):
+    if best["variant"] not in (labels.BASELINE, labels.BOOL_COLUMN):
         finding.append(f"fastest {name(best['variant'], 'sync_flag')}: {_plan(best)}, {ms(best['median_s'])}")
     finding_title(ax, ("; ".join(finding) + f" at {part['sessions'].max():,.0f} sessions").replace("\n", " "))
 
@@ -97,7 +98,7 @@ def read_write_tradeoff(df: pd.DataFrame, ax, reads_per_write: float | None = No
     candidates = table[table["seq_scan_read"] != True]  # noqa: E712 - bools and None
     which = "Cheapest without a Seq Scan" if not candidates.empty else "Cheapest (every plan scans)"
     candidates = table if candidates.empty else candidates
-    best, base = candidates.loc[candidates["total"].idxmin()], table[table["variant"] == "baseline"]
+    best, base = candidates.loc[candidates["total"].idxmin()], table[table["variant"] == labels.BASELINE]
     finding = f"{which} at {reads_per_write:g} reads per write: " \
               f"{name(best['variant'], 'sync_flag')} " \
               f"({ms(best['median_s_read'])} read, {ms(best['median_s_write'])} write, indexes " \
