@@ -134,11 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_choices(parser: argparse.ArgumentParser) -> None:
     """`--backend {auto,embedded,docker,url}` in usage and help, read from the backends registry."""
-    from bench.backends import BACKENDS
+    from bench.backends import names
 
     for action in parser._actions:
         if action.dest == "backend":
-            action.metavar = "{" + ",".join(BACKENDS) + "}"
+            action.metavar = "{" + ",".join(names()) + "}"
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import pytest
 
 from bench import verdicts
 from bench.analysis import growth
-from bench.verdicts import loading, rules
+from bench.verdicts import loading, migration, rules
 from bench.verdicts import storage as verdicts_storage, timestamps as verdicts_time
 from bench.report import notebook_paths
 
@@ -41,10 +41,10 @@ def test_each_claim_names_notebooks_and_workloads_that_exist():
 def test_the_thresholds_quoted_are_the_constants_the_verdicts_apply():
     for value, name in ((rules.FIX_RATIO, "FIX_RATIO"), (growth.SCAN_SLOPE, "SCAN_SLOPE"),
                         (verdicts_storage.AFFORDABLE_RATIO, "AFFORDABLE_RATIO"),
-                        (verdicts_storage.MASSIVE_SECONDS, "MASSIVE_SECONDS"),
+                        (migration.MASSIVE_SECONDS, "MASSIVE_SECONDS"),
                         (verdicts_time.NTP_SKEW_MS, "NTP_SKEW_MS")):
         assert re.search(rf"\b{value:g}\b[^`]{{0,12}}\(`{name}`", CLAIMS), name
-    assert verdicts_storage.MASSIVE_WAL_BYTES == 2**30 and "1 GiB of WAL" in CLAIMS
+    assert migration.MASSIVE_WAL_BYTES == 2**30 and "1 GiB of WAL" in CLAIMS
     assert f"ceil(page / {loading.SELECTIN_BATCH})" in CLAIMS
 
 

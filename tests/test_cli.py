@@ -194,7 +194,7 @@ def _subcommands():
 
 
 def test_every_argument_of_every_subcommand_has_help_and_lists_its_choices():
-    from bench.backends import BACKENDS
+    from bench.backends import names
 
     parser, commands = _subcommands()
     for name, sub in [("sessionbench", parser), *commands.items()]:
@@ -207,7 +207,7 @@ def test_every_argument_of_every_subcommand_has_help_and_lists_its_choices():
     with_backend = [name for name, sub in commands.items() if any(a.dest == "backend" for a in sub._actions)]
     assert {"run", "trace"} <= set(with_backend)
     for name in with_backend:
-        assert "{" + ",".join(BACKENDS) + "}" in commands[name].format_usage(), name
+        assert "{" + ",".join(names()) + "}" in commands[name].format_usage(), name
     assert "pooled" in commands["report"].format_help()
 
 
@@ -273,7 +273,7 @@ def test_the_summary_fits_the_terminal_leads_with_the_headline_and_ends_with_the
 
 
 def test_the_data_load_reports_its_share_and_the_time_left_past_any_capture(capfd):
-    from bench.commands.runner import Progress
+    from bench.commands.progress import Progress
 
     progress = Progress(quiet=False, header="sessionbench: test")
     progress.LOAD_EVERY_S = 0  # every call prints here; a run prints at most one line every 2 s
@@ -290,7 +290,7 @@ def test_the_data_load_reports_its_share_and_the_time_left_past_any_capture(capf
 
 
 def test_a_long_step_says_it_is_still_running_without_looking_like_a_finished_one(capfd):
-    from bench.commands.runner import Progress
+    from bench.commands.progress import Progress
 
     progress = Progress(quiet=False, header="sessionbench: test")
     progress.STILL_EVERY_S, progress.total = 0.05, 3  # a run says so every 15 s

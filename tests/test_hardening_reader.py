@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from bench import results
+from bench.results import validate
 from bench.errors import UserError
 from tests.test_results_untrusted import ROOT, _set, valid_doc
 
@@ -84,7 +85,7 @@ def test_the_reader_refuses_a_value_of_the_wrong_kind_naming_it(name, tmp_path):
 
 
 def test_the_declared_row_covers_every_column_of_the_table():
-    undeclared = [name for name in results.COLUMNS if results.kind_of(name) is None]
+    undeclared = [name for name in results.COLUMNS if validate.kind_of(name) is None]
     assert undeclared == [], f"declare these columns' kinds in ROW_SCHEMA: {undeclared}"
 
 
@@ -92,7 +93,7 @@ def test_a_file_as_a_run_writes_it_still_reads():
     doc = _two_rows(1.5, 2)  # an int and a float are both numbers
     doc["benchmarks"][0]["extra_info"]["trial_unloaded_s"] = [0.0, 0.001]  # all waiting: 0 is a real value
     doc["benchmarks"][0]["extra_info"]["trial_medians_s"] = [0.004, 0.005]
-    assert results._malformed(doc) is None
+    assert validate.malformed(doc) is None
     # a 0 in a metric compare takes logs of leaves that metric without an interval instead of failing
     assert results.trial_values(doc["benchmarks"][0], "unloaded") == []
     assert results.trial_values(doc["benchmarks"][0], "wall") == [0.004, 0.005]

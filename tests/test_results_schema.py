@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from bench import results
+from bench.results import format
 from bench.results.schema import KIND_SCHEMAS, PATH, published, strict_json, text
 from tests.conftest import docker_image_or_skip
 from tests.runs import ROOT, tiny_dashboard_run
@@ -47,12 +48,12 @@ def test_the_committed_schema_is_the_one_the_declarations_make():
     assert "additionalProperties" not in schema  # open for pytest-benchmark's part
 
 
-@pytest.mark.parametrize("kind", sorted(results.KINDS))
+@pytest.mark.parametrize("kind", sorted(format.KINDS))
 def test_each_declared_kind_accepts_exactly_what_the_reader_accepts(kind, validator):
-    assert set(KIND_SCHEMAS) == set(results.KINDS)
+    assert set(KIND_SCHEMAS) == set(format.KINDS)
     check = jsonschema.Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": validator.schema["$defs"]})
     for value in (0, 1, 7, 2.5, -1, -0.5, 2**63, 1e300, "", "x", True, False, None, [1], {"a": 1}):
-        reader = value is None or results.KINDS[kind][0](value)
+        reader = value is None or format.KINDS[kind][0](value)
         assert check.is_valid(value) == reader, (kind, value)
 
 

@@ -8,7 +8,8 @@ import pytest
 from bench.results import COLUMNS
 from bench.verdicts import READS_PER_WRITE, verdicts
 from bench.verdicts.rules import FIX_RATIO
-from bench.verdicts.storage import AFFORDABLE_RATIO, MASSIVE_SECONDS, MASSIVE_WAL_BYTES, PRODUCTION_MESSAGES
+from bench.verdicts.migration import MASSIVE_SECONDS, MASSIVE_WAL_BYTES, PRODUCTION_MESSAGES
+from bench.verdicts.storage import AFFORDABLE_RATIO
 
 BASE_AXES = {"loading": "lazy", "sync_flag": "json", "deletion": "hard_orm", "audio_storage": "raw_path",
              "timestamps": "naive_utc"}

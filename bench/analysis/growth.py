@@ -21,10 +21,11 @@ import pandas as pd
 
 from bench.analysis.units import ms, size
 from bench.analysis.stats import BEND_SLOPE, bends, fit_loglog, neighbour_slopes
+from bench.data.spec import DATA_COLUMNS
 
 # What one fit is about: its workload, case, variant and the data set apart from the size swept.
 CASE = ["workload", "param", "variant", "image"]
-DATA = ["sessions", "nodes_per_session", "syncing"]
+DATA = list(DATA_COLUMNS)
 METRICS = {"latency": "median_s", "buffers": "buffers"}
 # A slope whose whole 95% interval lies above this grows like a scan, below it does not: halfway between
 # constant (0) and linear (1). The C2 verdict decides "O(N)" by it (bench.verdicts).

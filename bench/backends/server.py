@@ -38,6 +38,9 @@ class Server:
     where: str = ""
     image_id: str | None = None  # the image's content digest: a tag can move, this cannot
     image_digest: str | None = None  # the registry digest (name@sha256:...) of a pulled image; none for a local build
+    # What the backend that opened it can do (bench.backends.registry.Backend says each):
+    started_here: bool = False  # this run started the server: its server-wide statistics are the run's own
+    local_processes: bool = False  # its processes are this machine's, by the PIDs it reports: their CPU time is readable
 
     @property
     def safe_url(self) -> str:

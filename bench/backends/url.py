@@ -14,12 +14,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from bench import redact
 from bench.backends import leftovers
 from bench.faults import first_line, known_fault
+from bench.backends.registry import Backend, Opening
 from bench.backends.server import Server, probe
 from bench.errors import UserError
 
 
 @contextlib.contextmanager
-def url_server(database_url: str) -> Iterator[Server]:
+def url_server(database_url: str, backend: str = "url") -> Iterator[Server]:
     """A server someone else runs: the suite touches only schemas it creates itself."""
     try:
         url = make_url(database_url)
@@ -31,7 +32,7 @@ def url_server(database_url: str) -> Iterator[Server]:
                         "use postgresql://USER:PASSWORD@HOST:PORT/DBNAME")
     redact.register(url.password)
     url = url.set(drivername="postgresql+psycopg")
-    server = probe(Server("url", url, where=url.host or "unix socket"), enable_statements=False)
+    server = probe(Server(backend, url, where=url.host or "unix socket"), enable_statements=False)
     check_can_create_schema(url)
     drop_schemas_left_earlier(server)
     yield server
@@ -77,3 +78,19 @@ def check_can_create_schema(url: URL) -> None:
             from None
     finally:
         engine.dispose()
+
+
+def _needs_url(opening: Opening) -> str:
+    if not opening.database_url:
+        raise UserError(f"--backend {opening.name} needs a database URL",
+                        "pass --database-url or set SESSIONBENCH_DATABASE_URL")
+    return opening.database_url
+
+
+def _check(opening: Opening) -> None:
+    with url_server(_needs_url(opening), opening.name):
+        pass  # an unreachable or read-only server is refused before anything starts
+
+
+BACKEND = Backend("url", lambda opening: url_server(_needs_url(opening), opening.name),
+                  "a server someone else runs, given by --database-url", needs_url=True, check=_check)

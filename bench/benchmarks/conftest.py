@@ -75,7 +75,8 @@ def _settings(config) -> settings.RunSettings:
 
 
 def _images(config) -> list:
-    if _settings(config).backend != "docker":
+    backend = _settings(config).backend
+    if backend == "auto" or not backends.get(backend).uses_image:  # one server; images are a docker matrix
         return [None]
     return backends.resolve_image(_settings(config).image)
 
@@ -194,7 +195,7 @@ def run_state(request, server, data):
     except UserError as exc:
         _stop(config, exc)
     finally:
-        if server.backend == "url" or len(data_sets(config)) > 1:
+        if not server.started_here or len(data_sets(config)) > 1:
             _drop_run_schemas(config, state, data_set=True)
         state.close()
 

@@ -75,7 +75,7 @@ def trace(args) -> int:
                 prepared.close()
                 facts = prepared.counts
         finally:
-            if server.backend == "url":
+            if not server.started_here:  # a server the run did not start keeps nothing of the run
                 state.drop_run_schemas()
             state.close()
     statements = [{**item, "sql": readable(item["sql"], run_id)} for item in facts["_trace"]]

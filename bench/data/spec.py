@@ -40,6 +40,11 @@ def syncing_share(syncing: str, sessions: int) -> float | int:
 
 
 
+# What a results row says about the data its case ran on, in this order: part of every benchmark's key
+# (bench.results.format.KEY) and the axes of the growth tables (bench.analysis.growth).
+DATA_COLUMNS = ("sessions", "nodes_per_session", "syncing")
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """Size and seed of one canonical data set; users defaults to max(10, sessions // 20).
@@ -76,7 +81,7 @@ class DataSpec:
     @property
     def columns(self) -> dict:
         """What each results row says about the data its case ran on (part of the benchmark's key)."""
-        return {"sessions": self.sessions, "nodes_per_session": self.nodes_per_session, "syncing": self.syncing}
+        return {column: getattr(self, column) for column in DATA_COLUMNS}
 
     @property
     def label(self) -> str:

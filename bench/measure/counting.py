@@ -233,4 +233,4 @@ def server_totals(conn: Connection) -> ServerTotals:
 
 def server_counts_usable(server) -> bool:
     """Server-side counts and times are the run's own only on a server it started, with pg_stat_statements."""
-    return bool(server.pg_stat_statements) and server.backend in ("embedded", "docker")
+    return bool(server.pg_stat_statements) and server.started_here

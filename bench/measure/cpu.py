@@ -23,7 +23,7 @@ def _schedstat(path: str) -> tuple[int, int] | None:
 
 def server_process(server, pid: int) -> int | None:
     """`pid` if it is the server backend as this machine sees it (embedded server), else None."""
-    if server.backend != "embedded":
+    if not server.local_processes:
         return None  # a container's PIDs are another namespace's; a remote server is not here at all
     try:
         name = Path(f"/proc/{pid}/comm").read_text().strip()

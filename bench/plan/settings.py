@@ -11,6 +11,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from bench import backends
 from bench.errors import UserError
 from bench.plan.shard import parse_shard
 
@@ -138,6 +139,11 @@ def _choice(*choices: str):
     return parse
 
 
+def _backend(text: str) -> str:
+    """A registered backend's name, or auto (read when a value is checked, so a backend registered later counts)."""
+    return _choice(*backends.names())(text)
+
+
 def _sessions(text: str) -> list[int]:
     """"1000,3000" -> [1000, 3000]: each 50 or more, sorted, each once, the largest within memory."""
     values = sorted({_positive_int(50, 100_000_000)(item) for item in _comma_list(text)})
@@ -179,7 +185,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("backend", "auto", "auto | embedded | docker | url", _choice("auto", "embedded", "docker", "url")),
+    Setting("backend", "auto", "auto | embedded | docker | url", _backend),
     Setting("image", [], "container image for --backend docker; repeat for a version matrix "
             "(default postgres:18-alpine)", many=True, env="SESSIONBENCH_PG_IMAGE"),
     Setting("database_url", None, "server for --backend url (never printed or stored)"),

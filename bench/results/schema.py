@@ -20,13 +20,14 @@ import json
 import sys
 from pathlib import Path
 
-from bench import results
+from bench.results import format as results
+from bench.results.validate import kind_of
 from bench.plan.settings import SETTINGS
 
 PATH = Path(__file__).parents[1] / "schema" / "results.schema.json"
 _LIMIT = 2**63  # numbers must fit the 64-bit columns pandas computes with (bench.results)
 
-# Each kind of value bench.results declares (results.KINDS), as JSON Schema; null (absent) is always allowed.
+# Each kind of value bench.results declares (bench.results.format.KINDS), as JSON Schema; null (absent) is always allowed.
 KIND_SCHEMAS = {
     "duration": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": _LIMIT},
     "time": {"type": "number", "minimum": 0, "exclusiveMaximum": _LIMIT},
@@ -47,13 +48,13 @@ def _kind(kind: str) -> dict:
 def _kind_defs() -> dict:
     defs = {kind: {"anyOf": [schema, {"type": "null"}]} for kind, schema in KIND_SCHEMAS.items()}
     defs.update({kind: {"anyOf": [{"type": "array", "items": KIND_SCHEMAS[item]}, {"type": "null"}]}
-                 for kind, item in results._LIST_KINDS.items()})
+                 for kind, item in results.LIST_KINDS.items()})
     return defs
 
 
 def _column(name: str) -> dict:
-    """A results column's schema: its declared kind (results.kind_of), else one plain value."""
-    kind = results.kind_of(name)
+    """A results column's schema: its declared kind (bench.results.validate.kind_of), else one plain value."""
+    kind = kind_of(name)
     return _kind(kind) if kind is not None else {"$ref": "#/$defs/plain"}
 
 
@@ -63,7 +64,7 @@ def _columns() -> dict:
     names = dict.fromkeys((*results.COLUMNS, *results.ROW_SCHEMA))
     properties = {name: _column(name) for name in names}
     patterns = {}
-    for suffix, kind in results._SUFFIX_KINDS:
+    for suffix, kind in results.SUFFIX_KINDS:
         declared = sorted(name for name in names if name.endswith(suffix))
         patterns[f"^(?!({'|'.join(declared)})$).*{suffix}$" if declared else f"{suffix}$"] = _kind(kind)
     return {"properties": properties, "patternProperties": patterns}

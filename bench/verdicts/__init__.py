@@ -21,6 +21,7 @@ import pandas as pd
 from bench.plan.recommended import without as without_recommended
 from bench.verdicts import storage as verdicts_storage
 from bench.verdicts.loading import RULE_C1, c1_loading
+from bench.verdicts.migration import PRODUCTION_MESSAGES
 from bench.verdicts.rules import (  # noqa: F401 - the verdict words, read by the notebooks and the report
     ADOPT, CHANGE, COLUMNS, CONFIRMED, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, SHOWN, UNDECIDED,
 )
@@ -38,7 +39,7 @@ def verdicts(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, *,
     df = without_recommended(df)  # it changes every axis at once: judged in its own table
     options = {"reads_per_write": reads_per_write, "delete_paths": delete_paths,
                "production_messages": production_messages if production_messages is not None
-               else verdicts_storage.PRODUCTION_MESSAGES}
+               else PRODUCTION_MESSAGES}
     judges = {"C1": c1_loading, "C2": c2_sync_flag, **verdicts_storage.JUDGES}
     rules = {"C1": RULE_C1, "C2": RULE_C2, **verdicts_storage.RULES}
     rows = []
