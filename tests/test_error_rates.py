@@ -9,14 +9,15 @@ import math
 import pytest
 
 from tools import error_rates
+from tools.error_rates import between_runs, gate_errors, injected_size, runner, sections
 from bench.results import FORMAT_VERSION
 
 
 def test_write_doc_replaces_only_its_own_section(tmp_path):
     page = tmp_path / "rates.md"
     page.write_text("# Rates\nintro\n<!-- error-rates:idle:begin -->\nold\n<!-- error-rates:idle:end -->\noutro\n")
-    error_rates.write_doc(page, "idle", "new numbers")
-    error_rates.write_doc(page, "busy", "busy numbers")
+    sections.write_doc(page, "idle", "new numbers")
+    sections.write_doc(page, "busy", "busy numbers")
     text = page.read_text()
     assert text.startswith("# Rates\nintro\n<!-- error-rates:idle:begin -->\nnew numbers\n<!-- error-rates:idle:end -->"
                            "\noutro\n")
@@ -40,18 +41,18 @@ def test_run_spread_is_what_the_trials_do_not_explain(tmp_path):
     # Two runs, trials identical within each run (no within-run spread): all spread is between runs.
     a = _run(tmp_path, "a", [("baseline", [1.0, 1.0, 1.0], 1.0)])
     b = _run(tmp_path, "b", [("baseline", [math.e ** 0.1] * 3, 1.0)])
-    spread = error_rates.run_spread([a, b])
+    spread = between_runs.run_spread([a, b])
     # variance of the two run means (0 and 0.1) is 0.005: a spread of sqrt(0.005)
     assert spread["median"] == pytest.approx(math.sqrt(0.005))
     # when the trials alone spread that much, nothing is left for the runs
     c = _run(tmp_path, "c", [("baseline", [0.5, 2.0, 0.5, 2.0], 1.0)])
     d = _run(tmp_path, "d", [("baseline", [0.5, 2.0, 0.5, 2.2], 1.0)])
-    assert error_rates.run_spread([c, d])["median"] == 0.0
+    assert between_runs.run_spread([c, d])["median"] == 0.0
 
 
 def test_headline_ratios_are_read_the_way_round_they_are_named(tmp_path):
     path = _run(tmp_path, "h", [("baseline", [1.0, 1.0], 1.0), ("loading=selectin", [0.25, 0.25], 0.25)])
-    assert error_rates.headline_ratios(path) == {"lazy / selectin, dashboard page 100": pytest.approx(4.0)}
+    assert between_runs.headline_ratios(path) == {"lazy / selectin, dashboard page 100": pytest.approx(4.0)}
 
 
 def _row(workload, verdict, detectable=0.2):
@@ -63,7 +64,7 @@ def test_gate_rates_count_false_flags_catches_and_bystanders():
     aa = [{"exit": 0, "rows": [_row("a", "no change"), _row("b", "no change")]},
           {"exit": 1, "rows": [_row("a", "regression"), _row("b", "no change", 0.4)]}]
     ab = [{"slowed": "a", "exit": 1, "rows": [_row("a", "regression"), _row("a", "regression"), _row("b", "improvement")]}]
-    rates = error_rates.gate_rates(aa, ab)
+    rates = gate_errors.gate_rates(aa, ab)
     assert rates["aa_exit"] == (1, 2)
     assert rates["aa_flags"] == (1, 4)
     assert rates["ab_caught"] == (2, 2)
@@ -73,7 +74,7 @@ def test_gate_rates_count_false_flags_catches_and_bystanders():
 
 
 def test_several_per_side_compares_alternated_runs_as_ci_does_and_catches_the_slowed_workloads(tmp_path):
-    from tools.error_rates import several_per_side
+    from tools.error_rates.gate_errors import several_per_side
     from tests.test_compare import _runs
 
     variants = {f"v{k}": 0.002 * (k + 1) for k in range(6)}
@@ -97,7 +98,7 @@ def test_several_per_side_compares_alternated_runs_as_ci_does_and_catches_the_sl
 def test_a_trend_across_a_series_falls_on_both_sides_of_an_alternated_window(tmp_path):
     """A machine that slows down over minutes: comparing early runs with late ones would flag it;
     alternating base and head, as CI does, does not."""
-    from tools.error_rates import several_per_side
+    from tools.error_rates.gate_errors import several_per_side
     from tests.test_compare import _runs
 
     variants = {f"v{k}": 0.002 * (k + 1) for k in range(6)}
@@ -115,7 +116,7 @@ def test_a_trend_across_a_series_falls_on_both_sides_of_an_alternated_window(tmp
 
 
 def test_ci_order_splits_consecutive_runs_base_head_base_head():
-    assert error_rates.ci_order(list(range(10))) == ([0, 2, 4, 6, 8], [1, 3, 5, 7, 9])
+    assert gate_errors.ci_order(list(range(10))) == ([0, 2, 4, 6, 8], [1, 3, 5, 7, 9])
 
 
 def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp_path, monkeypatch):
@@ -125,21 +126,21 @@ def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp
         made.append((out.name, (env or {}).get("SESSIONBENCH_TEST_SLOWDOWN")))
         return out / "run.json"
 
-    monkeypatch.setattr(error_rates, "one_run", one_run)
+    monkeypatch.setattr(runner, "one_run", one_run)
     options = argparse.Namespace(workloads="dashboard,list_live,active_sync", blocks=2, slowdown=0.25,
                                  work=str(tmp_path), per_side=3)
-    done = error_rates.blocks({"runs": []}, options)
+    done = runner.blocks({"runs": []}, options)
     slow_first, slow_second = "list_live=0.25,active_sync=0.25", "dashboard=0.25,active_sync=0.25"
     assert made[:6] == [("BLOCK00-A0", None), ("BLOCK00-B0", slow_first), ("BLOCK00-A1", None),
                         ("BLOCK00-B1", slow_first), ("BLOCK00-A2", None), ("BLOCK00-B2", slow_first)]  # as CI orders them
     assert done["blocks"][0]["base"] == [str(tmp_path / f"BLOCK00-A{k}" / "run.json") for k in range(3)]
     assert [name for name, _ in made[6:]][:2] == ["BLOCK01-A0", "BLOCK01-B0"] and made[7][1] == slow_second
     assert [b["slowed"] for b in done["blocks"]] == [["list_live", "active_sync"], ["dashboard", "active_sync"]]
-    again = error_rates.blocks(done, argparse.Namespace(**{**vars(options), "blocks": 1}))
+    again = runner.blocks(done, argparse.Namespace(**{**vars(options), "blocks": 1}))
     assert len(again["blocks"]) == 3 and made[-1][0] == "BLOCK02-B2"  # more blocks add to the stored ones
     with pytest.raises(SystemExit):
         error_rates.main(["--blocks", "3", "--work", str(tmp_path)])
-    five = error_rates.blocks({"runs": []}, argparse.Namespace(**{**vars(options), "blocks": 1, "per_side": 5}))
+    five = runner.blocks({"runs": []}, argparse.Namespace(**{**vars(options), "blocks": 1, "per_side": 5}))
     assert [len(five["blocks"][0][side]) for side in ("base", "new")] == [5, 5] and made[-1][0] == "BLOCK00-B4"
     with pytest.raises(SystemExit):
         error_rates.main(["--replay", "--blocks", "1", "--per-side", "0", "--work", str(tmp_path)])
@@ -158,13 +159,13 @@ def test_analyze_measures_run_effects_and_pairing_on_a_drifting_series(tmp_path)
         path.write_text(json.dumps({**doc, "datetime": f"2026-01-01T12:{n:02d}:00+00:00"}))
         paths.append(str(path))
     result = {"runs": paths}
-    (effect,) = error_rates.run_effects(result).values()
+    (effect,) = between_runs.run_effects(result).values()
     assert effect["lag1"] > 0.7 and effect["sd"] > 0.1
-    unpaired = error_rates.pairing_rates(result, 5, pair_up=False)
-    paired = error_rates.pairing_rates(result, 5)
+    unpaired = gate_errors.pairing_rates(result, 5, pair_up=False)
+    paired = gate_errors.pairing_rates(result, 5)
     assert unpaired["aa_exit"][1] == paired["aa_exit"][1] == 3  # 12 runs: 3 windows of 10
     assert paired["aa_flags"][0] == 0  # each pair's runs were 4% apart, well inside the 10% threshold
-    assert error_rates.abba_order(list(range(8))) == ([0, 3, 4, 7], [1, 2, 5, 6])
+    assert gate_errors.abba_order(list(range(8))) == ([0, 3, 4, 7], [1, 2, 5, 6])
     with pytest.raises(SystemExit):
         error_rates.main(["--analyze", "--work", str(tmp_path / "none")])
 
@@ -189,13 +190,15 @@ def test_one_file_rates_widen_with_the_factor_and_the_analysis_prints_each(tmp_p
     slowed.write_text(json.dumps(make_doc(*(make_bench(variant=v, median=0.002 * (k + 1) * 1.6, noise=0.04, seed=7 + k)
                                             for k, v in enumerate(variants)), run_id="slow")))
     result = {"runs": paths, "slow": [{"workload": "dashboard", "base": 3, "path": str(slowed)}]}
-    alone, wide = error_rates.one_file_rates(result, None), error_rates.one_file_rates(result, 2.1)
+    alone, wide = gate_errors.one_file_rates(result, None), gate_errors.one_file_rates(result, 2.1)
     assert alone["aa_exit"][1] == 11 and alone["aa_flags"][1] == 11 * 8 and alone["ab_caught"][1] == 8
     assert alone["aa_flags"][0] > wide["aa_flags"][0]
     assert alone["ab_caught"][0] >= wide["ab_caught"][0]
-    table = error_rates.spread_evidence(result)
-    assert "RUN_SPREAD 0.04 alone" in table and all(f"{f} x trial spread" in table for f in error_rates.SPREAD_FACTORS)
-    assert error_rates.compare_module.RUN_SPREAD_PER_TRIAL_SPREAD == 1.8  # put back after each rate
+    table = sections.spread_evidence(result)
+    assert "RUN_SPREAD 0.04 alone" in table and all(f"{f} x trial spread" in table for f in gate_errors.SPREAD_FACTORS)
+    from bench.gate import compare
+
+    assert compare.RUN_SPREAD_PER_TRIAL_SPREAD == 1.8  # put back after each rate
 
 
 def test_headline_windows_of_reports_over_three_runs_outlast_one_odd_run(tmp_path):
@@ -205,9 +208,9 @@ def test_headline_windows_of_reports_over_three_runs_outlast_one_odd_run(tmp_pat
     ratios[7] = 6.0
     paths = [str(_run(tmp_path, f"A{n}", [("baseline", [1.0] * 6, 1.0), ("loading=selectin", [1.0 / r] * 6, 1 / r)]))
              for n, r in enumerate(ratios)]
-    single = error_rates.headline_windows({"runs": paths})["lazy / selectin, dashboard page 100"]["median"]
+    single = between_runs.headline_windows({"runs": paths})["lazy / selectin, dashboard page 100"]["median"]
     assert (single["held"], single["windows"]) == (11 - 5, 11) and single["worst"] == pytest.approx(0.5)
-    pooled = error_rates.headline_windows({"runs": paths}, pooled=3)["lazy / selectin, dashboard page 100"]["median"]
+    pooled = between_runs.headline_windows({"runs": paths}, pooled=3)["lazy / selectin, dashboard page 100"]["median"]
     assert (pooled["held"], pooled["windows"], pooled["worst"]) == (1, 1, 0.0)  # 13 reports: one window of 5 apart
 
 
@@ -217,11 +220,11 @@ def test_slowed_by_reads_both_forms_of_the_slowdown():
     selectin = Row(workload="dashboard", variant="loading=selectin")
     base = Row(workload="dashboard", variant="baseline")
     other = Row(workload="list_live", variant="v0")  # a synthetic label: no axis to read, none needed
-    assert error_rates.slowed_by("dashboard=0.25", selectin) and error_rates.slowed_by("dashboard=0.25", base)
-    assert error_rates.slowed_by("dashboard[loading=selectin]=0.25", selectin)
-    assert not error_rates.slowed_by("dashboard[loading=selectin]=0.25", base)
-    assert not error_rates.slowed_by("dashboard=0.25", other) and error_rates.slowed_by("x=1,list_live=0.5", other)
-    assert not error_rates.slowed_by("dashboard=0", base)
+    assert injected_size.slowed_by("dashboard=0.25", selectin) and injected_size.slowed_by("dashboard=0.25", base)
+    assert injected_size.slowed_by("dashboard[loading=selectin]=0.25", selectin)
+    assert not injected_size.slowed_by("dashboard[loading=selectin]=0.25", base)
+    assert not injected_size.slowed_by("dashboard=0.25", other) and injected_size.slowed_by("x=1,list_live=0.5", other)
+    assert not injected_size.slowed_by("dashboard=0", base)
 
 
 def _saved(tmp_path, docs, prefix):
@@ -246,7 +249,7 @@ def test_size_report_gives_each_slowed_benchmarks_measured_ratio_against_the_aim
             "base": _saved(tmp_path, [run(n, False) for n in range(5)], "A"),
             "new": _saved(tmp_path, [run(n, True) for n in range(5)], "B")}
     options = argparse.Namespace(argv=["--size"], busy=False, workloads="dashboard", slowdown=0.25)
-    report = error_rates.size_report(done, options, "t")
+    report = injected_size.size_report(done, options, "t")
     selectin = next(line for line in report.splitlines() if "loading=selectin |" in line)
     raising = next(line for line in report.splitlines() if "loading=raise |" in line)
     assert "| yes |" in selectin and "| regression |" in selectin
@@ -262,10 +265,10 @@ def test_several_per_side_reports_each_slowed_benchmarks_size_beside_whether_it_
     base = _saved(tmp_path, _runs(variants, [0.0, 0.02, -0.02], seed=1), "A")
     slowed = _saved(tmp_path, _runs({v: m * 1.5 for v, m in variants.items()}, [0.0, 0.02, -0.02], seed=2), "B")
     result = {"runs": base, "blocks": [{"slowed": ["dashboard"], "spec": "dashboard=0.5", "base": base, "new": slowed}]}
-    sizes = error_rates.several_per_side(result, per_side=3)["sizes"]
+    sizes = gate_errors.several_per_side(result, per_side=3)["sizes"]
     assert len(sizes) == 6 and all(s["caught"] for s in sizes)
     assert all(s["ratio"] == pytest.approx(1.5, rel=0.03) for s in sizes)
-    lines = "\n".join(error_rates.size_lines(sizes, 0.5))
+    lines = "\n".join(injected_size.size_lines(sizes, 0.5))
     assert "| dashboard | page_size=100 | 6 |" in lines and "| 6/6 |" in lines
     assert "measured at 1.43 or more: 6/6 caught; below: 0/0 caught" in lines
 
@@ -277,7 +280,7 @@ def test_injected_log_summary_sets_the_work_against_its_aim_and_the_round_itself
         {"case": "c", "fraction": 0.25, "elapsed_s": 0.004, "aimed_s": 0.001, "injected_s": 0.0015,
          "server_aimed_s": 0.0005, "server_s": 0.0, "tail_s": 0.001},  # server part left to the client
     ]
-    table = error_rates.injected_log_summary(rounds)
+    table = injected_size.injected_log_summary(rounds)
     # work / aim: 1.0 and 1.5; work / own quarter: 1.0 and 1.2; the server part only where it ran: 0.8
     assert table.splitlines()[-1] == "| c | 2 | 1.250 (1.000-1.500) | 1.100 (1.000-1.200) | 0.800 (0.800-0.800) |"
 
@@ -287,6 +290,6 @@ def test_one_file_sizes_are_the_slowed_workloads_rows_of_each_comparison():
     missed_row = {**_row("dashboard", "no change"), "ratio": 1.12}
     comparisons = [{"slowed": "dashboard", "rows": [slowed_row, _row("list_live", "no change")]},
                    {"slowed": "dashboard", "rows": [missed_row]}]
-    sizes = error_rates.one_file_sizes(comparisons)
+    sizes = injected_size.one_file_sizes(comparisons)
     assert [(s["ratio"], s["caught"]) for s in sizes] == [(1.27, True), (1.12, False)]
-    assert "measured at 1.18 or more: 1/1 caught; below: 0/1 caught" in "\n".join(error_rates.size_lines(sizes, 0.25))
+    assert "measured at 1.18 or more: 1/1 caught; below: 0/1 caught" in "\n".join(injected_size.size_lines(sizes, 0.25))
