@@ -185,7 +185,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("backend", "auto", "auto | embedded | docker | url", _backend),
+    Setting("backend", "auto", "where the server comes from: auto or a registered backend (bench.backends)", _backend),
     Setting("image", [], "container image for --backend docker; repeat for a version matrix "
             "(default postgres:18-alpine)", many=True, env="SESSIONBENCH_PG_IMAGE"),
     Setting("database_url", None, "server for --backend url (never printed or stored)"),
