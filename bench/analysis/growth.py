@@ -21,7 +21,7 @@ import pandas as pd
 
 from bench.analysis.units import ms, size
 from bench.analysis.stats import BEND_SLOPE, bends, fit_loglog, neighbour_slopes
-from bench.data.spec import DATA_COLUMNS
+from bench.data.spec import DATA_COLUMNS, is_share
 
 # What one fit is about: its workload, case, variant and the data set apart from the size swept.
 CASE = ["workload", "param", "variant", "image"]
@@ -71,7 +71,7 @@ def syncing_modes(rows, workload: str = "active_sync") -> list[str]:
     """The syncing settings measured for a workload, fixed counts first ("100", then "1%")."""
     df = frame(rows)
     found = {data_key(v) for v in df.loc[df["workload"] == workload, "syncing"]}
-    return sorted((str(v) for v in found if v is not None), key=lambda v: (v.endswith("%"), v))
+    return sorted((str(v) for v in found if v is not None), key=lambda v: (is_share(v), v))
 
 
 def one_data_set(rows, workload: str, syncing=None, along: str = "sessions") -> pd.DataFrame:
@@ -116,7 +116,7 @@ def syncing_said(syncing) -> str:
     if value is None:
         return "syncing sessions as generated (not recorded)"
     value = str(value)
-    if value.endswith("%"):
+    if is_share(value):
         return f"{value} of sessions syncing (a fraction: the answer grows with the table)"
     return f"{int(value):,} sessions syncing at every size (a fixed count)"
 

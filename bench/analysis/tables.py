@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench.data.spec import is_share
 from bench.plan.recommended import without as without_recommended
 from models_variants import Variant
 from models_variants import labels
@@ -21,7 +22,7 @@ def _largest_scale(df: pd.DataFrame) -> pd.DataFrame:
         nodes = df["nodes_per_session"]
         df = df[nodes.isna()] if nodes.isna().any() else df[nodes == nodes.min()]
     if "syncing" in df and df["syncing"].nunique() > 1:
-        modes = sorted(df["syncing"].dropna().unique(), key=lambda mode: (not str(mode).endswith("%"), str(mode)))
+        modes = sorted(df["syncing"].dropna().unique(), key=lambda mode: (not is_share(mode), str(mode)))
         df = df[df["syncing"] == modes[0]]
     return df
 

@@ -25,10 +25,15 @@ SKILL_NAMES = (
     "docker-build backup data-clean schedule"
 ).split()
 
+def is_share(syncing) -> bool:
+    """Whether a syncing setting is a share of all sessions ("1%") rather than a fixed count ("100")."""
+    return str(syncing).endswith("%")
+
+
 def syncing_share(syncing: str, sessions: int) -> float | int:
     """"1%" -> 0.01 (a share), "100" -> 100 (a count, at most every session)."""
     try:
-        if syncing.endswith("%"):
+        if is_share(syncing):
             share = float(syncing[:-1]) / 100
             if 0 < share <= 1:
                 return share

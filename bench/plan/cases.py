@@ -10,7 +10,7 @@ from bench.workloads import Workload, load_all, param_label
 from models_variants import AXES, Variant
 from models_variants import labels
 
-# Columns --only can filter on, beyond the axis columns.
+# A case's identity in results (with the data set: bench.results.format.KEY); --only filters on these and the axes.
 RUN_COLUMNS = ("workload", "param", "variant", "image", "rtt_ms")
 
 

@@ -18,9 +18,9 @@ from bench.errors import UserError
 from bench.report.plotting.axes import legend
 from bench.report.plotting.style import plain
 from bench.analysis.stats import detect_steps
+from bench.plan.cases import RUN_COLUMNS
 
-COLUMNS = ["key", "workload", "param", "variant", "image", "rtt_ms", "run_id", "commit", "datetime",
-           "median_s", "iqr_s", "statements"]
+COLUMNS = ["key", *RUN_COLUMNS, "run_id", "commit", "datetime", "median_s", "iqr_s", "statements"]
 
 
 def history_table(docs: Sequence[dict]) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def history_table(docs: Sequence[dict]) -> pd.DataFrame:
             stats = bench.get("stats") or {}
             records.append({
                 "key": identity_label(identity),
-                **dict(zip(["workload", "param", "variant", "image", "rtt_ms"], identity)),
+                **dict(zip(RUN_COLUMNS, identity)),
                 "run_id": run.get("run_id"),
                 "commit": commit,
                 "datetime": doc.get("datetime"),

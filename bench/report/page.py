@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.verdicts import decisions
-from bench.results import load, read, run_info
+from bench.results import KEY, load, read, run_info, sizes_of
 from bench.verdicts import SHOWN, headline
 from bench.verdicts import verdicts as verdicts_of
 
@@ -45,9 +45,7 @@ def _short(commit):
 def sessions_of(meta: dict):
     """Every data size of the run (a size sweep has several), smallest first; the first size
     alone when the file lists no sizes."""
-    sizes = meta.get("sizes")
-    found = sorted({size["sessions"] for size in sizes if isinstance(size, dict) and isinstance(
-        size.get("sessions"), int) and not isinstance(size.get("sessions"), bool)}) if isinstance(sizes, list) else []
+    found = sizes_of(meta)
     return "; ".join(f"{n:,}" for n in found) if len(found) > 1 else meta.get("sessions")
 
 
@@ -209,7 +207,7 @@ def combining(df: pd.DataFrame) -> str:
     if df["sessions"].nunique() > 1:
         said.append(f"Charts and verdicts use the largest data size ({df['sessions'].max():,.0f} sessions) unless "
                     f"a chart draws size on an axis.")
-    repeated = df.groupby(["workload", "param", "variant", "image", "rtt_ms", "sessions"], dropna=False)["run_id"]
+    repeated = df.groupby(KEY, dropna=False)["run_id"]
     pooled = int((repeated.nunique() > 1).sum())
     if pooled:
         said.append(f"{pooled} benchmarks measured in more than one run are pooled: each chart uses the median of "

@@ -118,6 +118,13 @@ def run_info(doc: dict) -> dict:
     return block if isinstance(block, dict) else {}
 
 
+def sizes_of(info: dict) -> list[int]:
+    """Every data size (sessions) a run measured, smallest first, from its block's `sizes`; [] when it lists none."""
+    sizes = info.get("sizes")
+    return sorted({size["sessions"] for size in sizes if isinstance(size, dict) and isinstance(size.get("sessions"), int)
+                   and not isinstance(size.get("sessions"), bool)}) if isinstance(sizes, list) else []
+
+
 def set_run_info(doc: dict, info: dict) -> None:
     """Put the run's block into a document being written (the benchmarks' conftest, at the end of a run)."""
     doc["sessionbench"] = info

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from bench.analysis import growth as numbers# a module, not names: bench.analysis.growth imports this package's style
+from bench.analysis import growth as numbers
 from bench.report.plotting.axes import faceted, finding_title, iqr_errors, legend, not_measured
 from bench.report.plotting.style import MS, colour, marker_style, ms, name, plain
 from bench.analysis.tables import param_value
+from bench.data.spec import is_share
 from models_variants import labels
 
 # The case a growth chart shows when a workload has several: the review's "fetching 100 sessions".
@@ -49,7 +50,7 @@ def _part(df: pd.DataFrame, workload: str, param: str | None, syncing, along: st
     param = chosen_param(part, workload) if param is None else param
     part = part[part["param"].fillna("") == param]
     if syncing in KINDS:  # the first mode of that kind, if any was measured
-        modes = [m for m in numbers.syncing_modes(part, workload) if m.endswith("%") == (syncing == "fraction")]
+        modes = [m for m in numbers.syncing_modes(part, workload) if is_share(m) == (syncing == "fraction")]
         if not modes:
             return part.iloc[0:0]
         syncing = modes[0]
