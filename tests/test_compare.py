@@ -4,8 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from bench.gate import compare
-from bench.gate.compare import compare_runs, identity_label, main_compare, parse_threshold, render
+from bench.gate import compare, rule, sides
+from bench.gate.compare import compare_runs, main_compare, parse_threshold
+from bench.gate.table import render
+from bench.results import label_of as identity_label
 from bench.errors import UserError
 
 
@@ -84,7 +86,7 @@ def test_one_run_per_side_adds_the_run_spread():
     (row,) = compare_runs(base, new)
     assert row.unit == "trial"
     # at least the run spread of both sides at the one-sided 95% normal quantile, on each side
-    assert row.ci_high / row.ci_low > np.exp(2 * 1.645 * np.sqrt(2) * compare.RUN_SPREAD)
+    assert row.ci_high / row.ci_low > np.exp(2 * 1.645 * np.sqrt(2) * rule.RUN_SPREAD)
     assert row.verdict == "no change"
 
 
@@ -172,14 +174,14 @@ def test_runs_are_paired_only_when_five_or_more_pairs_were_taken_one_after_the_o
     # base-head, head-base, ... (the order within pairs alternating) pairs too
     abba = (_timed(base, [0, 3, 4, 7, 8]), _timed(new, [1, 2, 5, 6, 9]))
     assert {row.unit for row in compare_runs(*abba)} == {"pair"}
-    assert compare.pair_runs(*abba).new == [abba[1][k] for k in range(5)] and compare.pair_runs(*abba).left_out == 0
+    assert sides.pair_runs(*abba).new == [abba[1][k] for k in range(5)] and sides.pair_runs(*abba).left_out == 0
     # a run whose neighbour in time is of its own side (a failed run of the other side) is left out, and said
     extra = (_timed([*base, base[0]], [0, 2, 4, 6, 8, 10]), _timed(new, [1, 3, 5, 7, 11]))
-    pairing = compare.pair_runs(*extra)
+    pairing = sides.pair_runs(*extra)
     assert pairing.left_out == 1 and pairing.base == [extra[0][k] for k in (0, 1, 2, 3, 5)]
     assert any("1 run(s) had no run of the other side" in n for n in compare.setup_notes(*extra))
     same_time = (_timed(base, [0, 2, 4, 6, 8]), _timed(new, [0, 2, 4, 6, 8]))  # the same runs on both sides
-    assert compare.pair_runs(*same_time) is None
+    assert sides.pair_runs(*same_time) is None
     missing = [{k: v for k, v in doc.items() if k != "datetime"} for doc in alternated[0]]
     assert {row.unit for row in compare_runs(missing, alternated[1])} == {"run"}
     # a benchmark absent from one run falls back to the unpaired comparison; the others stay paired
@@ -189,7 +191,7 @@ def test_runs_are_paired_only_when_five_or_more_pairs_were_taken_one_after_the_o
 
 
 def test_variance_prior_finds_a_common_variance_and_how_much_benchmarks_differ():
-    from bench.analysis import stats
+    from bench.analysis import distributions, stats
 
     rng = np.random.default_rng(3)
     common = [float(np.var(rng.normal(0, 0.03, 6), ddof=1)) for _ in range(400)]
@@ -199,8 +201,8 @@ def test_variance_prior_finds_a_common_variance_and_how_much_benchmarks_differ()
     mixed = [float(np.var(rng.normal(0, s, 6), ddof=1)) for s in scales]
     assert stats.variance_prior(mixed, [5] * 400).df < 10  # they differ: each keeps more of its own
     assert stats.variance_prior([0.001, 0.002], [4, 4]) is None  # too few to say anything
-    assert stats.digamma(1) == pytest.approx(-0.5772156649, abs=1e-9)
-    assert stats.trigamma(1) == pytest.approx(np.pi ** 2 / 6, abs=1e-9)
+    assert distributions.digamma(1) == pytest.approx(-0.5772156649, abs=1e-9)
+    assert distributions.trigamma(1) == pytest.approx(np.pi ** 2 / 6, abs=1e-9)
 
 
 def test_the_interval_widens_with_the_number_of_benchmarks():
@@ -226,17 +228,17 @@ def test_one_file_per_side_takes_its_spread_between_runs_from_its_trials_and_say
     quiet = make_doc(make_bench(seed=2, noise=0.01), load={"noisy": False})
     noisy = make_doc(make_bench(seed=1, noise=0.08))
     # a quiet run's trials say little: the least spread; a noisy one's, a multiple of their spread
-    assert compare.run_spread([quiet]) == compare.RUN_SPREAD
-    trials = compare.trial_spread(noisy)
+    assert sides.run_spread([quiet]) == rule.RUN_SPREAD
+    trials = sides.trial_spread(noisy)
     assert trials == pytest.approx(np.std(np.log(noisy["benchmarks"][0]["extra_info"]["trial_medians_s"]), ddof=1))
-    assert compare.run_spread([noisy]) == pytest.approx(compare.RUN_SPREAD_PER_TRIAL_SPREAD * trials)
-    assert compare.run_spread([noisy]) > compare.RUN_SPREAD
+    assert sides.run_spread([noisy]) == pytest.approx(rule.RUN_SPREAD_PER_TRIAL_SPREAD * trials)
+    assert sides.run_spread([noisy]) > rule.RUN_SPREAD
     # the interval widens with it, and one line says why (with each side's value)
     (quiet_row,) = compare_runs(quiet, quiet)
     (noisy_row,) = compare_runs(quiet, noisy)
     assert np.log(noisy_row.ci_high / noisy_row.ci_low) > np.log(quiet_row.ci_high / quiet_row.ci_low) * 1.5
     (said,) = [note for note in compare.setup_notes([quiet], [noisy]) if "spread more" in note]
-    assert f"new {compare.run_spread([noisy]):.3f}" in said and "busy" not in said
+    assert f"new {sides.run_spread([noisy]):.3f}" in said and "busy" not in said
     assert not any("spread more" in note for note in compare.setup_notes([quiet], [quiet]))
     # several files per side measure the spread between runs: no such note
     assert not any("spread more" in note for note in compare.setup_notes([noisy, noisy], [quiet, quiet]))
@@ -406,12 +408,12 @@ def test_the_rules_numbers_are_arguments_defaulting_to_the_modules():
     alternated = (_timed(base, [0, 2, 4, 6]), _timed(new, [1, 3, 5, 7]))
     assert {row.unit for row in compare_runs(*alternated)} == {"run"}  # four pairs: fewer than MIN_PAIRS
     assert {row.unit for row in compare_runs(*alternated, min_pairs=4)} == {"pair"}
-    assert len(compare.pair_runs(*alternated, min_pairs=4).base) == 4
+    assert len(sides.pair_runs(*alternated, min_pairs=4).base) == 4
     noisy = make_doc(make_bench(seed=1, noise=0.08))
-    trials = compare.trial_spread(noisy)
-    assert compare.run_spread([noisy], per_trial_spread=3.0) == pytest.approx(3.0 * trials)
-    assert compare.run_spread([noisy], per_trial_spread=0.0) == compare.RUN_SPREAD
+    trials = sides.trial_spread(noisy)
+    assert sides.run_spread([noisy], per_trial_spread=3.0) == pytest.approx(3.0 * trials)
+    assert sides.run_spread([noisy], per_trial_spread=0.0) == rule.RUN_SPREAD
     (usual,) = compare_runs(noisy, noisy)
     (wider,) = compare_runs(noisy, noisy, run_spread_per_trial_spread=3.0)
     assert wider.ci_high / wider.ci_low > usual.ci_high / usual.ci_low
-    assert compare.RUN_SPREAD_PER_TRIAL_SPREAD == 1.8 and compare.MIN_PAIRS == 5  # nothing changed the module's
+    assert rule.RUN_SPREAD_PER_TRIAL_SPREAD == 1.8 and rule.MIN_PAIRS == 5  # nothing changed the module's

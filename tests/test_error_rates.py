@@ -109,10 +109,10 @@ def test_a_trend_across_a_series_falls_on_both_sides_of_an_alternated_window(tmp
         path.write_text(json.dumps(doc))
         paths.append(str(path))
     assert several_per_side({"runs": paths}, per_side=3)["aa_exit"] == (0, 1)
-    from bench.gate import compare
+    from bench.gate import compare, rule
     from bench import results
     early_late = compare.compare_runs([results.read(p) for p in paths[:3]], [results.read(p) for p in paths[3:]])
-    assert compare.has_regression(early_late)  # what a non-alternated comparison would have said
+    assert rule.has_regression(early_late)  # what a non-alternated comparison would have said
 
 
 def test_ci_order_splits_consecutive_runs_base_head_base_head():
@@ -196,9 +196,9 @@ def test_one_file_rates_widen_with_the_factor_and_the_analysis_prints_each(tmp_p
     assert alone["ab_caught"][0] >= wide["ab_caught"][0]
     table = sections.spread_evidence(result)
     assert "RUN_SPREAD 0.04 alone" in table and all(f"{f} x trial spread" in table for f in gate_errors.SPREAD_FACTORS)
-    from bench.gate import compare
+    from bench.gate import rule
 
-    assert compare.RUN_SPREAD_PER_TRIAL_SPREAD == 1.8  # put back after each rate
+    assert rule.RUN_SPREAD_PER_TRIAL_SPREAD == 1.8  # put back after each rate
 
 
 def test_headline_windows_of_reports_over_three_runs_outlast_one_odd_run(tmp_path):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from pytest_benchmark.stats import Stats
 
+from bench.analysis.distributions import clopper_pearson_upper, digamma, median_interval, t_quantile, trigamma
+from bench.analysis.fits import BEND_SLOPE, bends, detect_steps, fit_loglog, fit_loglog_slope, neighbour_slopes
 from bench.analysis.stats import (
-    BEND_SLOPE, bends, classify, clopper_pearson_upper, detect_steps, digamma, trigamma, detectable_change, fit_loglog, fit_loglog_slope,
-    interpolated_bases, interpolated_se_factor, log_ratio, median_interval, neighbour_slopes, paired_ratio, summarize,
-    t_quantile,
+    classify, detectable_change, interpolated_bases, interpolated_se_factor, log_ratio, paired_ratio, summarize,
 )
 
 

@@ -1,7 +1,7 @@
 """Growth as a number: how latency and buffers read grow with the data size, from a size sweep.
 
 Per workload x param x variant (and per data set apart from the size: nodes per session, syncing),
-the fitted log-log slope against sessions (bench.analysis.stats.fit_loglog) with its 95% interval: ~0 constant,
+the fitted log-log slope against sessions (bench.analysis.fits.fit_loglog) with its 95% interval: ~0 constant,
 ~1 linear, i.e. a scan. Each size is one point: the case's median latency (pooled over runs), or its
 buffers read (shared_hit + shared_read of the main statement, exact); the interval (Student t,
 sizes - 2 degrees of freedom) comes from how far the sizes lie off the line, so it holds the noise
@@ -20,7 +20,7 @@ import math
 import pandas as pd
 
 from bench.analysis.units import ms, size
-from bench.analysis.stats import BEND_SLOPE, bends, fit_loglog, neighbour_slopes
+from bench.analysis.fits import BEND_SLOPE, bends, fit_loglog, neighbour_slopes
 from bench.data.spec import DATA_COLUMNS, is_share
 
 # What one fit is about: its workload, case, variant and the data set apart from the size swept.
@@ -280,5 +280,5 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def bend_rule() -> str:
-    return f"a bend: neighbouring slopes differing by {BEND_SLOPE:g} or more (bench.analysis.stats.BEND_SLOPE)"
+    return f"a bend: neighbouring slopes differing by {BEND_SLOPE:g} or more (bench.analysis.fits.BEND_SLOPE)"
 

@@ -1,16 +1,22 @@
-"""Pure statistics on benchmark timings: summaries, ratios with intervals, verdicts, scaling, steps.
+"""Pure statistics on benchmark timings: summaries, geometric means and spreads, ratios of two sets
+of timings with their intervals, the verdict on a ratio, and the variance priors compare moderates with.
 
-No I/O here. Inputs are plain sequences of seconds; outputs are floats, tuples and lists.
+No I/O here. Inputs are plain sequences of seconds; outputs are floats, tuples and lists. The
+distributions these intervals use are in bench.analysis.distributions; fits along sizes and steps
+along a history in bench.analysis.fits.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from bench.analysis.distributions import digamma, median_interval, t_quantile, trigamma, trigamma_inverse
+
 
 # Percentiles above the quartiles use numpy's default 'linear' method
 # (Hyndman & Fan type 7), the same as Excel PERCENTILE.INC and R's default.
@@ -83,271 +89,21 @@ def classify(ratio_ci: tuple[float, float, float], threshold: float = 0.10) -> s
     return "no change"
 
 
-def fit_loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
-    """Least-squares line through (log10 x, log10 y): returns (slope, intercept).
-
-    The slope is the scaling exponent: ~0 constant, ~1 linear, ~2 quadratic
-    in N. The intercept is log10 of y at x = 1.
-    """
-    x = np.asarray(xs, dtype=float)
-    y = np.asarray(ys, dtype=float)
-    if x.shape != y.shape:
-        raise ValueError(f"xs and ys differ in length: {x.size} vs {y.size}")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("fit_loglog_slope() needs positive xs and ys")
-    if np.unique(x).size < 2:
-        raise ValueError("fit_loglog_slope() needs at least two distinct xs")
-    slope, intercept = np.polyfit(np.log10(x), np.log10(y), 1)
-    return float(slope), float(intercept)
+def geomean(values: Sequence[float]) -> float:
+    """The geometric mean of positive values: the level of timings whose spread is multiplicative."""
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-@dataclass(frozen=True)
-class LogLogFit:
-    """A least-squares line through (log10 x, log10 y) with what its intervals need.
-
-    `low`/`high` bound the slope at `confidence` (Student t, n - 2 degrees of freedom, from the
-    residuals: noise and any lack of fit alike); None with only two points, where a line fits exactly.
-    """
-
-    slope: float
-    intercept: float
-    low: float | None
-    high: float | None
-    points: int
-    residual_se: float  # log10 units
-    log_x_mean: float
-    sxx: float          # sum of squared deviations of log10 x
-    confidence: float = 0.95
-
-    @property
-    def df(self) -> int:
-        return self.points - 2
-
-    def predict(self, x: float) -> tuple[float, float | None, float | None]:
-        """(y, low, high) the line gives at x, with the confidence interval of the line itself there
-        (it widens with the distance from the measured xs: an extrapolation is as sure as the fit allows,
-        and assumes the power law holds out there)."""
-        log_x = math.log10(x)
-        log_y = self.intercept + self.slope * log_x
-        if self.df < 1:
-            return 10 ** log_y, None, None
-        half = t_quantile(0.5 + self.confidence / 2, self.df) * self.residual_se * math.sqrt(
-            1 / self.points + (log_x - self.log_x_mean) ** 2 / self.sxx)
-        return 10 ** log_y, 10 ** (log_y - half), 10 ** (log_y + half)
-
-
-def fit_loglog(xs: Sequence[float], ys: Sequence[float], *, confidence: float = 0.95) -> LogLogFit:
-    """fit_loglog_slope with the slope's interval. Repeated xs are welcome (every trial at a size is a
-    point): the interval then carries the spread between trials as well as the line's lack of fit."""
-    slope, intercept = fit_loglog_slope(xs, ys)
-    log_x, log_y = np.log10(np.asarray(xs, dtype=float)), np.log10(np.asarray(ys, dtype=float))
-    n = log_x.size
-    sxx = float(((log_x - log_x.mean()) ** 2).sum())
-    residuals = log_y - (intercept + slope * log_x)
-    if n < 3:
-        return LogLogFit(slope, intercept, None, None, n, 0.0, float(log_x.mean()), sxx, confidence)
-    se = math.sqrt(float((residuals ** 2).sum()) / (n - 2))
-    half = t_quantile(0.5 + confidence / 2, n - 2) * se / math.sqrt(sxx)
-    return LogLogFit(slope, intercept, slope - half, slope + half, n, se, float(log_x.mean()), sxx, confidence)
-
-
-def neighbour_slopes(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float, float]]:
-    """(x from, x to, log-log slope) between each pair of neighbouring distinct xs, each x taken at the
-    median of its ys: where the growth bends, these differ."""
-    by_x: dict[float, list[float]] = {}
-    for x, y in zip(xs, ys):
-        if x <= 0 or y <= 0:
-            raise ValueError("neighbour_slopes() needs positive xs and ys")
-        by_x.setdefault(float(x), []).append(float(y))
-    sizes = sorted(by_x)
-    level = {x: statistics.median(by_x[x]) for x in sizes}
-    return [(a, b, math.log10(level[b] / level[a]) / math.log10(b / a)) for a, b in zip(sizes, sizes[1:])]
-
-
-# A bend: neighbouring segments whose slopes differ by at least this much (0.5: from flat to
-# half-linear, or from linear to N^1.5). Segment slopes of medians move by about 0.2 between sizes
-# 3x apart when medians are 10% noisy, so smaller changes are not told from noise.
-BEND_SLOPE = 0.5
-
-
-def bends(slopes: Sequence[float], *, min_change: float = BEND_SLOPE) -> list[int]:
-    """Indices of the segments where the slope changes by min_change or more from the segment before."""
-    return [i for i in range(1, len(slopes)) if abs(slopes[i] - slopes[i - 1]) >= min_change]
-
-
-def _is_material(before: float, after: float, min_ratio: float) -> bool:
-    """Same symmetric rule as classify(): up by min_ratio, or down by its reciprocal."""
-    ratio = after / before
-    return ratio >= 1 + min_ratio or ratio <= 1 / (1 + min_ratio)
-
-
-def _l1_cost(values: np.ndarray) -> float:
-    """Sum of absolute deviations from the median: how badly one constant level fits."""
-    return float(np.abs(values - np.median(values)).sum())
-
-
-# Penalty per extra level, in units of noise * ln(n). Chosen on simulated
-# histories of 30 runs: 2 gave no false step at 5% noise and ~2% of series
-# with one at 10% noise, while still finding 20% steps and 3-run blips.
-STEP_PENALTY = 2.0
-
-
-def detect_steps(values: Sequence[float], *, min_ratio: float = 0.10, min_size: int = 2) -> list[int]:
-    """Indices where a history's level changes: each is the first value of the new level.
-
-    A small take on asv's step detection (asv.step_detect): fit piecewise
-    constant levels by optimal partitioning, minimising
-        sum over levels of sum |x - median(level)|  +  penalty * (levels - 1)
-    with penalty = STEP_PENALTY * noise * ln(n), where noise is the median
-    absolute difference between consecutive values (a robust noise scale that
-    a step barely moves). Then neighbouring levels whose medians differ by less
-    than min_ratio (same symmetric rule as classify) are merged, closest first.
-    Every level holds at least min_size values, so a single outlying run --
-    even the latest one -- is not a step until another run confirms it.
-    Values must be positive (timings). O(n^2) medians: fine for histories of
-    a few hundred runs.
-    """
-    data = np.asarray(values, dtype=float)
-    if np.any(data <= 0):
-        raise ValueError("detect_steps() needs positive values")
-    n = data.size
-    if n < 2 * min_size:
-        return []
-    noise = float(np.median(np.abs(np.diff(data))))
-    # The floor keeps noiseless data from splitting into many zero-cost levels.
-    penalty = max(STEP_PENALTY * noise * math.log(n), 1e-9 * float(np.median(data)))
-
-    # best[j]: least cost of levels covering data[:j]; start[j]: where its last level starts.
-    best = [math.inf] * (n + 1)
-    start = [0] * (n + 1)
-    best[0] = -penalty  # the first level is free
-    for j in range(min_size, n + 1):
-        for i in [0, *range(min_size, j - min_size + 1)]:
-            if best[i] == math.inf:
-                continue
-            total = best[i] + _l1_cost(data[i:j]) + penalty
-            if total < best[j]:
-                best[j], start[j] = total, i
-    starts = []
-    j = n
-    while j > 0:
-        j = start[j]
-        starts.append(j)
-    starts.sort()
-
-    while len(starts) > 1:
-        edges = [*starts, n]
-        medians = [float(np.median(data[a:b])) for a, b in zip(edges, edges[1:])]
-        gaps = [abs(math.log(b / a)) for a, b in zip(medians, medians[1:])]
-        closest = int(np.argmin(gaps))
-        if _is_material(medians[closest], medians[closest + 1], min_ratio):
-            break
-        del starts[closest + 1]
-    return starts[1:]
-
-
-def _incomplete_beta_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of the regularized incomplete beta (Numerical Recipes 6.4), evaluated
-    by the modified Lentz method; it converges fast for x < (a + 1) / (a + b + 2)."""
-    tiny, eps = 1e-300, 1e-15
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 10_000):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
-            d = 1 + numerator * d
-            d = 1 / (d if abs(d) > tiny else tiny)
-            c = 1 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1) < eps:
-            return h
-    raise ArithmeticError(f"incomplete beta fraction did not converge at a={a}, b={b}, x={x}")
-
-
-def regularized_beta(a: float, b: float, x: float) -> float:
-    """I_x(a, b), the regularized incomplete beta function, for a, b > 0 and 0 <= x <= 1."""
-    if not 0 <= x <= 1:
-        raise ValueError(f"x must be between 0 and 1, got {x}")
-    if x in (0, 1):
-        return float(x)
-    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                 + a * math.log(x) + b * math.log1p(-x))
-    # The fraction converges on the side of the mean; the other side follows from I_x(a,b) = 1 - I_1-x(b,a).
-    if x < (a + 1) / (a + b + 2):
-        return math.exp(log_front) * _incomplete_beta_fraction(a, b, x) / a
-    return 1 - math.exp(log_front) * _incomplete_beta_fraction(b, a, 1 - x) / b
-
-
-def _t_upper_tail(t: float, df: float) -> float:
-    """P(T > t) for t >= 0: half of I_{df/(df+t^2)}(df/2, 1/2). Taken from the tail, not 1 - cdf,
-    so that p = 0.99995 keeps its digits."""
-    return 0.5 * regularized_beta(df / 2, 0.5, df / (df + t * t))
-
-
-# Beyond this many degrees of freedom the t quantile is the normal's to better than 1e-9 relative
-# at the levels used here (the first correction, (z^3 + z) / (4 df), is below 1e-9 z for z <= 4.5).
-_NORMAL_DF = 1e10
-
-
-def t_quantile(p: float, df: float) -> float:
-    """Student's t quantile, exact to about 1e-12 relative: the root in t of the upper tail
-    (regularized incomplete beta by continued fraction), found by bisection on a bracket with
-    Newton steps. Any df > 0, fractional included; df = 1 and 2 have closed forms, used directly."""
-    if not 0 < p < 1:
-        raise ValueError(f"p must be between 0 and 1, got {p}")
-    if not df > 0:
-        raise ValueError(f"df must be positive, got {df}")
-    if p < 0.5:
-        return -t_quantile(1 - p, df)
-    if p == 0.5:
-        return 0.0
-    if df == 1:
-        return math.tan(math.pi * (p - 0.5))
-    tail = 1 - p
-    if df == 2:
-        return (1 - 2 * tail) / math.sqrt(2 * tail * (1 - tail))
-    if df > _NORMAL_DF:
-        return statistics.NormalDist().inv_cdf(p)
-    # Bracket: the upper tail falls as t grows; double from the normal quantile (the t is wider).
-    low, high = 0.0, max(1.0, statistics.NormalDist().inv_cdf(p))
-    while _t_upper_tail(high, df) > tail:
-        low, high = high, high * 2
-    log_density_front = (math.lgamma((df + 1) / 2) - math.lgamma(df / 2)
-                         - 0.5 * math.log(df * math.pi))
-    t = (low + high) / 2
-    for _ in range(200):
-        excess = _t_upper_tail(t, df) - tail  # > 0: t is still too small
-        if abs(excess) <= 1e-14 * tail:
-            return t
-        if excess > 0:
-            low = t
-        else:
-            high = t
-        density = math.exp(log_density_front - (df + 1) / 2 * math.log1p(t * t / df))
-        newton = t + excess / density
-        if newton == t or high - low <= 1e-15 * high:  # a step below the last digit: t is the root
-            return t
-        # A Newton step that leaves the bracket (far in the tail, where the density is tiny) is
-        # replaced by bisection, so the root is always found.
-        t = newton if low < newton < high else (low + high) / 2
-    return t
-
-
-def median_interval(values: Sequence[float], *, confidence: float = 0.95) -> tuple[float, float] | None:
-    """Distribution-free interval for the median: the k-th smallest and k-th largest value, k the
-    largest whose coverage 1 - 2 P(Binomial(n, 1/2) < k) is still at least `confidence` (Hollander &
-    Wolfe, ch. 3). None when even the smallest and largest fall short (fewer than six values at 95%)."""
-    ordered = sorted(values)
-    n = len(ordered)
-    below, k = 0.0, 0  # below: P(Binomial(n, 1/2) < k + 1)
-    while k < n // 2:
-        below += math.comb(n, k) / 2 ** n
-        if 1 - 2 * below < confidence:
-            break
-        k += 1
-    return (ordered[k - 1], ordered[n - k]) if k else None
+def median_log_spread(samples: Iterable[Sequence[float]]) -> float | None:
+    """How noisy a run was, as its trials show it (its trial spread): the median, over the samples
+    (one per case) with two positive values or more, of the standard deviation of their log values.
+    None when no sample has two."""
+    spreads = []
+    for values in samples:
+        positive = [v for v in values if v > 0]
+        if len(positive) >= 2:
+            spreads.append(statistics.stdev(math.log(v) for v in positive))
+    return statistics.median(spreads) if spreads else None
 
 
 def paired_ratio(base: Sequence[float], new: Sequence[float], *, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -398,59 +154,6 @@ def detectable_change(se: float, df: float, *, threshold: float, alpha: float, p
     return max(real, material) - 1
 
 
-def clopper_pearson_upper(successes: int, trials: int, *, confidence: float = 0.95) -> float:
-    """One-sided exact upper bound of a binomial proportion (Clopper-Pearson), by bisection."""
-    if trials <= 0 or not 0 <= successes <= trials:
-        raise ValueError("need 0 <= successes <= trials and trials > 0")
-    if successes == trials:
-        return 1.0
-    alpha = 1 - confidence
-
-    def cdf(p: float) -> float:
-        return sum(math.comb(trials, k) * p ** k * (1 - p) ** (trials - k) for k in range(successes + 1))
-
-    low, high = successes / trials, 1.0
-    for _ in range(100):
-        mid = (low + high) / 2
-        if cdf(mid) > alpha:
-            low = mid
-        else:
-            high = mid
-    return high
-
-
-def digamma(x: float) -> float:
-    """psi(x) for x > 0: recurrence up to 6, then the asymptotic series (error below 1e-9)."""
-    result = 0.0
-    while x < 6:
-        result -= 1 / x
-        x += 1
-    inv2 = 1 / (x * x)
-    return result + math.log(x) - 0.5 / x - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 / 240)))
-
-
-def trigamma(x: float) -> float:
-    """psi'(x) for x > 0: recurrence up to 6, then the asymptotic series (error below 1e-9)."""
-    result = 0.0
-    while x < 6:
-        result += 1 / (x * x)
-        x += 1
-    inv, inv2 = 1 / x, 1 / (x * x)
-    return result + inv + inv2 / 2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30)))
-
-
-def _trigamma_inverse(value: float) -> float:
-    """The x > 0 with trigamma(x) = value (trigamma falls monotonically), by bisection on log x."""
-    low, high = 1e-8, 1e8
-    for _ in range(200):
-        mid = math.sqrt(low * high)
-        if trigamma(mid) > value:
-            low = mid
-        else:
-            high = mid
-    return math.sqrt(low * high)
-
-
 @dataclass(frozen=True)
 class VariancePrior:
     """What many benchmarks together say about one benchmark's variance: a typical variance `s2`
@@ -486,7 +189,7 @@ def variance_prior(variances: Sequence[float], dfs: Sequence[float]) -> Variance
     excess = statistics.variance(e) - statistics.fmean(trigamma(d / 2) for _, d in pairs)
     if excess <= 0:  # no more spread than sampling alone makes: one common variance
         return VariancePrior(math.exp(mean), math.inf)
-    df0 = 2 * _trigamma_inverse(excess)
+    df0 = 2 * trigamma_inverse(excess)
     return VariancePrior(math.exp(mean + digamma(df0 / 2) - math.log(df0 / 2)), df0)
 
 

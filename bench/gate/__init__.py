@@ -1,2 +1,3 @@
 """The CI gates: `check` (exact counts and plans against budgets) and `compare` (latency with intervals,
-base against head), and `continuous` (both, on two commits)."""
+base against head: its rule in `rule`, the runs it reads in `sides`, its printed table in `table`), and
+`continuous` (both, on two commits)."""

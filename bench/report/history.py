@@ -13,11 +13,13 @@ import numpy as np
 import pandas as pd
 
 from bench import results
-from bench.gate.compare import benchmark_identity, identity_label, report_user_error
+from bench.results import key_of as benchmark_identity
+from bench.results import label_of as identity_label
+from bench.gate.compare import report_user_error
 from bench.errors import UserError
 from bench.report.plotting.axes import legend
 from bench.report.plotting.style import plain
-from bench.analysis.stats import detect_steps
+from bench.analysis.fits import detect_steps
 from bench.plan.cases import RUN_COLUMNS
 
 COLUMNS = ["key", *RUN_COLUMNS, "run_id", "commit", "datetime", "median_s", "iqr_s", "statements"]

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from bench.analysis.stats import fit_loglog
+from bench.analysis.fits import fit_loglog
 from bench.analysis.tables import Ratio, summary
 from bench.analysis.units import ms, size
 from bench.verdicts.rules import (
@@ -21,7 +21,7 @@ from models_variants import labels
 MASSIVE_SECONDS = 10.0
 MASSIVE_WAL_BYTES = 1024 ** 3
 # C5: messages in the hub's production database, when the user states it: the cost is then projected to
-# that size along the time and WAL curves fitted over three sizes or more (bench.analysis.stats.fit_loglog), else
+# that size along the time and WAL curves fitted over three sizes or more (bench.analysis.fits.fit_loglog), else
 # linearly per row from the largest size (an assumption either way). None: judged at the measured size.
 PRODUCTION_MESSAGES: int | None = None
 

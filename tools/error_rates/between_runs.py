@@ -11,7 +11,8 @@ import statistics
 from pathlib import Path
 
 from bench import results
-from bench.gate import compare
+from bench.analysis import stats
+from bench.gate import sides
 
 # The headline ratios the report leads with: (workload, param, variant, whether the ratio is inverted)
 HEADLINES = {
@@ -41,10 +42,10 @@ def run_spread(paths: list[Path], metric: str = "wall") -> dict:
     """Spread between runs that trials within a run do not show: per benchmark, the variance of the
     runs' log geometric means minus what their trial spread alone explains (Kalibera & Jones).
 
-    Not compare.run_spread, which is another quantity of the same name: the spread compare *assumes*
+    Not sides.run_spread, which is another quantity of the same name: the spread compare *assumes*
     for one file per side (a factor times a run's median trial spread, at least RUN_SPREAD); this one
     is the spread measured across a series, against which that rule is set. A run's log geometric
-    mean is the mean of its log values (statistics.fmean), not log(compare.geomean(...)): that goes
+    mean is the mean of its log values (statistics.fmean), not log(stats.geomean(...)): that goes
     through a plain sum and exp and back, and differs in the last digits."""
     per_key: dict[tuple, list] = {}
     for path in paths:
@@ -69,9 +70,9 @@ def run_effects(result: dict) -> dict:
     the workload's benchmarks of log time less the series median) and how much that effect carries
     over to the next run (lag-1 autocorrelation), from the series' unchanged runs."""
     docs = [results.read(p) for p in result["runs"]]
-    indexed = [compare.index_benchmarks(doc, "series") for doc in docs]
+    indexed = [sides.index_benchmarks(doc, "series") for doc in docs]
     keys = [k for k in indexed[0] if all(k in i for i in indexed)]
-    logs = {k: [math.log(compare.geomean(results.trial_values(i[k]))) for i in indexed] for k in keys}
+    logs = {k: [math.log(stats.geomean(results.trial_values(i[k]))) for i in indexed] for k in keys}
     out = {}
     for workload in dict.fromkeys(k[0] for k in keys):
         own = [k for k in keys if k[0] == workload]

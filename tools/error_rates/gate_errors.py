@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench import results
 from bench.gate import compare
+from bench.gate import rule
 from tools.error_rates.between_runs import ninetieth
 from tools.error_rates.injected_size import size_of, slowed_by
 
@@ -56,7 +57,7 @@ def abba_order(window: list) -> tuple[list, list]:
 
 
 def _window_rows(runs: list, per_side: int, split=None, pair_up: bool = True, interpolate: bool = False,
-                 min_pairs: int = compare.MIN_PAIRS):
+                 min_pairs: int = rule.MIN_PAIRS):
     """Compare's rows for every window of 2 x per_side consecutive unchanged runs, split by `split`
     (default `ci_order`)."""
     split = split or ci_order
@@ -66,7 +67,7 @@ def _window_rows(runs: list, per_side: int, split=None, pair_up: bool = True, in
 
 
 def _block_rows(result: dict, per_side: int, pair_up: bool = True, interpolate: bool = False,
-                min_pairs: int = compare.MIN_PAIRS):
+                min_pairs: int = rule.MIN_PAIRS):
     """(block, compare's rows) for each alternated block of `per_side` runs a side."""
     for block in result.get("blocks", []):
         if len(block["base"]) == per_side:
@@ -86,7 +87,7 @@ def several_per_side(result: dict, per_side: int = PER_SIDE) -> dict:
     detects = []
     for rows in _window_rows(runs, per_side):
         windows += 1
-        exits += compare.has_regression(rows)
+        exits += rule.has_regression(rows)
         flags += sum(row.verdict != "no change" for row in rows)
         rows_seen += len(rows)
         detects += [row.detectable for row in rows if row.detectable is not None]
@@ -120,7 +121,7 @@ def pairing_rates(result: dict, per_side: int, split=None, pair_up: bool = True,
     exits = flags = seen = windows = 0
     for rows in _window_rows(runs, per_side, split, pair_up, interpolate, min_pairs=per_side):
         windows += 1
-        exits += compare.has_regression(rows)
+        exits += rule.has_regression(rows)
         flags += sum(row.verdict != "no change" for row in rows)
         seen += len(rows)
     caught = slowed = 0
@@ -139,7 +140,7 @@ def one_file_rates(result: dict, factor: float | None) -> dict:
     exits = flags = seen = caught = slowed = 0
     for a, b in zip(runs, runs[1:]):
         rows = compare.compare_runs(a, b, **rule)
-        exits += compare.has_regression(rows)
+        exits += rule.has_regression(rows)
         flags += sum(row.verdict != "no change" for row in rows)
         seen += len(rows)
     for slow in result["slow"]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from bench import results
 from bench.analysis import stats
-from bench.gate import compare
+from bench.gate import sides
+from bench.gate import rule
 from tools.error_rates.between_runs import HEADLINES, headline_windows, run_effects, run_spread
 from tools.error_rates.gate_errors import (PER_SIDE, SPREAD_FACTORS, abba_order, ci_order, gate_rates,
                                            one_file_rates, pairing_rates, several_per_side)
@@ -63,7 +64,7 @@ def summarize(result: dict, options, title: str) -> str:
                      f"{_pct(rates['detectable_median'])} / {_pct(rates['detectable_p90'])} |")
     wall = gate_rates(result["aa"]["wall"], result["ab"]["wall"])
     check_fail = sum(c != 0 for c in result["check_aa"])
-    taken = statistics.median(compare.run_spread([results.read(Path(p))]) for p in result["runs"])
+    taken = statistics.median(sides.run_spread([results.read(Path(p))]) for p in result["runs"])
     lines += [
         "",
         f"`check` (statement budgets and plans): unchanged code failed {_bound(check_fail, len(result['check_aa']))}; "
@@ -75,8 +76,8 @@ def summarize(result: dict, options, title: str) -> str:
         "Spread between runs that trials do not show (log scale): "
         + "; ".join(f"{m} median {v['median']:.3f}, 90th percentile {v['p90']:.3f}, largest {v['max']:.3f}"
                     for m, v in _spreads(result).items())
-        + f". One file per side, compare takes {compare.RUN_SPREAD_PER_TRIAL_SPREAD} times a run's median "
-        f"trial spread, at least {compare.RUN_SPREAD} (wall, median over these runs {taken:.3f}).",
+        + f". One file per side, compare takes {rule.RUN_SPREAD_PER_TRIAL_SPREAD} times a run's median "
+        f"trial spread, at least {rule.RUN_SPREAD} (wall, median over these runs {taken:.3f}).",
         "",
         "Headline ratios, wall time, measured side by side in each run:",
         "",
@@ -128,7 +129,7 @@ def spread_evidence(result: dict) -> str:
     """How the spread between runs relates to a run's own trial spread, and what each factor of
     compare's one-file rule would have done on this series."""
     paths = [Path(p) for p in result["runs"]]
-    within = statistics.median(compare.trial_spread(results.read(p)) for p in paths)
+    within = statistics.median(sides.trial_spread(results.read(p)) for p in paths)
     between = run_spread(paths)["median"]
     lines = ["| runs' median trial spread (log) | spread between runs (median, log) | ratio |", "|---:|---:|---:|",
              f"| {within:.3f} | {between:.3f} | {between / within:.2f} |", "",
@@ -136,7 +137,7 @@ def spread_evidence(result: dict) -> str:
              "|---|---|---|---|"]
     for factor in (None, *SPREAD_FACTORS):
         rates = one_file_rates(result, factor)
-        name = f"RUN_SPREAD {compare.RUN_SPREAD} alone" if factor is None else f"{factor} x trial spread"
+        name = f"RUN_SPREAD {rule.RUN_SPREAD} alone" if factor is None else f"{factor} x trial spread"
         lines.append(f"| {name} | " + " | ".join("%d/%d" % rates[k] for k in ("aa_exit", "aa_flags", "ab_caught")) + " |")
     return "\n".join(lines)
 

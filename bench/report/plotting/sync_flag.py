@@ -10,7 +10,7 @@ from bench.report.plotting.axes import (
 )
 from bench.report.plotting.style import MS, marker_style, ms, name, plain, size
 from bench.analysis.tables import fastest, summary
-from bench.analysis.stats import fit_loglog_slope
+from bench.analysis.fits import fit_loglog_slope
 from models_variants import labels
 
 
