@@ -136,15 +136,15 @@ def one_file_rates(result: dict, factor: float | None) -> dict:
     median trial spread (at least RUN_SPREAD), or None for RUN_SPREAD alone: the A/A pairs of
     consecutive unchanged runs and the slowed runs against the unchanged run before them."""
     runs = [results.read(Path(p)) for p in result["runs"]]
-    rule = {"run_spread_per_trial_spread": 0.0 if factor is None else factor}
+    params = {"run_spread_per_trial_spread": 0.0 if factor is None else factor}
     exits = flags = seen = caught = slowed = 0
     for a, b in zip(runs, runs[1:]):
-        rows = compare.compare_runs(a, b, **rule)
+        rows = compare.compare_runs(a, b, **params)
         exits += rule.has_regression(rows)
         flags += sum(row.verdict != "no change" for row in rows)
         seen += len(rows)
     for slow in result["slow"]:
-        rows = compare.compare_runs(runs[slow["base"]], results.read(Path(slow["path"])), **rule)
+        rows = compare.compare_runs(runs[slow["base"]], results.read(Path(slow["path"])), **params)
         own = [row for row in rows if row.workload == slow["workload"]]
         caught += sum(row.verdict == "regression" for row in own)
         slowed += len(own)
