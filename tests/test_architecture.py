@@ -176,3 +176,16 @@ def test_no_module_is_over_400_lines(folder):
     long = {str(path.relative_to(ROOT)): count for path in sorted((ROOT / folder).rglob("*.py"))
             if (count := len(path.read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_no_source_file_is_ignored_by_git():
+    """A new module under an ignored name (a results/ folder pattern once caught bench/results/) would be left
+    out of every commit while tests on the working tree still pass."""
+    sources = [str(path.relative_to(ROOT)) for folder in ("bench", "models_variants", "tools", "notebooks", "tests")
+               for path in (ROOT / folder).rglob("*") if path.suffix in (".py", ".ipynb", ".toml", ".json", ".ini")
+               and "__pycache__" not in path.parts and ".venv" not in path.parts]
+    done = subprocess.run(["git", "check-ignore", "--no-index", "--stdin"], cwd=ROOT, input="\n".join(sources),
+                          capture_output=True, text=True, check=False)
+    if done.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert done.stdout.split() == []
