@@ -61,7 +61,7 @@ def fresh_schema(engine):
 def small_state(server):
     """One run's state on 200 generated sessions (seed 3) for a test module; its schemas go afterwards."""
     from bench.measure.context import RunState, new_run_id
-    from bench.data import DataSpec
+    from bench.data.spec import DataSpec
 
     run = RunState(server, new_run_id(), DataSpec(sessions=200, seed=3))
     run.load_source()

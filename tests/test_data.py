@@ -5,11 +5,9 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from bench.data import (
-    BLOCK_SESSIONS, REFERENCE_INSTANT, SKILL_NAMES, TABLES, DataSpec, LoadReport, load_source,
-    messages_table, session_nodes_table, session_plan, sessions_table, skills_table,
-    table_batches,
-)
+from bench.data.datagen import BLOCK_SESSIONS, TABLES, messages_table, session_nodes_table, session_plan, sessions_table, skills_table, table_batches
+from bench.data.load import LoadReport, load_source
+from bench.data.spec import DataSpec, REFERENCE_INSTANT, SKILL_NAMES
 
 SMALL = DataSpec.from_scale("small")
 SMALL_ROWS = {"users": 50, "skills": 50, "sessions": 1000, "session_nodes": 4754,

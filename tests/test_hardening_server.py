@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from bench.backends import embedded_server
 from bench.faults import reachable
 from bench.measure.context import RunState
-from bench.data import DataSpec
+from bench.data.spec import DataSpec
 from tests.test_hardening_support import FAST, WatchedRun, postmaster_of, progress_lines
 
 ONE_WORKLOAD = ["--only", "workload=dashboard"]

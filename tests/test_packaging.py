@@ -39,8 +39,14 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel `pip install .` builds, from a copy of the source (the build writes into its tree)."""
     base = tmp_path_factory.mktemp("wheel")
     source = base / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", "results", "report", "history"))
+    anywhere = shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".venv")
+
+    def ignore(folder, names):
+        # what runs write at the top (results/, report/, history/); bench/results/ and bench/report/ are code
+        top = {"results", "report", "history"} & set(names) if Path(folder) == ROOT else set()
+        return anywhere(folder, names) | top
+
+    shutil.copytree(ROOT, source, ignore=ignore)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(base / "dist"),
                     str(source)], check=True, capture_output=True, text=True)
     (found,) = (base / "dist").glob("sessionbench-*.whl")

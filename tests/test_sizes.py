@@ -17,7 +17,7 @@ from sqlalchemy import text
 from bench.plan import settings
 from bench.measure import trials
 from bench.measure.context import RunState, layout_signature, new_run_id
-from bench.data import DataSpec, data_specs
+from bench.data.spec import DataSpec, data_specs
 from bench.data.datagen import session_plan, sessions_table, table_batches
 from bench.errors import UserError
 from models_variants import Variant

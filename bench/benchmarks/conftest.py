@@ -16,7 +16,7 @@ from bench.measure import environment, placement, priority
 from bench.plan import settings
 from bench.plan.cases import RTT_PASS, Case, all_cases, apply_only, in_rtt_pass_only, parse_only, run_rtts
 from bench.measure.context import RunState, new_run_id
-from bench.data import DataSpec, data_specs
+from bench.data.spec import DataSpec, data_specs
 from bench.errors import UserError
 from bench.plan.recommended import RECOMMENDED
 from bench.results import set_run_info

@@ -13,7 +13,7 @@ from bench import backends, interrupts, redact
 from bench.plan import settings, shard
 from bench.plan.cases import all_cases, apply_only, parse_only, run_rtts
 from bench.measure.context import new_run_id
-from bench.data import data_specs
+from bench.data.spec import data_specs
 from bench.errors import UserError
 from bench.results import parse, run_info, write_new
 from bench.commands.progress import Progress

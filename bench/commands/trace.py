@@ -9,7 +9,7 @@ from bench import backends, measure
 from bench.plan import settings
 from bench.plan.cases import Case
 from bench.measure.context import RunState, new_run_id, schema_prefix
-from bench.data import data_specs
+from bench.data.spec import data_specs
 from bench.errors import UserError
 from bench.net.rtt import open_endpoint
 from bench.workloads import load_all

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 
 from bench.measure import plans
 from bench.backends import Server
-from bench.data import DataSpec, load_source
+from bench.data.load import load_source
+from bench.data.spec import DataSpec
 from models_variants import Variant, build_models
 
 
