@@ -47,7 +47,7 @@ def test_citations_are_found():
     """The pattern finds the citations this test exists for (it would pass vacuously otherwise)."""
     cited = {(doc, section) for _, doc, section in _citations()}
     assert ("README", "Layout") in cited
-    assert ("docs/error-rates.md", "A run's spread from its own trials") in cited
+    assert ("docs/compare-rule.md", "Spread between runs") in cited
 
 
 @pytest.mark.parametrize("where, doc, section", _citations(), ids=lambda value: str(value)[:60])

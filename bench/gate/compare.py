@@ -57,13 +57,14 @@ def parse_threshold(text: str | float) -> float:
 
 def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: float = FAMILY_ALPHA,
                  metric: str = "wall", pair_up: bool = True, interpolate: bool = False, min_pairs: int = MIN_PAIRS,
-                 run_spread_per_trial_spread: float = RUN_SPREAD_PER_TRIAL_SPREAD) -> list[Row]:
+                 run_spread_per_trial_spread: float = RUN_SPREAD_PER_TRIAL_SPREAD,
+                 run_spread_least: float = RUN_SPREAD) -> list[Row]:
     """One Row per benchmark present on both sides, regressions first. Each side: a doc or a list of docs.
     For the error-rate notes only: `pair_up=False` compares runs unpaired even when they could be
     paired; `interpolate=True` compares each paired head run with the base runs either side of it
     (stats.interpolated_bases, for runs taken base first), which was measured and not adopted;
-    `min_pairs` and `run_spread_per_trial_spread` try other values of the rules' MIN_PAIRS and
-    RUN_SPREAD_PER_TRIAL_SPREAD."""
+    `min_pairs`, `run_spread_per_trial_spread` and `run_spread_least` try other values of the rule's
+    MIN_PAIRS, RUN_SPREAD_PER_TRIAL_SPREAD and RUN_SPREAD (docs/compare-rule.md)."""
     base_docs = [base_docs] if isinstance(base_docs, dict) else list(base_docs)
     new_docs = [new_docs] if isinstance(new_docs, dict) else list(new_docs)
     paired = pair_runs(base_docs, new_docs, min_pairs=min_pairs) if pair_up else None
@@ -97,7 +98,8 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
                             "compare --metric wall, or re-run with the embedded backend (CPU is read there)")
     priors = workload_priors(sides)
     # One run per side: the spread between runs it cannot show, each side's from its own trials (run_spread).
-    run_variance = sum(run_spread(docs, metric, per_trial_spread=run_spread_per_trial_spread) ** 2
+    run_variance = sum(run_spread(docs, metric, per_trial_spread=run_spread_per_trial_spread,
+                                  least=run_spread_least) ** 2
                        for docs in (base_docs, new_docs))
     rows = [judge(i, sides[i], threshold, alpha, priors[i[0], unit_of(sides[i])], run_variance, *benches[i],
                    show_data, interpolated) for i in common]

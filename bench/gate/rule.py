@@ -54,7 +54,7 @@ FAMILY_ALPHA = 0.05
 # (standard deviation of log trial values, per case). 1.8 times, at least 0.04, is the smallest
 # factor tried that kept six series' A/A comparisons within 1 in 20 exits and 1 in 100
 # benchmarks flagged (1.5, chosen on five, let 3 of 30 through on the sixth), and it held on a
-# seventh taken after it was chosen (docs/error-rates.md, "A run's spread from its own trials").
+# seventh taken after it was chosen (docs/compare-rule.md, "Spread between runs").
 RUN_SPREAD = 0.04
 RUN_SPREAD_PER_TRIAL_SPREAD = 1.8
 # Runs per side from which alternated runs are compared pair by pair (docs/error-rates.md): with

@@ -96,11 +96,11 @@ def trial_spread(doc: dict, metric: str = "wall") -> float | None:
 
 
 def run_spread(docs: list[dict], metric: str = "wall", *,
-               per_trial_spread: float = RUN_SPREAD_PER_TRIAL_SPREAD) -> float:
+               per_trial_spread: float = RUN_SPREAD_PER_TRIAL_SPREAD, least: float = RUN_SPREAD) -> float:
     """The spread between runs that one side's trials cannot show: `per_trial_spread` times the
-    noisiest of its runs' trial spreads, at least RUN_SPREAD."""
+    noisiest of its runs' trial spreads, at least `least` (RUN_SPREAD)."""
     seen = [spread for doc in docs if (spread := trial_spread(doc, metric)) is not None]
-    return max([RUN_SPREAD, *(per_trial_spread * spread for spread in seen)])
+    return max([least, *(per_trial_spread * spread for spread in seen)])
 
 
 def noisy(doc: dict) -> bool:
