@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report",
                         help="parent folder; each report gets a new folder inside it (default report/)")
 
+    verdicts = sub.add_parser("verdicts", help="the decision on the review's claims: verdicts, recommended variants "
+                                               "with their ties, actions (markdown or JSON)")
+    verdicts.add_argument("runs", nargs="+", metavar="RUN.json", help="results file(s); several are pooled")
+    verdicts.add_argument("--format", choices=("markdown", "json"), default="markdown",
+                          help="markdown: a table (default) | json: the decision object, schema sessionbench-decision/1")
+
     check = sub.add_parser("check", help="check statement budgets and plan expectations (exit 1 on a breach)")
     check.add_argument("run", metavar="RUN.json", help="one results file from `sessionbench run`")
     check.add_argument("--budgets", default=None, help="budget file (default: the committed bench/budgets.toml)")
@@ -163,6 +169,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from bench.report import report
         return report(args.runs, args.out)
+    if args.command == "verdicts":
+        from bench.verdicts.decision import print_decision
+        return print_decision(args.runs, args.format)
     if args.command == "check":
         from bench.gate.check import check
         return check(args.run, budgets=args.budgets, update=args.update)

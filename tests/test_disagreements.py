@@ -24,14 +24,12 @@ the marker is removed (and the goldens are regenerated: `python tools/goldens.py
    the largest (`bench/verdicts/__init__.py`, `bench/verdicts/storage.py`). On runs/sweep.json: caveat
    "1,000 sessions, 7,987 messages", Runs "1,000; 3,000; 10,000", C2 and C5 "at 10,000 sessions"
    (C5: 16,368 messages).
-4. C2's recommended sync flag. C2's verdict (`bench/verdicts/__init__.py` `c2_sync_flag`) recommends the
-   variant with the lowest weighted read + write cost ratio, point estimate only, while its action,
-   which What to do shows (`bench/verdicts/decisions.py` `what_to_do`), adopts the review's bool_column when
-   that lead is inside the noise (C1 breaks such ties explicitly, `_c1_best`; C2 does not). The
-   read/write chart's title (`bench/report/plotting/sync_flag.py` `read_write_tradeoff`, absolute medians)
-   and the recommended model's agreement table (`bench/plan/recommended.py` `agreement`: "no" for
-   sync_flag) follow the verdict. On runs/default.json: recommended jsonb_expr, What to do "adopt"
-   bool_column, "jsonb_expr is not clearly cheaper ... (0.89× [0.22–6.38] of bool_column's cost)".
+4. Fixed: C2's recommended sync flag. C2's verdict recommended the variant with the lowest weighted
+   read + write cost ratio, point estimate only, while its action adopted bool_column when that lead
+   was inside the noise (on runs/default.json: recommended jsonb_expr, What to do "adopt"
+   bool_column, 0.89× [0.22–6.38] of bool_column's cost). The decision rule
+   (bench/verdicts/rules.py `choose`, with a 10% margin) now calls that a tie and breaks it by stated
+   facts; its test below passes.
 """
 
 from __future__ import annotations
@@ -139,11 +137,10 @@ def _c2_mismatches(paths: list[str]) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement 4: C2's verdict recommends the variant with the lowest point "
-                                       "estimate while its action (What to do) adopts bool_column when that lead "
-                                       "is inside the noise (jsonb_expr against bool_column on runs/default.json); "
-                                       "left to the decisions work (issue #28)")
 def test_c2_recommends_the_variant_what_to_do_adopts():
+    """Disagreement 4, fixed by the decision rule (bench.verdicts.rules.choose): C2 recommended the lowest point
+    estimate while What to do adopted bool_column on a lead inside the noise; a tie now goes to the stated
+    tie-break and the action follows the recommendation."""
     fixtures = [str(path) for path in sorted(RUNS.glob("*.json")) if path.name != "format_v1.json"]
     assert not _c2_mismatches(fixtures)
 

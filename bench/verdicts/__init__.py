@@ -28,10 +28,12 @@ from bench.verdicts.rules import (  # noqa: F401 - the verdict words, read by th
 from bench.verdicts.sync_flag import READS_PER_WRITE, RULE_C2, c2_sync_flag
 
 
-def verdicts(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, *,
-             reads_per_write: float = READS_PER_WRITE, production_messages: int | None = None) -> pd.DataFrame:
-    """One row per claim: claim, statement, verdict, deciding number, evidence, recommended variant,
-    rule, and the action on the review's recommendation with its reason.
+RULES = {"C1": RULE_C1, "C2": RULE_C2, **verdicts_storage.RULES}
+
+
+def judge_all(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, *,
+              reads_per_write: float = READS_PER_WRITE, production_messages: int | None = None) -> dict:
+    """Each claim's Judgement, C1 to C6: the one analysis every table, action and decision reads.
 
     `delete_paths` is C3's fact table (bench.report.delete_paths); without it C3 falls back to the
     orphan counts of the delete workloads. `reads_per_write` is C2's assumption; `production_messages`
@@ -41,14 +43,21 @@ def verdicts(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, *,
                "production_messages": production_messages if production_messages is not None
                else PRODUCTION_MESSAGES}
     judges = {"C1": c1_loading, "C2": c2_sync_flag, **verdicts_storage.JUDGES}
-    rules = {"C1": RULE_C1, "C2": RULE_C2, **verdicts_storage.RULES}
-    rows = []
-    for claim, judge in judges.items():
-        judged = judge(df, **options)
-        rows.append({"claim": claim, "statement": STATEMENTS[claim], "verdict": judged.verdict,
-                     "deciding": judged.deciding, "evidence": judged.evidence, "recommended": judged.recommended,
-                     "rule": rules[claim], "action": judged.action, "reason": judged.reason})
+    return {claim: judge(df, **options) for claim, judge in judges.items()}
+
+
+def table_of(judged: dict) -> pd.DataFrame:
+    """One row per claim: claim, statement, verdict, deciding number, evidence, recommended variant,
+    rule, and the action on the review's recommendation with its reason."""
+    rows = [{"claim": claim, "statement": STATEMENTS[claim], "verdict": j.verdict, "deciding": j.deciding,
+             "evidence": j.evidence, "recommended": j.recommended, "rule": RULES[claim], "action": j.action,
+             "reason": j.reason} for claim, j in judged.items()]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def verdicts(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **options) -> pd.DataFrame:
+    """The verdict table (`table_of(judge_all(...))`), as the notebooks and the report show it."""
+    return table_of(judge_all(df, delete_paths, **options))
 
 
 STATEMENTS = {

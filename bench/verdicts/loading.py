@@ -7,15 +7,12 @@ import math
 
 import pandas as pd
 
-from bench.analysis.tables import (
-    EXTRA_ROWS, SAME_ROWS, dashboard_work, param_value, summary,
-)
+from bench.analysis.tables import EXTRA_ROWS, SAME_ROWS, dashboard_work, param_value, summary
 from bench.verdicts.rules import (
-    ADOPT, CHANGE, CONFIRMED, FIX_RATIO, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement,
-    _group_ratios, decide, row_of, short, ties,
+    ADOPT, BETTER, CHANGE, CONFIRMED, FIX_RATIO, INCONCLUSIVE, MARGIN, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED,
+    Choice, Judgement, _group_ratios, choose, decide, row_of, short, versus,
 )
-from models_variants import Variant
-from models_variants import labels
+from models_variants import AXES, Variant, labels
 
 # C1: selectin issues one IN (...) query per 500 parents per collection (SQLAlchemy's default
 # batch); the dashboard loads at most two collections (messages and skills).
@@ -50,13 +47,9 @@ def c1_loading(df: pd.DataFrame, **_) -> Judgement:
                 f"{FIX_RATIO:g}" if sel else f"selectin not measured beside lazy at page size {page}")
     evidence += "; " + _work_text(top, r, work, page)
     candidates = [v for v in top["variant"] if bounded.get(v) and v in r]
-    best = _c1_best(candidates, r, work)
-    lowest = min(candidates, key=lambda v: r[v].value) if candidates else ""
-    if best == lowest and best:
-        evidence += ties(best, {v: r[v] for v in candidates})
-    elif best:
-        evidence += f"; lowest: {short(lowest)}, not told apart from {short(best)} (the interval of their ratio " \
-                    f"includes 1), so the tie goes to explicit loading, which loads only what each query asks for"
+    choice = _c1_choice(candidates, r, work, top)
+    best = choice.chosen
+    evidence += choice.text()
     evidence += _extra_work_cost(r, work, page)
     if lazy["statements"].nunique() <= 1:
         verdict = REFUTED
@@ -67,7 +60,7 @@ def c1_loading(df: pd.DataFrame, **_) -> Judgement:
     action, reason, why = _c1_action(verdict, best, r, work, page, deciding, top)
     if why:
         evidence += f"; {why}"
-    return Judgement(verdict, deciding, evidence, best, action, reason)
+    return Judgement(verdict, deciding, evidence, best, action, reason, choice)
 
 
 def _work_text(top: pd.DataFrame, r: dict, work: dict, page: str) -> str:
@@ -100,21 +93,29 @@ WORK_WORDS = {SAME_ROWS: "the same rows as lazy", EXTRA_ROWS: "every message of 
 SKILLS_ONLY, SELECTIN = labels.SKILLS_SEL, labels.SELECTIN
 
 
-def _c1_best(candidates: list[str], r: dict, work: dict) -> str:
-    """The lowest latency ratio; among the strategies not told apart from it (the interval of their ratio
-    to it includes 1), one on equal work that loads only what each query asks for (explicit loading),
-    so a tie does not flip the recommendation from run to run. An eager strategy in the mapping also
-    loads on every other query of Session (`trace list_live --variant loading=skills_sel`: a list of
-    sessions fetches every skill of them and reads none), explicit loading never does."""
-    if not candidates:
-        return ""
-    lowest = min(candidates, key=lambda v: r[v].value)
-    tied = [v for v in candidates if v == lowest or r[v].over(r[lowest]).side(1.0) != "above"]
+# C1's tie-break among strategies latency cannot order (rules.choose), stated before any run: exact facts
+# of the page first, then explicit loading (an eager strategy in the mapping also loads on every other
+# query of Session: `trace list_live --variant loading=skills_sel` fetches every skill of the sessions
+# listed and reads none), then the review's own proposal, then the axis's order.
+C1_TIE_BREAK = ("loading only the rows the page shows", "fewer round trips", "fewer bytes from the server",
+                "explicit loading (an eager mapping loads on every query of Session)", "the review's proposal",
+                "the loading axis's order")
 
-    def preferred(v: str) -> tuple:
+
+def _c1_choice(candidates: list[str], r: dict, work: dict, top: pd.DataFrame) -> Choice:
+    """The recommended strategy by the decision rule (rules.choose) among those within selectin's bound."""
+    order = list(AXES["loading"].values)
+
+    def fact(v: str, column: str) -> float:
+        row = row_of(top, v)
+        return float(row[column]) if row is not None and column in top and pd.notna(row[column]) else math.inf
+
+    def key(v: str) -> tuple:
         explicit = v != labels.BASELINE and bool(Variant.parse(v).values()["loading"].explicit())
-        return (work.get(v) != SAME_ROWS, not explicit, r[v].value)
-    return min(tied, key=preferred)
+        value = AXES["loading"].baseline if v == labels.BASELINE else Variant.parse(v).loading
+        return (work.get(v) != SAME_ROWS, fact(v, "round_trips"), fact(v, "wire_bytes"), not explicit,
+                v != labels.SELECTIN, order.index(value))
+    return choose({v: r[v] for v in candidates}, key, C1_TIE_BREAK)
 
 
 def _extra_work_cost(r: dict, work: dict, page: str) -> str:
@@ -139,7 +140,7 @@ def _c1_action(verdict, best, r, work, page, deciding, top) -> tuple[str, str, s
     if best == labels.SELECTIN:
         return (REJECT, f"selectin is slower than lazy at page size {page}: {sel.text()}", "") \
             if sel.side(1.0) == "above" else (UNDECIDED, deciding, "")
-    lead = r[best].over(sel)
+    settled, lead = versus(r[best], sel)
     selectin_extra = work.get(labels.SELECTIN) == EXTRA_ROWS
     chosen = row_of(top, best)
     trips = f" in {chosen['round_trips']:.0f} round trips" if "round_trips" in top and \
@@ -149,15 +150,19 @@ def _c1_action(verdict, best, r, work, page, deciding, top) -> tuple[str, str, s
           f"selectin {lead.text()} ({lead.how})"
     if selectin_extra and work.get(best) == SAME_ROWS:
         why += ", part of which is the messages selectin loads and the page never shows"
-    if lead.side(1.0) == "below":
-        loading = Variant.parse(best).values()["loading"]
-        how = " and load explicitly what each page shows" if loading.explicit() else f", {loading.description}"
+    loading = Variant.parse(best).values()["loading"]
+    how = " and load explicitly what each page shows" if loading.explicit() else f", {loading.description}"
+    if settled == BETTER:
         return CHANGE, f"use {short(best)}{how}: {lead.text()} of selectin's " \
                        f"latency at page size {page}" + (", where selectin also loads every message" if selectin_extra
                                                          else ""), why
-    if verdict == CONFIRMED:
-        return ADOPT, f"selectin fixes the N+1 ({sel.text()} of lazy); {short(best)} is not clearly faster " \
-                      f"({lead.text()} of selectin)", why
+    if verdict in (CONFIRMED, PARTLY):
+        # A tie on latency with the review's selectin, broken by exact facts (C1_TIE_BREAK): the same advice
+        # in every run, since those facts do not move.
+        return CHANGE, f"use {short(best)}{how}: latency does not put it behind selectin ({lead.text()} of " \
+                       f"selectin's at page size {page}, not settled beyond the {MARGIN:.0%} margin), and " + (
+                           "it loads only the rows the page shows, where selectin also loads every message"
+                           if selectin_extra and work.get(best) == SAME_ROWS else "it wins the stated tie-break"), why
     return UNDECIDED, deciding, why
 
 
@@ -166,8 +171,10 @@ RULE_C1 = (f"confirmed if lazy (baseline) issues exactly 1 + min(page_size, sess
            f"lazy's at the largest page size is below {FIX_RATIO:g} over its whole 95% interval; partly if the "
            f"counts hold and the interval lies above {FIX_RATIO:g}, or the counts do not hold; inconclusive if the "
            f"interval straddles {FIX_RATIO:g}; refuted if lazy's count does not grow with page size. Recommended: "
-           f"the lowest latency ratio at the largest page size among strategies within selectin's statement "
-           f"bound; among those not told apart from it, one on equal work loading only what each query asks for "
-           f"(explicit loading: an eager strategy in the mapping loads on every query of Session). Each "
+           f"among strategies within selectin's statement bound, at the largest page size, the one no other is "
+           f"faster than by more than {MARGIN:.0%} (MARGIN) over the whole interval of their latency ratio; several "
+           f"such are a tie, decided by loading only the rows the page shows, then fewer round trips, then fewer "
+           f"bytes from the server, then explicit loading (an eager strategy in the mapping loads on every query "
+           f"of Session), then the review's selectin, then the axis's order, and labelled a tie. Each "
            f"comparison says whether it is on equal work: the rows the server sent over all statements (wire_rows) "
            f"against lazy's.")

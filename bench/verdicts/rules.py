@@ -4,6 +4,7 @@ decides against a threshold (bench.verdicts states the rules of each claim)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import pandas as pd
 
@@ -21,16 +22,12 @@ SHOWN = ["claim", "statement", "verdict", "deciding", "evidence", "recommended",
 # C1, C2: a fix "fixes" a latency when its ratio to the model as reviewed stays below this over
 # its whole 95% interval (at least 10% faster, beyond doubt at that confidence).
 FIX_RATIO = 0.9
-
-
-@dataclass
-class Judgement:
-    verdict: str
-    deciding: str = ""     # the number that decides, with its interval and threshold
-    evidence: str = ""
-    recommended: str = ""
-    action: str = UNDECIDED  # for the review's recommendation on this claim
-    reason: str = ""       # one line: the number that decides the action
+# C1, C2: the smallest latency difference between two candidates that matters, stated before any run
+# (compare's default threshold). One candidate is better than another only when their ratio's whole 95%
+# interval lies beyond it; equivalent when the interval lies within it; unresolved otherwise. With a
+# margin, more data can settle an unresolved pair but cannot reverse a settled one.
+MARGIN = 0.10
+BETTER, WORSE, EQUIVALENT, UNRESOLVED = "better", "worse", "equivalent", "unresolved"
 
 
 def short(variant: str) -> str:
@@ -59,6 +56,78 @@ def ties(best: str, found: dict[str, Ratio]) -> str:
         return f"; lowest: {short(best)}, clearly below every other candidate"
     return f"; lowest: {short(best)}, not told apart from {', '.join(short(v) for v in tied)} (the interval of " \
            f"its ratio to each includes 1)"
+
+
+def versus(a: Ratio, b: Ratio) -> tuple[str, Ratio]:
+    """Candidate a against b on latency (both ratios to the same baseline): BETTER when a ÷ b lies below
+    1 / (1 + MARGIN) over its whole interval, WORSE when above 1 + MARGIN, EQUIVALENT when the whole
+    interval lies between the two, UNRESOLVED otherwise (or without an interval); and a ÷ b."""
+    lead = a.over(b)
+    if lead.low is None or lead.high is None:
+        return UNRESOLVED, lead
+    faster, slower = 1 / (1 + MARGIN), 1 + MARGIN
+    if lead.high < faster:
+        return BETTER, lead
+    if lead.low > slower:
+        return WORSE, lead
+    if lead.low >= faster and lead.high <= slower:
+        return EQUIVALENT, lead
+    return UNRESOLVED, lead
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the decision rule picked among candidates, and how."""
+
+    chosen: str = ""
+    tied: tuple[str, ...] = ()  # candidates latency could not put behind the chosen one (equivalent or unresolved)
+    won: bool = False  # the chosen one is better than every other candidate, beyond the margin
+    broke_tie: str = ""  # what decided among the tied candidates (the tie-break's first differing fact)
+
+    def text(self) -> str:
+        """'; recommended: raise, better than every other candidate by more than 10%' or
+        '; recommended: raise, a tie on latency with selectin, skills_sel (...), decided by fewer wire bytes'."""
+        if not self.chosen:
+            return ""
+        if self.won:
+            return f"; recommended: {short(self.chosen)}, better than every other candidate by more than " \
+                   f"{MARGIN:.0%} over its whole interval"
+        if not self.tied:
+            return f"; recommended: {short(self.chosen)}, the only candidate no other is better than"
+        return f"; recommended: {short(self.chosen)}, a tie on latency with {', '.join(short(v) for v in self.tied)} " \
+               f"(equivalent within {MARGIN:.0%} or not told apart), decided by {self.broke_tie}"
+
+
+@dataclass
+class Judgement:
+    verdict: str
+    deciding: str = ""     # the number that decides, with its interval and threshold
+    evidence: str = ""
+    recommended: str = ""
+    action: str = UNDECIDED  # for the review's recommendation on this claim
+    reason: str = ""       # one line: the number that decides the action
+    choice: Choice | None = None  # how the decision rule picked the recommended variant (C1, C2), with its ties
+
+
+def choose(found: dict[str, Ratio], tie_break: Callable[[str], tuple], facts: tuple[str, ...]) -> Choice:
+    """The decision rule: the candidates no other is better than (`versus`); of several, the first by
+    `tie_break` (exact facts first, as named in `facts` position by position, then a stated order),
+    labelled a tie, never a win. Latency point estimates never decide."""
+    if not found:
+        return Choice()
+    names = sorted(found)
+    undominated = [v for v in names if not any(versus(found[o], found[v])[0] == BETTER for o in names if o != v)]
+    undominated = undominated or names
+    chosen = min(undominated, key=tie_break)
+    won = len(names) > 1 and all(versus(found[chosen], found[o])[0] == BETTER for o in names if o != chosen)
+    tied = tuple(v for v in undominated if v != chosen)
+    broke = ""
+    if tied:
+        keys = {v: tie_break(v) for v in undominated}
+        runner_up = min(tied, key=tie_break)
+        position = next((i for i, (a, b) in enumerate(zip(keys[chosen], keys[runner_up])) if a != b), None)
+        broke = facts[position] if position is not None and position < len(facts) else "the stated order"
+    return Choice(chosen, tied, won, broke)
 
 
 def _group_ratios(df: pd.DataFrame, workload: str, variants, param: str = "") -> dict[str, Ratio]:

@@ -3,6 +3,8 @@ layout with the lowest read + write cost."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from bench.analysis import growth
@@ -12,10 +14,10 @@ from bench.analysis.tables import (
 )
 from bench.analysis.units import ms
 from bench.verdicts.rules import (
-    ADOPT, CHANGE, CONFIRMED, FIX_RATIO, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement,
-    _group_ratios, decide, row_of, short, ties,
+    ADOPT, BETTER, CHANGE, CONFIRMED, FIX_RATIO, INCONCLUSIVE, MARGIN, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED,
+    Choice, Judgement, _group_ratios, choose, decide, row_of, short, versus,
 )
-from models_variants import labels
+from models_variants import AXES, Variant, labels
 
 # C2: how many hub-wide active_sync reads run per mark_sync write (a node starting or stopping a
 # sync). An assumption, not a measurement: reconciliation runs periodically, sync flags flip on
@@ -147,12 +149,13 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
         share = read_cost / (read_cost + base_write["median_s"])
         weighted = {v: w for v in table[table["seq_scan"] != True]["variant"]  # noqa: E712 - bools and None
                     if (w := _weighted(reads.get(v), write_ratios.get(v), share)) is not None}
-    best = min(weighted, key=lambda v: weighted[v].value) if weighted else ""
+    choice = _c2_choice(weighted, table)
+    best = choice.chosen
     assumption = f"{reads_per_write:g} active_sync reads per mark_sync write (READS_PER_WRITE, an assumption)"
     if weighted:
         evidence += f"; read + write cost ÷ the JSON blob's, weighing {assumption}: " + ", ".join(
             f"{short(v)} {w.text()}" for v, w in sorted(weighted.items(), key=lambda item: item[1].value))
-        evidence += ties(best, weighted)
+        evidence += choice.text()
     deciding = (f"bool_column ÷ JSON blob, active_sync latency: {flag_read.text()}; fixes it below {FIX_RATIO:g}"
                 if flag_read else "bool_column not measured beside the JSON blob") + \
         f". Recommendation weighs {assumption}"
@@ -169,7 +172,26 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
     action, reason = _c2_action(verdict, best, weighted, reads_per_write, deciding)
     if by_slope and verdict == REFUTED:
         reason = f"the JSON blob's active_sync latency does not grow like a scan: {grown['said']}"
-    return Judgement(verdict, deciding, evidence, best, action, reason)
+    return Judgement(verdict, deciding, evidence, best, action, reason, choice)
+
+
+# C2's tie-break among flag layouts latency cannot order (rules.choose), stated before any run: exact facts
+# of the read first, then the review's proposal (bool_column), then the axis's order.
+C2_TIE_BREAK = ("fewer round trips", "fewer bytes from the server", "the review's proposal", "the sync_flag axis's order")
+
+
+def _c2_choice(weighted: dict, table: pd.DataFrame) -> Choice:
+    """The recommended flag layout by the decision rule (rules.choose) on read + write cost."""
+    order = list(AXES["sync_flag"].values)
+
+    def fact(v: str, column: str) -> float:
+        row = row_of(table, v)
+        return float(row[column]) if row is not None and column in table and pd.notna(row[column]) else math.inf
+
+    def key(v: str) -> tuple:
+        value = AXES["sync_flag"].baseline if v == labels.BASELINE else Variant.parse(v).sync_flag
+        return (fact(v, "round_trips"), fact(v, "wire_bytes"), v != labels.BOOL_COLUMN, order.index(value))
+    return choose(weighted, key, C2_TIE_BREAK)
 
 
 def _c2_action(verdict, best, weighted, reads_per_write, deciding) -> tuple[str, str]:
@@ -181,14 +203,15 @@ def _c2_action(verdict, best, weighted, reads_per_write, deciding) -> tuple[str,
         return UNDECIDED, deciding
     at = f"at {reads_per_write:g} reads per write"
     if best == labels.BOOL_COLUMN:
-        return ADOPT, f"bool_column's read + write cost is {flag.text()} of the JSON blob's {at}, the lowest " \
-                      f"of the variants without a Seq Scan"
-    lead = weighted[best].over(flag)
-    if lead.side(1.0) == "below":
+        return ADOPT, f"bool_column's read + write cost is {flag.text()} of the JSON blob's {at}; no variant " \
+                      f"without a Seq Scan is cheaper by more than {MARGIN:.0%} over its whole interval"
+    settled, lead = versus(weighted[best], flag)
+    if settled == BETTER:
         return CHANGE, f"use {short(best)}: its read + write cost is {lead.text()} of bool_column's {at}"
-    if verdict == CONFIRMED:
-        return ADOPT, f"bool_column fixes the scan; {short(best)} is not clearly cheaper {at} ({lead.text()} " \
-                      f"of bool_column's cost)"
+    if verdict in (CONFIRMED, PARTLY):
+        # A tie on cost with bool_column, broken by exact facts (C2_TIE_BREAK), never by a point estimate.
+        return CHANGE, f"use {short(best)}: cost does not put it behind bool_column ({lead.text()} of its read + " \
+                       f"write cost {at}, not settled beyond the {MARGIN:.0%} margin), and it wins the stated tie-break"
     return UNDECIDED, deciding
 
 
@@ -201,5 +224,8 @@ RULE_C2 = (f"with three sizes or more, on growth: confirmed if the 95% interval 
            f"spans a cache cliff. With one or two sizes: confirmed if the blob's active_sync plan has a Seq Scan, "
            f"bool_column's has none and its latency ratio lies below {FIX_RATIO:g}; partly if bool_column "
            f"scans too or its ratio lies above; inconclusive if it straddles; refuted if the blob's plan has no "
-           f"Seq Scan. Recommended: among variants without a Seq Scan (a scan grows with the table), the lowest "
-           f"read + write cost ratio, weighing {READS_PER_WRITE:g} reads per write (READS_PER_WRITE).")
+           f"Seq Scan. Recommended: among variants without a Seq Scan (a scan grows with the table), weighing "
+           f"{READS_PER_WRITE:g} reads per write (READS_PER_WRITE), the one whose read + write cost no other beats "
+           f"by more than {MARGIN:.0%} (MARGIN) over the whole interval of their ratio; several such are a tie, "
+           f"decided by fewer round trips, then fewer bytes from the server, then the review's bool_column, then "
+           f"the axis's order, and labelled a tie.")

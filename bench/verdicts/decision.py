@@ -1,0 +1,75 @@
+"""The decision, machine-readable: per claim its verdict, the recommended variant(s) with their ties,
+the action on the review's recommendation, the deciding numbers and the rule, and the assumptions
+they rest on (`sessionbench verdicts RUN.json [...] --format json|markdown`).
+
+It is built from the one analysis (bench.verdicts.judge_all) the report's verdict table and "What to
+do" read too, so a number stated in one is the number stated in the others. Results files are
+untrusted: every string from one is printed as data (JSON), or escaped for Markdown tables.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.results import load, read, run_info
+from bench.verdicts import RULES, STATEMENTS, judge_all
+from bench.verdicts.decisions import delete_paths
+from bench.verdicts.migration import PRODUCTION_MESSAGES
+from bench.verdicts.rules import FIX_RATIO, MARGIN
+from bench.verdicts.sync_flag import READS_PER_WRITE
+
+SCHEMA = "sessionbench-decision/1"
+FORMATS = ("markdown", "json")
+
+
+def decision(paths: list[str]) -> dict:
+    """The decision on the review's claims from these results files (several are pooled)."""
+    df = load(paths)
+    judged = judge_all(df, delete_paths(paths))
+    claims = []
+    for claim, judgement in judged.items():
+        choice = judgement.choice
+        claims.append({
+            "claim": claim, "statement": STATEMENTS[claim], "verdict": judgement.verdict,
+            "recommended": [judgement.recommended] if judgement.recommended else [],
+            "tie": bool(choice and choice.tied),
+            "tied_with": list(choice.tied) if choice else [],
+            "decided_by": ("latency, beyond the margin" if choice.won else choice.broke_tie or "the only undominated")
+            if choice and choice.chosen else "",
+            "action": judgement.action, "reason": judgement.reason, "deciding": judgement.deciding,
+            "rule": RULES[claim],
+        })
+    return {
+        "schema": SCHEMA,
+        "runs": [{"run_id": run_info(read(path)).get("run_id"), "file": Path(path).name} for path in paths],
+        # What the decision assumes that the runs do not measure (the production profile's defaults).
+        "assumptions": {"margin": MARGIN, "fix_ratio": FIX_RATIO, "reads_per_write": READS_PER_WRITE,
+                        "production_messages": PRODUCTION_MESSAGES},
+        "claims": claims,
+    }
+
+
+def _cell(value) -> str:
+    """A Markdown table cell: pipes escaped, one line."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def markdown(found: dict) -> str:
+    lines = [f"Decision on {len(found['runs'])} run(s): " + ", ".join(_cell(r["file"]) for r in found["runs"]), "",
+             "| claim | verdict | recommended | action | why |", "|---|---|---|---|---|"]
+    for claim in found["claims"]:
+        recommended = ", ".join(claim["recommended"]) or "-"
+        if claim["tie"]:
+            recommended += f" (a tie with {', '.join(claim['tied_with'])}; decided by {claim['decided_by']})"
+        lines.append(f"| {claim['claim']} | {claim['verdict']} | {_cell(recommended)} | {claim['action']} | "
+                     f"{_cell(claim['reason'] or claim['deciding'])} |")
+    assumed = found["assumptions"]
+    lines += ["", "Assumed (not measured): " + ", ".join(f"{k} = {v}" for k, v in assumed.items())]
+    return "\n".join(lines)
+
+
+def print_decision(paths: list[str], fmt: str = "markdown") -> int:
+    found = decision(paths)
+    print(json.dumps(found, indent=1) if fmt == "json" else markdown(found))
+    return 0
