@@ -7,7 +7,7 @@ What the comparison can see depends on what it is given:
   start, another data load), so a spread between runs is added to the variance. How far runs
   move apart depends on how noisy the machine was, and a run's own trials show that: each side
   adds RUN_SPREAD_PER_TRIAL_SPREAD times its run's median trial spread, at least RUN_SPREAD
-  (bench.gate.sides.run_spread; calibrated on stored idle and busy series, docs/error-rates.md).
+  (bench.gate.sides.run_spread; calibrated on stored idle and busy series: docs/compare-rule.md).
 - two or more files per side: the unit is the run (each run's geometric mean of its trials),
   and the spread between runs is measured, not assumed. Five runs per side (as CI runs it) give
   each benchmark a variance with eight degrees of freedom, too few for an interval at a family-wise level,
@@ -57,7 +57,7 @@ FAMILY_ALPHA = 0.05
 # seventh taken after it was chosen (docs/compare-rule.md, "Spread between runs").
 RUN_SPREAD = 0.04
 RUN_SPREAD_PER_TRIAL_SPREAD = 1.8
-# Runs per side from which alternated runs are compared pair by pair (docs/error-rates.md): with
+# Runs per side from which alternated runs are compared pair by pair (docs/compare-rule.md): with
 # fewer, each benchmark's own spread of pairs has too few degrees of freedom against its workload's.
 MIN_PAIRS = 5
 # Regressions first (worst first), then improvements, then the rest.

@@ -220,7 +220,7 @@ def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | N
         elif warm:
             # A shorter counting round is no estimate of a round: it carries the counters and the
             # first compilation of the variant's queries. One that took over 75 ms for a 4 ms case left
-            # that case one round per trial, each cold (docs/error-rates.md); warm_up times real rounds.
+            # that case one round per trial, each cold (`git log -p docs/error-rates.md`); warm_up times real rounds.
             prepared.warmup = warm_up(prepared.one_round)
     except BaseException:
         prepared.close()

@@ -5,7 +5,7 @@ the two sometimes share a CPU (each wake-up is a context switch) and sometimes d
 wake-up crosses CPUs, which on a virtual machine means waking a halted vCPU), and the scheduler
 keeps one arrangement for stretches of rounds before it moves: `active_sync [bool_column]` ran
 at 0.30 ms in some stretches and 0.62 ms in others, within one trial, so its trial medians split
-into two levels and a run's ratio depended on how many trials fell on each (docs/error-rates.md).
+into two levels and a run's ratio depended on how many trials fell on each (measured before 2026-12-07: `git log -p docs/error-rates.md`).
 
 `--cpus same` (the default) puts the client's main thread and each measured case's server
 backend on one CPU while a comparison group is measured, so every round trip costs a context

@@ -3,7 +3,7 @@ machine other work waits for the benchmark rather than the benchmark waiting for
 
 A round of a workload is a chain of wake-ups (client sends, server wakes, answers, client wakes);
 with every core taken by other processes each wake-up can wait a scheduler slice, which stretched
-the dashboard's 101 round trips by up to 2x between trials (docs/error-rates.md). At nice -10 the
+the dashboard's 101 round trips by up to 2x between trials (measured before 2026-12-07: `git log -p docs/error-rates.md`). At nice -10 the
 kernel runs the run's threads first when they wake. Children inherit it: an embedded server
 started by the run does, a container's or a given URL's server does not (they are not ours).
 Raising priority needs root or CAP_SYS_NICE; without it the run goes on at its own priority and
@@ -14,7 +14,7 @@ nice orders tasks only within their session's group; between groups the schedule
 equally. PostgreSQL puts every backend in a session of its own, so on a busy machine a measured
 backend at nice -10 still got half a CPU against one ordinary process: a 4 ms CPU-bound query
 (`active_sync`, json) took 8 ms in the runs whose CPU it shared with a busy process, and 4 ms in
-the others (docs/error-rates.md). So at "high" the run also raises each measured backend's group
+the others (`git log -p docs/error-rates.md`). So at "high" the run also raises each measured backend's group
 (a session of the server the run started, which ends with the backend). The run's own group is the
 session of whoever started it (a terminal, a CI job) and is left as it is.
 """
