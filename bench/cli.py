@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     verdicts.add_argument("runs", nargs="+", metavar="RUN.json", help="results file(s); several are pooled")
     verdicts.add_argument("--format", choices=("markdown", "json"), default="markdown",
                           help="markdown: a table (default) | json: the decision object, schema sessionbench-decision/1")
+    verdicts.add_argument("--profile", default=None, metavar="FILE",
+                          help="the hub's own numbers (TOML, format = 1, a [hub] table: bench/verdicts/profile.py); "
+                               "default: every value assumed"),
 
     check = sub.add_parser("check", help="check statement budgets and plan expectations (exit 1 on a breach)")
     check.add_argument("run", metavar="RUN.json", help="one results file from `sessionbench run`")
@@ -171,7 +174,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return report(args.runs, args.out)
     if args.command == "verdicts":
         from bench.verdicts.decision import print_decision
-        return print_decision(args.runs, args.format)
+        return print_decision(args.runs, args.format, args.profile)
     if args.command == "check":
         from bench.gate.check import check
         return check(args.run, budgets=args.budgets, update=args.update)

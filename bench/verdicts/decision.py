@@ -15,18 +15,19 @@ from pathlib import Path
 from bench.results import load, read, run_info
 from bench.verdicts import RULES, STATEMENTS, judge_all
 from bench.verdicts.decisions import delete_paths
-from bench.verdicts.migration import PRODUCTION_MESSAGES
+from bench.verdicts.profile import DEFAULTS, Profile, load_profile
 from bench.verdicts.rules import FIX_RATIO, MARGIN
-from bench.verdicts.sync_flag import READS_PER_WRITE
 
 SCHEMA = "sessionbench-decision/1"
 FORMATS = ("markdown", "json")
 
 
-def decision(paths: list[str]) -> dict:
-    """The decision on the review's claims from these results files (several are pooled)."""
+def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
+    """The decision on the review's claims from these results files (several are pooled), for the hub the
+    profile describes (bench.verdicts.profile; its defaults when none is given)."""
     df = load(paths)
-    judged = judge_all(df, delete_paths(paths))
+    judged = judge_all(df, delete_paths(paths), reads_per_write=profile.value("reads_per_write"),
+                       production_messages=profile.value("messages"))
     claims = []
     for claim, judgement in judged.items():
         choice = judgement.choice
@@ -43,9 +44,9 @@ def decision(paths: list[str]) -> dict:
     return {
         "schema": SCHEMA,
         "runs": [{"run_id": run_info(read(path)).get("run_id"), "file": Path(path).name} for path in paths],
-        # What the decision assumes that the runs do not measure (the production profile's defaults).
-        "assumptions": {"margin": MARGIN, "fix_ratio": FIX_RATIO, "reads_per_write": READS_PER_WRITE,
-                        "production_messages": PRODUCTION_MESSAGES},
+        "profile": profile.as_dict(),
+        # The rule's own numbers, stated before any run.
+        "rule": {"margin": MARGIN, "fix_ratio": FIX_RATIO},
         "claims": claims,
     }
 
@@ -64,12 +65,18 @@ def markdown(found: dict) -> str:
             recommended += f" (a tie with {', '.join(claim['tied_with'])}; decided by {claim['decided_by']})"
         lines.append(f"| {claim['claim']} | {claim['verdict']} | {_cell(recommended)} | {claim['action']} | "
                      f"{_cell(claim['reason'] or claim['deciding'])} |")
-    assumed = found["assumptions"]
-    lines += ["", "Assumed (not measured): " + ", ".join(f"{k} = {v}" for k, v in assumed.items())]
+    profile = found["profile"]
+    said = f"profile {_cell(profile['file'])} (sha256 {profile['sha256'][:12]})" if profile["file"] else "no profile"
+    lines[:0] = [f"Hub: {said}; stated: " + (", ".join(f"{k} = {v}" for k, v in profile["stated"].items()) or "nothing"), ""]
+    assumed = [f"{k} = {v}" for k, v in profile["assumed"].items() if k in profile["read_by"]]
+    lines += ["", "Assumed (defaults, not the hub's own figures): " + (", ".join(assumed) or "nothing"),
+        "Rule: " + ", ".join(f"{k} = {v}" for k, v in found["rule"].items())]
+    if profile["stated_but_not_used_by_a_rule"]:
+        lines.append("Stated, read by no rule yet: " + ", ".join(profile["stated_but_not_used_by_a_rule"]))
     return "\n".join(lines)
 
 
-def print_decision(paths: list[str], fmt: str = "markdown") -> int:
-    found = decision(paths)
+def print_decision(paths: list[str], fmt: str = "markdown", profile: str | None = None) -> int:
+    found = decision(paths, load_profile(profile))
     print(json.dumps(found, indent=1) if fmt == "json" else markdown(found))
     return 0
