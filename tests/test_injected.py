@@ -71,6 +71,25 @@ def test_the_extra_time_is_a_share_of_the_round_itself():
     assert work.aim(0.004) == pytest.approx(0.25 * (0.004 + 0.0025))
 
 
+def test_the_warm_up_and_the_rounds_per_trial_are_decided_on_the_workloads_own_time(monkeypatch):
+    # Counted in, the extra time gave slowed runs fewer warm-up rounds and fewer rounds per trial
+    # than unslowed ones, and a trial median over fewer rounds reads longer (the first round of a
+    # block is the slowest): a change to what is timed beside the slowdown. A fake clock: no timing.
+    clock = {"now": 0.0}
+    monkeypatch.setattr(measure, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: clock["now"])}))
+    work = injected.Work(0.25, False)
+
+    def one_round():
+        clock["now"] += 0.004  # the workload
+        clock["now"] += 0.1  # the injected work: 12 such rounds would not fit the warm-up budget
+        work.injected_total_s += 0.1
+
+    warm = measure.warm_up(one_round, work)
+    assert warm["warmup_rounds"] == measure.STEADY_STATE_EXECUTIONS and warm["steady_state"]
+    assert warm["typical_s"] == pytest.approx(0.004)
+    assert measure.warm_up(lambda: clock.update(now=clock["now"] + 0.004)) == warm  # as without the hook
+
+
 def test_the_burn_streams_its_series_and_the_server_count_leaves_it_out():
     from bench.measure import counting
 

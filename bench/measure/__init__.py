@@ -144,17 +144,29 @@ def count_pass(ctx: CaseContext, one_round, server_counts: bool, while_paused=No
     return facts
 
 
-def warm_up(one_round) -> dict:
-    """Rounds until the steady state (or the warm-up budget); the typical round time they show."""
+def warm_up(one_round, work: injected.Work | None = None) -> dict:
+    """Rounds until the steady state (or the warm-up budget); the typical round time they show.
+
+    With an injected slowdown (`work`), its extra time is left out of both: the number of warm-up
+    rounds and the typical round time (which sets the rounds per trial) are the workload's own, as
+    without the hook, so a slowed run times the same schedule as an unslowed one. Counted in, slowed
+    runs warmed fewer rounds (page 100 baseline 7-8 instead of 8-10; a first round over a quarter of
+    the budget ends the warm-up) and timed 0.64-0.8 times the rounds per trial (page 10 raise 28 ->
+    18, page 100 baseline 2 -> 1). The first round of a block, after another case, takes 1.1-1.5
+    times the block's median at page 10 and 100, so a trial median over fewer rounds read 0-4%
+    longer: a change the slowdown made to what is timed, beside the extra time it aims at."""
     timings = []
     deadline = time.perf_counter() + WARMUP_BUDGET_S
     # A round that alone takes a quarter of the budget has already run its repeated statements
     # past the prepare threshold inside itself (psycopg forgets them at the round's rollback).
     while len(timings) < STEADY_STATE_EXECUTIONS and time.perf_counter() < deadline and not (
             len(timings) == 1 and timings[0] > WARMUP_BUDGET_S / 4):
+        extra_before = work.injected_total_s if work is not None else 0.0
         started = time.perf_counter()
         one_round()
-        timings.append(time.perf_counter() - started)
+        extra = work.injected_total_s - extra_before if work is not None else 0.0
+        timings.append(time.perf_counter() - started - extra)
+        deadline += extra  # the budget is the workload's own time
     return {"warmup_rounds": len(timings), "typical_s": statistics.median(timings),
             "steady_state": len(timings) >= STEADY_STATE_EXECUTIONS}
 
@@ -221,7 +233,7 @@ def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | N
             # A shorter counting round is no estimate of a round: it carries the counters and the
             # first compilation of the variant's queries. One that took over 75 ms for a 4 ms case left
             # that case one round per trial, each cold (`git log -p docs/error-rates.md`); warm_up times real rounds.
-            prepared.warmup = warm_up(prepared.one_round)
+            prepared.warmup = warm_up(prepared.one_round, work)
     except BaseException:
         prepared.close()
         raise

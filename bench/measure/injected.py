@@ -117,6 +117,7 @@ class Work:
     _tails: list = field(default_factory=list)  # sorted: what a round takes after the work (rollback, close)
     label: str = ""  # the case, in the log
     calibration_s: float = 0.0  # what `calibrate` took, inside the counting round
+    injected_total_s: float = 0.0  # what every `apply` took, summed: the warm-up takes it off its rounds
     _last: dict = field(default_factory=dict)
 
     @classmethod
@@ -214,7 +215,9 @@ class Work:
             self._server(db, extra / 2)
             spin_until(started + extra)
             self._last["injected_s"] = time.perf_counter() - started
-        return time.perf_counter() - started if self.fraction else 0.0
+        took = time.perf_counter() - started if self.fraction else 0.0
+        self.injected_total_s += took
+        return took
 
     def add_statement(self, db) -> None:
         """SESSIONBENCH_TEST_EXTRA_STATEMENT: one more statement, in every round, the counting round
