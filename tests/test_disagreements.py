@@ -1,10 +1,9 @@
-"""Where two owners of one number disagree today: each listed here, each a test expected to fail.
+"""Where two owners of one number disagreed: each listed here, each once a test expected to fail, now a plain
+test (the decisions work gave each number one owner).
 
-Issue #27 unifies only owners that agree; where two disagree, today's outputs stay (the goldens pin
-them) and the fix is left to the decisions work. Each test below asserts that the two agree on a
-committed fixture (tests/golden/runs/), and is marked `xfail(strict=True)`: it fails today, and the
-commit that reconciles the two owners turns it into an unexpected pass, which fails the suite until
-the marker is removed (and the goldens are regenerated: `python tools/goldens.py`).
+The restructure unified only owners that agreed; each disagreement was kept, pinned by the goldens, and
+tested here as expected to fail until the decisions work reconciled it. Each test asserts that the two
+agree on a committed fixture (tests/golden/runs/). What each was, and how it was fixed:
 
 1. Soft ÷ hard delete latency, per deletion workload. The deletion latency chart's title
    (`bench/report/plotting/deletion.py`, `_soft_ratios` -> `_soft_finding`) divides the two variants'
@@ -12,18 +11,19 @@ the marker is removed (and the goldens are regenerated: `python tools/goldens.py
    `bench/analysis/tables.py` `ratios`) takes the median of the per-trial ratios. On
    runs/default.json: list_live at 90% deleted 1.36× in the title, 1.37× [0.82–2.15] in the verdict,
    delete_session 0.38× against 0.39×, purge_user user=largest 0.17× against 0.19× (the list_live
-   chart's own title reads C4's 1.37×). The issue saw 1.33× against 1.64× on another run.
+   chart's own title reads C4's 1.37×). Fixed: the chart's title reads C4's ratios
+   (`bench.verdicts.storage.soft_ratios`).
 2. Bloat after soft delete/restore cycles. The bloat chart's title (`bench/report/plotting/deletion.py`,
    `soft_delete_bloat`) states the growth of the sessions table alone
    (`table_bytes / table_bytes_before`, as C4's reason and `bench/verdicts/facts.py` `bloat_text` do),
    over bars of table plus index bytes. On runs/default.json: title 8.6× without VACUUM (1.9× with),
-   bars 6.9× (1.7× with). The issue saw 8.6× over bars of 6.7×.
+   bars 6.9× (1.7× with). Fixed: the title states the table and its indexes, as the bars show (6.9×).
 3. A size sweep's data size. The Caveats section's "Data size" (`bench/verdicts/decisions.py` `_size`, from
    the run block's `sessions`, the first size) names one size while the Runs table
    (`bench/report/page.py` `sessions_of`, from `sizes`) names all of them and the verdicts judge at
    the largest (`bench/verdicts/__init__.py`, `bench/verdicts/storage.py`). On runs/sweep.json: caveat
    "1,000 sessions, 7,987 messages", Runs "1,000; 3,000; 10,000", C2 and C5 "at 10,000 sessions"
-   (C5: 16,368 messages).
+   (C5: 16,368 messages). Fixed: the caveat names every size and says the verdicts judge at the largest.
 4. Fixed: C2's recommended sync flag. C2's verdict recommended the variant with the lowest weighted
    read + write cost ratio, point estimate only, while its action adopted bool_column when that lead
    was inside the noise (on runs/default.json: recommended jsonb_expr, What to do "adopt"
@@ -80,9 +80,6 @@ def test_the_readers_of_both_texts_find_every_workload():
     assert {"delete_session", "purge_user (user=largest)", "list_live at 90% deleted"} <= set(chart) & set(verdict)
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement 1: the deletion chart's title divides medians (1.36× for "
-                                       "list_live at 90% deleted on runs/default.json), C4's verdict takes the "
-                                       "median per-trial ratio (1.37×); left to the decisions work (issue #28)")
 def test_deletion_chart_title_and_c4_verdict_give_the_same_soft_delete_ratios():
     chart = _chart_soft_ratios(_title(plotting.deletion_latency(load([DEFAULT]))))
     verdict = _verdict_soft_ratios(_verdict(DEFAULT, "C4")["evidence"])
@@ -98,20 +95,14 @@ def _bars(fig, variant: str) -> list[float]:
     return [bar.get_height() for bar in container]
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement 2: the bloat chart's title states the table's growth alone "
-                                       "(8.6× on runs/default.json) over bars of table + index bytes (6.9×); "
-                                       "left to the decisions work (issue #28)")
 def test_bloat_chart_title_states_the_growth_its_bars_show():
     fig = plotting.soft_delete_bloat(load([DEFAULT]))
-    said = re.search(r"grow the sessions table (\d+\.\d)× without VACUUM, (\d+\.\d)× with VACUUM", _title(fig))
+    said = re.search(r"grow the sessions table(?: and its indexes)? (\d+\.\d)× without VACUUM, (\d+\.\d)× with VACUUM",
+                      _title(fig))
     loaded, plain, vacuumed = _bars(fig, "deletion=soft")
     assert said.groups() == (f"{plain / loaded:.1f}", f"{vacuumed / loaded:.1f}")
 
 
-@pytest.mark.xfail(strict=True, reason="disagreement 3: on a size sweep the Caveats' data size names the first "
-                                       "size (1,000 sessions on runs/sweep.json) while the Runs table names every "
-                                       "size and the verdicts judge at the largest (10,000); left to the "
-                                       "decisions work (issue #28)")
 def test_a_sweeps_caveat_names_the_sizes_its_runs_table_and_verdicts_use():
     sizes = str(report_page.run_metadata([SWEEP])["sessions"].iloc[0]).split("; ")
     assert len(sizes) > 1  # the fixture is a sweep

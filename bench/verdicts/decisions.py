@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from bench.results import entries, load, read, run_info
+from bench.results import entries, load, read, run_info, sizes_of
 from bench.verdicts import verdicts as verdicts_of
 
 # The review's recommendations, by the claim that decides each (as written, or as the claim implies).
@@ -131,10 +131,16 @@ def _server(meta: dict) -> str:
 
 
 def _size(meta: dict) -> str:
-    sessions = _number(meta.get("sessions"))
+    """The run's data size: every size of a sweep (the verdicts judge at the largest), with that one's messages."""
+    sizes = sizes_of(meta)
+    sessions = _number(meta.get("sessions")) if len(sizes) < 2 else sizes[-1]
     said = f"{sessions:,.0f} sessions" if sessions else "size not recorded"
-    loads = meta.get("loads")
-    first = loads[0] if isinstance(loads, list) and loads and isinstance(loads[0], dict) else {}
+    if len(sizes) > 1:
+        said = f"{'; '.join(f'{n:,}' for n in sizes)} sessions (a size sweep; verdicts judge at the largest)"
+    loads = [load for load in meta.get("loads") or [] if isinstance(load, dict)] \
+        if isinstance(meta.get("loads"), list) else []
+    largest = [load for load in loads if load.get("sessions") == sessions]
+    first = (largest or loads or [{}])[0]
     counts = _block(_block(first, "source"), "rows")
     messages = _number(counts.get("messages"))
     scale = _text(meta.get("scale"))

@@ -157,7 +157,7 @@ def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **_) 
     return _c3(df, REFUTED, evidence, clean, 0, len(paths), 0)
 
 
-def _soft_ratios(df: pd.DataFrame, variant: str = labels.SOFT) -> dict[str, Ratio]:
+def soft_ratios(df: pd.DataFrame, variant: str = labels.SOFT) -> dict[str, Ratio]:
     """A soft variant ÷ hard_orm latency per delete workload, list_live at its largest deleted fraction."""
     found = {}
     for workload in ("delete_session", "purge_user", "list_live"):
@@ -215,10 +215,10 @@ def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
     leaks = soft["leaks"].dropna()
     restore = summary(df, "restore_session", by=("variant",))
     restored = row_of(restore, labels.SOFT) if not restore.empty else None
-    found = _soft_ratios(df)
+    found = soft_ratios(df)
     facts = verdict_facts.soft_facts(fact_table(df, "deletion_facts"), labels.SOFT)
     evidence = "soft ÷ hard_orm latency: " + (", ".join(f"{w} {r.text()}" for w, r in found.items()) or "n/a")
-    unindexed = _soft_ratios(df, labels.SOFT_UNINDEXED)
+    unindexed = soft_ratios(df, labels.SOFT_UNINDEXED)
     if unindexed:
         evidence += "; without the partial indexes: " + ", ".join(f"{w} {r.text()}" for w, r in unindexed.items())
     growth = _list_live_growth(df)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from bench.report.plotting.axes import (
@@ -10,6 +12,7 @@ from bench.report.plotting.axes import (
 from bench.report.plotting.style import MS, ms, size
 from bench.analysis.tables import param_value, ratio_of, ratios, summary
 from bench.results import fact_table
+from bench.verdicts.storage import soft_ratios
 from models_variants import labels
 
 DELETION_WORKLOADS = ("delete_session", "purge_user", "restore_session", "list_live")
@@ -32,8 +35,8 @@ def _deletion_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _soft_ratios(table: pd.DataFrame, value: str) -> list[tuple[str, float]]:
-    """(case, soft ÷ ORM hard delete) for every case measured on both."""
+def _soft_value_ratios(table: pd.DataFrame, value: str) -> list[tuple[str, float]]:
+    """(case, soft ÷ ORM hard delete) of an exact value (WAL bytes) for every case measured on both."""
     out = []
     for case, part in table.groupby("case", sort=False):
         soft, hard = part[part["variant"] == labels.SOFT], part[part["variant"] == labels.BASELINE]
@@ -64,7 +67,10 @@ def deletion_latency(df: pd.DataFrame, ax) -> None:
     grouped_points(ax, table, "case", "median_s", "deletion", errors=True, scale=MS, label=lambda r: ms(r["median_s"]))
     scale_from_zero_or_log(ax, table["median_s"])
     ax.set(xlabel="operation", ylabel=f"median latency (ms{_scale_note(ax)})")
-    ratios = _soft_ratios(table, "median_s")
+    # The ratios C4 decides on (bench.verdicts.storage.soft_ratios: each trial's ratio, measured side by
+    # side), named as this chart's clusters are; dividing the medians here gave a second, other number.
+    ratios = [(re.sub(r"^list_live at (\S+) deleted$", r"list_live (\1 deleted)", case), ratio.value)
+              for case, ratio in soft_ratios(df).items()]
     restore = table[table["case"] == "restore_session"]
     finding = _soft_finding(ratios, "time") if ratios else "Latency per deletion variant"
     if not restore.empty:
@@ -108,7 +114,7 @@ def wal_bytes(df: pd.DataFrame, ax, workloads: tuple[str, ...] = ("delete_sessio
     grouped_points(ax, table, "case", "wal_bytes", axis, label=lambda r: size(r["wal_bytes"]))
     scale_from_zero_or_log(ax, table["wal_bytes"])
     ax.set(xlabel="operation", ylabel=f"WAL written per operation (bytes{_scale_note(ax)})")
-    ratios = _soft_ratios(table, "wal_bytes") if axis == "deletion" else []
+    ratios = _soft_value_ratios(table, "wal_bytes") if axis == "deletion" else []
     finding_title(ax, _soft_finding(ratios, "WAL") if ratios else "WAL bytes per operation")
 
 
@@ -143,8 +149,9 @@ def soft_delete_bloat(df: pd.DataFrame, ax) -> None:
     vacuumed = bloat[bloat["vacuum"].astype(bool) & (bloat["variant"] == labels.SOFT)]
     if not plain_run.empty and not vacuumed.empty:
         p, v = plain_run.iloc[0], vacuumed.iloc[0]
-        finding_title(ax, f"{p['cycles']:.0f} soft delete/restore cycles grow the sessions table "
-                          f"{p['table_bytes'] / p['table_bytes_before']:.1f}× without VACUUM, "
-                          f"{v['table_bytes'] / v['table_bytes_before']:.1f}× with VACUUM after each cycle")
+        def grown(f) -> float:  # what the bars show: table + index bytes, against as loaded
+            return (f["table_bytes"] + f["index_bytes"]) / (f["table_bytes_before"] + f["index_bytes_before"])
+        finding_title(ax, f"{p['cycles']:.0f} soft delete/restore cycles grow the sessions table and its indexes "
+                          f"{grown(p):.1f}× without VACUUM, {grown(v):.1f}× with VACUUM after each cycle")
     else:
         finding_title(ax, "Sessions table size after soft delete/restore cycles")
