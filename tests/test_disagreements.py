@@ -38,7 +38,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from bench.verdicts import decisions
 from bench.report import page as report_page, plotting
