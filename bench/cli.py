@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="results file(s) from `sessionbench run`; several are pooled into one report")
     report.add_argument("--out", default="report",
                         help="parent folder; each report gets a new folder inside it (default report/)")
+    report.add_argument("--profile", default=None, metavar="FILE",
+                        help="the hub's own numbers the decision on the first screen is for (as `verdicts --profile`)")
+    screenshots = sub.add_parser("screenshots", help="PNG screenshots of a report's first screen and of each section "
+                                                     "(headless Chromium), for the README and reviews")
+    screenshots.add_argument("page", metavar="REPORT.html", help="a report.html from `sessionbench report`")
+    screenshots.add_argument("--out", default=None,
+                             help="a new folder for the PNG files (default: screenshots/ beside the report)")
 
     verdicts = sub.add_parser("verdicts", help="the decision on the review's claims: verdicts, recommended variants "
                                                "with their ties, actions (markdown or JSON)")
@@ -171,7 +178,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return copy_notebooks(args.folder)
     if args.command == "report":
         from bench.report import report
-        return report(args.runs, args.out)
+        return report(args.runs, args.out, args.profile)
+    if args.command == "screenshots":
+        from bench.report.browser import main_screenshots
+        return main_screenshots(args.page, args.out)
     if args.command == "verdicts":
         from bench.verdicts.decision import print_decision
         return print_decision(args.runs, args.format, args.profile)

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from bench.analysis import growth, moves
+from bench.report.plotting.axes import BARS
 
 SIZES = (1000, 10_000, 100_000, 1_000_000)
 MiB, GiB = 2 ** 20, 2 ** 30
@@ -187,6 +188,8 @@ def test_the_chart_is_log_log_with_slopes_in_the_legend_and_the_projection_marke
     assert legend == ["json (baseline): slope 0.98 [0.80–1.16]", "bool_column: slope 0.37 [-0.30–1.04]"]
     assert ax.get_legend().get_title().get_text().endswith("100 sessions syncing at every size (a fixed count)")
     title = ax.get_title(loc="left").replace("\n", " ")
+    assert title.endswith(" " + BARS)  # the whiskers are the median intervals, and the title says so
+    title = title.removesuffix(" " + BARS)
     assert title.startswith("active_sync: json (baseline) grows like a scan, $N^{0.98}$ [0.80–1.16]; bool_column "
                             "not told apart from a scan")
     assert "at 10,000,000 sessions (extrapolation)" in title and title.endswith("(dotted line)")

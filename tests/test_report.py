@@ -25,11 +25,12 @@ def test_report_embeds_every_chart_with_contents_and_run_metadata(small_run, tmp
     html = page.read_text()
     progress = capsys.readouterr().out.splitlines()
     assert [line.split(" ...")[0] for line in progress] == [f"[{i}/{len(NOTEBOOKS)}] {p.name}" for i, p in enumerate(NOTEBOOKS, 1)]
-    assert html.count("data:image/png;base64,") >= len(plotting.CHARTS)
-    assert sorted(p.stem for p in (page.parent / "charts").glob("*.png")) == sorted(plotting.CHARTS)
+    charts = sorted(p.stem for p in (page.parent / "charts").glob("*.png"))
+    assert html.count("data:image/png;base64,") == len(charts) >= 10  # each chart drawn once, embedded
+    assert set(charts) <= set(plotting.CHARTS)  # the rest were not measured: one line each, no file
+    assert html.count('class="not-measured"') >= len(plotting.CHARTS) - len(charts)
     assert sorted(p.name for p in (page.parent / "notebooks").glob("*.ipynb")) == [p.name for p in NOTEBOOKS]
-    assert "Contents" in html
-    for notebook in NOTEBOOKS:  # each notebook's title is linked from the contents and lands on an anchor
+    for notebook in NOTEBOOKS[1:]:  # each notebook's section is linked from the decision and lands on it
         anchors = re.findall(rf'href="#({notebook.stem}-[a-z0-9-]+)"', html)
         assert anchors and all(f'id="{anchor}"' in html for anchor in anchors)
     assert ">embedded<" in html and ">200<" in html  # backend and sessions from the run metadata

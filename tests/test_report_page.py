@@ -1,11 +1,11 @@
-"""The HTML report as a reviewer's browser shows it, built from hostile results files: nothing from a
-results file runs or becomes a path, every chart loads with a real alt text, no id repeats; and an
+"""The HTML report as a reviewer's browser shows it: built from hostile results files, nothing from a
+results file runs or becomes a path, every chart loads with a real alt text, no id repeats; built from a
+default run, the decision fills the first screen and nothing is wider than the window; and an
 interrupted report or a notebook run on its own leaves nothing behind."""
 
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from bench.report import plotting
+from bench.report import browser, layout, plotting
 from bench.report import _kernel, execute, render
-from bench.report.page import closing_section
+from bench.report.page import closing_sections, headline_of
+from bench.verdicts.decision import decision
 from bench.results import FORMAT_VERSION
 from tests.test_notebooks import NOTEBOOKS, ROOT, small_run  # noqa: F401 - the shared session fixture
 
@@ -26,17 +27,8 @@ SCRIPT = "<script>document.documentElement.setAttribute('data-injected','script'
 ONERROR = "<img src=x onerror=\"document.documentElement.setAttribute('data-injected','onerror')\">"
 MATHTEXT = r"$\undefinedcommand{x}$"  # chart text: would fail to draw if taken as mathtext
 PLACEHOLDER = "No description has been provided for this image"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Appended to a copy of the page: after load, record which images failed to decode.
-CHECKER = """<script>
-window.addEventListener('load', function () {
-  var broken = [];
-  document.querySelectorAll('img').forEach(function (img, i) {
-    if (!img.complete || img.naturalWidth === 0) { broken.push(i); }
-  });
-  document.body.setAttribute('data-broken-images', broken.join(',') || 'none');
-});
-</script>"""
+needs_browser = pytest.mark.skipif(browser.chromium() is None and not os.environ.get("SESSIONBENCH_REQUIRE_BROWSER"),
+                                   reason="chromium is not installed (CI installs the Debian package and requires it)")
 
 
 def hostile_copy(run: str, folder: Path) -> Path:
@@ -74,7 +66,8 @@ def test_no_path_comes_from_a_results_file(hostile_report):
     assert [p.name for p in out.iterdir()] == [page.parent.name] and page.parent.name.endswith("-evil")
     assert sorted(p.name for p in folder.iterdir()) == ["deep", "hostile.json"]
     assert not (folder / "evil").exists() and not (folder.parent / "evil").exists()
-    assert sorted(p.stem for p in (page.parent / "charts").glob("*.png")) == sorted(plotting.CHARTS)
+    charts = sorted(p.stem for p in (page.parent / "charts").glob("*.png"))
+    assert charts and set(charts) <= set(plotting.CHARTS)  # a chart nothing was measured for has no file
 
 
 @pytest.mark.db
@@ -98,62 +91,123 @@ def test_the_page_escapes_results_strings_and_reads_as_one_report(hostile_report
 
 @pytest.mark.db
 @pytest.mark.slow
-def test_the_page_ends_with_what_to_do_and_caveats(hostile_report):
+def test_the_page_opens_with_the_decision_and_ends_with_the_runs_and_caveats(hostile_report):
     _, _, page = hostile_report
     soup = BeautifulSoup(page.read_text(), "html.parser")
-    headings = [h.get_text(strip=True) for h in soup.find_all("h2")]
-    assert headings[-2:] == ["What to do", "Caveats"] and headings.count("What to do") == 1
-    assert soup.find("a", href="#report-what-to-do") and soup.find("a", href="#report-caveats")
-    todo = soup.find(id="report-what-to-do").find_next("table")
-    rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in todo.find("tbody").find_all("tr")]
-    assert [r[1] for r in rows] == ["C1", "C2", "C3", "C4", "C5", "C6"]
-    assert {r[2] for r in rows} <= {"adopt", "reject", "change", "undecided"}
-    assert all(r[3] for r in rows)  # each decided by a number, or by what is missing
-    caveats = soup.find(id="report-caveats").find_next("table").get_text(" ", strip=True)
+    sections = [s["id"] for s in soup.select("main > section")]
+    assert sections[0] == layout.DECISION and sections[-2:] == ["report-runs", "report-caveats"]
+    tables = soup.find_all("table", class_="decision")
+    assert len(tables) == 1  # the verdicts once: no notebook's own verdict table on the page
+    rows = [[td.get_text(" ", strip=True) for td in tr.find_all("td")] for tr in tables[0].find("tbody").find_all("tr")]
+    assert [r[0].split(":")[0].strip() for r in rows] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert all(r[1] in ("confirmed", "refuted", "partly", "inconclusive", "not measured") for r in rows)
+    assert all(r[2].split()[0] in ("adopt", "reject", "change", "undecided") and r[3] and r[4] for r in rows)
+    for link in tables[0].find_all("a"):  # each claim links to its evidence
+        assert soup.find(id=link["href"][1:]) is not None
+    caveats = soup.find(id="report-caveats").get_text(" ", strip=True)
     assert "<img src=x onerror" in caveats  # the hostile CPU model, shown as text
     assert "Clock skew between hosts (C6)" in caveats and "Load during the run" in caveats
+    assert "No hub profile given" in soup.find(id=layout.DECISION).get_text()
 
 
-def test_the_closing_sections_escape_every_string_of_a_results_file(tmp_path):
+@pytest.mark.db
+@pytest.mark.slow
+def test_a_measurement_the_run_did_not_make_is_one_line_naming_the_command(hostile_report):
+    _, _, page = hostile_report
+    soup = BeautifulSoup(page.read_text(), "html.parser")
+    load = soup.find(id=lambda i: i and i.startswith("06_concurrency"))
+    assert not load.find("img") and not load.find("table")  # no placeholder, no empty table
+    assert "run with --clients 1,4,8" in load.get_text()
+    assert "'not measured" not in soup.get_text()  # no raw Python string
+    for table in soup.find_all("table"):
+        assert table.find("tbody") and table.find("tbody").find("td"), "a header-only table"
+
+
+def test_the_closing_sections_and_the_decision_escape_every_string_of_a_results_file(tmp_path):
     doc = {"sessionbench": {"format_version": FORMAT_VERSION, "run_id": "r1", "backend": SCRIPT,
                             "machine": {"cpu_model": ONERROR, "kernel": SCRIPT}, "load": {"noisy": True}},
            "benchmarks": []}
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(doc))
-    section = closing_section([str(path)])
-    assert "<script>" not in section and "<img src=x" not in section
-    assert "&lt;img src=x onerror" in section and "&lt;script&gt;" in section
-    soup = BeautifulSoup(section, "html.parser")
-    assert [h.get_text() for h in soup.find_all("h2")] == ["What to do", "Caveats"]
-    assert [h["id"] for h in soup.find_all("h2")] == ["report-what-to-do", "report-caveats"]
-    assert "6 not measured" in section  # no benchmarks: every claim says so, and every action is undecided
+    closing = closing_sections([str(path)])
+    assert [(heading, anchor) for heading, anchor, _ in closing] == [("Runs", "report-runs"),
+                                                                     ("Caveats", "report-caveats")]
+    found = decision([str(path)])
+    shown = layout.decision_html(found, {}, headline_of(found)) + "".join(body for _, _, body in closing)
+    assert "<script>" not in shown and "<img src=x" not in shown
+    assert "&lt;img src=x onerror" in shown and "&lt;script&gt;" in shown
+    assert headline_of(found) == "6 not measured"  # no benchmarks: every claim says so
+
+
+def test_a_table_shows_counts_with_separators_sizes_in_units_and_says_constant_columns_once():
+    import pandas as pd
+
+    from bench.report.page import table
+
+    frame = pd.DataFrame({"case": ["a", "b", "c"], "rows": [1.0, 2500.0, None], "wal_bytes": [100, 2048, 3 * 1024 ** 2],
+                          "image": [None] * 3, "kind": ["x", "x", "x"], "ratio": [0.01234, 1.5, 1234.5]})
+    shown = table(frame).to_html()
+    cells = [td.get_text() for td in BeautifulSoup(shown, "html.parser").find_all("td")]
+    assert cells == ["a", "1", "100 B", "0.0123", "b", "2,500", "2 KiB", "1.5", "c", "n/a", "3 MiB", "1,234"]
+    caption = BeautifulSoup(shown, "html.parser").find("caption").get_text()
+    assert caption == "image: n/a in every row; kind = x in every row"
+    assert "not-measured" in table(frame.iloc[0:0], "the load (run with --clients 1,4,8)").data
 
 
 @pytest.mark.db
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("SESSIONBENCH_REQUIRE_BROWSER"),
-                    reason="chromium is not installed (CI installs the Debian package and requires it)")
-def test_headless_chromium_finds_no_broken_image_duplicate_id_placeholder_alt_or_injected_script(hostile_report,
-                                                                                                   tmp_path):
+@pytest.mark.browser
+@needs_browser
+def test_headless_chromium_finds_no_broken_image_duplicate_id_placeholder_alt_error_or_injected_script(
+        hostile_report):
     _, _, page = hostile_report
-    checked = tmp_path / "checked.html"
-    checked.write_text(page.read_text().replace("</body>", CHECKER + "</body>"))
-    shot = tmp_path / "report.png"
-    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
-              f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([*common, "--dump-dom", checked.as_uri()], capture_output=True, text=True, timeout=120,
-                         check=True).stdout
-    soup = BeautifulSoup(dom, "html.parser")
-    assert soup.body is not None and soup.body.get("data-broken-images") == "none"
+    found = browser.probe(page)
+    assert found["errors"] == []
+    assert found["images"] and all(image["loaded"] for image in found["images"])
+    assert all(image["alt"] and image["alt"] != PLACEHOLDER and len(image["alt"]) > 20 for image in found["images"])
+    soup = BeautifulSoup(page.read_text(), "html.parser")
     assert not soup.find(attrs={"data-injected": True}), "a script from a results file ran"
     ids = [element["id"] for element in soup.find_all(id=True)]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
-    images = soup.find_all("img")
-    assert len(images) >= len(plotting.CHARTS)
-    assert all(img.get("alt") and img["alt"] != PLACEHOLDER and len(img["alt"]) > 20 for img in images)
-    subprocess.run([*common, "--window-size=1280,4000", f"--screenshot={shot}", page.as_uri()],
-                   capture_output=True, timeout=120, check=True)
-    assert shot.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def default_report(small_run, tmp_path_factory):  # noqa: F811
+    return render([small_run], tmp_path_factory.mktemp("default") / "reports")
+
+
+@pytest.mark.db
+@pytest.mark.slow
+@pytest.mark.browser
+@needs_browser
+def test_the_first_screen_is_the_decision_and_nothing_is_wider_than_the_window(default_report):
+    wide = browser.probe(default_report, 1280, 800)
+    assert wide["errors"] == [] and wide["decision_tables"] == 1
+    assert [row["claim"] for row in wide["decision_rows"]] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert max(row["bottom"] for row in wide["decision_rows"]) <= 800  # every verdict and action on screen
+    assert wide["page_width"] <= 1280 and wide["wider"] == [] and wide["scrollers"] == []
+    keys = [image["key"] for image in wide["images"]]
+    assert len(keys) == len(set(keys))  # no two identical images
+    assert wide["height"] <= 30_577 / 3  # a third of the page before the decision led it
+    narrow = browser.probe(default_report, 800, 800)
+    assert narrow["page_width"] <= 800 and narrow["wider"] == []  # wide tables scroll in their own box
+    assert not any(box["decision"] for box in narrow["scrollers"])
+    assert all(row["right"] <= 800 for row in narrow["decision_rows"])  # verdict and action visible
+
+
+@pytest.mark.db
+@pytest.mark.slow
+@pytest.mark.browser
+@needs_browser
+def test_one_command_screenshots_the_first_screen_and_each_section(default_report, tmp_path, capsys):
+    from bench.cli import main
+
+    assert main(["screenshots", str(default_report), "--out", str(tmp_path / "shots")]) == 0
+    shots = sorted(p.name for p in (tmp_path / "shots").glob("*.png"))
+    sections = BeautifulSoup(default_report.read_text(), "html.parser").select("main > section")
+    assert shots[0] == "01-first-screen.png" and len(shots) == 1 + len(sections)
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith(f"screenshots: {tmp_path / 'shots'}")
+    assert main(["screenshots", str(default_report), "--out", str(tmp_path / "shots")]) == 2  # never overwritten
 
 
 def _read_until(process: subprocess.Popen, marker: str, seconds: float) -> str:

@@ -236,3 +236,19 @@ def test_the_merge_job_merges_every_shard_and_keeps_the_report():
     assert any(run.startswith('sessionbench report "$MERGED"') for run in runs)
     upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact@"))
     assert "report/" in upload["with"]["path"] and "merged/" in upload["with"]["path"]
+
+
+def test_each_run_publishes_its_html_report_and_links_it_from_the_summary():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "benchmarks.yml").read_text())
+    steps = {step.get("name"): step for step in workflow["jobs"]["benchmarks"]["steps"]}
+    build = steps["Build the HTML report"]
+    assert build["run"].startswith('venv-head/bin/sessionbench report "$RESULTS_FILE"')
+    assert "steps.run.outputs.file != ''" in build["if"] and "!cancelled()" in build["if"]
+    keep = steps["Keep the HTML report"]
+    assert keep["uses"].startswith("actions/upload-artifact@") and keep["with"]["path"] == "report/"
+    assert keep["with"]["name"] == "benchmark-report-${{ github.run_id }}"
+    link = steps["Link the report from the summary"]
+    assert "steps.keep-report.outputs.artifact-url" in link["env"]["REPORT_URL"]
+    assert "GITHUB_STEP_SUMMARY" in link["run"]
+    readme = (ROOT / "README.md").read_text()
+    assert "benchmark-report-" in readme and "actions/workflows/benchmarks.yml" in readme

@@ -197,7 +197,8 @@ def _rel(path: Path) -> str:
 
 
 def _csv(frame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n")
+    """A table as CSV; a function that found nothing to tabulate says so in one line, kept as it is."""
+    return frame + "\n" if isinstance(frame, str) else frame.to_csv(index=False, lineterminator="\n")
 
 
 def _charts(df) -> str:

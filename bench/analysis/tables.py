@@ -40,8 +40,13 @@ def summary(df: pd.DataFrame, workload: str, by: tuple[str, ...] = ("param", "va
     numbers = ["statements", "rows", "median_s", "q1_s", "q3_s", "wal_bytes", "index_bytes", "table_bytes",
                "orphans", "leaks",
                *([c for c in ("plan_rows", "executions", "round_trips", "wire_rows", "wire_bytes") if c in part])]
-    table = part.groupby(list(by), dropna=False, sort=False)[numbers].median(numeric_only=True)
-    text = part.groupby(list(by), dropna=False, sort=False)[["plan_top", "seq_scan"]].first()
+    grouped = part.groupby(list(by), dropna=False, sort=False)
+    table = grouped[numbers].median(numeric_only=True)
+    # Each median's 95% interval (bench.results), pooled as the ratios are: spanning every run's.
+    for column, how in (("median_low_s", "min"), ("median_high_s", "max")):
+        if column in part:
+            table[column] = grouped[column].agg(how)
+    text = grouped[["plan_top", "seq_scan"]].first()
     return table.join(text).reset_index()
 
 

@@ -2,8 +2,8 @@
 
 `sessionbench report RUN.json [...] --out DIR` writes a NEW folder under DIR (an earlier report
 is never touched) holding the executed notebooks, the charts as PNG files and one
-self-contained `report.html` (charts embedded, a table of contents, the run metadata), then
-prints where the HTML and the charts are. The folder is built under a hidden temporary name and
+self-contained `report.html` (the decision first, then the evidence: bench.report.layout; charts
+embedded), then prints where the HTML and the charts are. The folder is built under a hidden temporary name and
 renamed when complete, so an interrupted or failed report leaves no half-built folder. Notebooks
 run headlessly with papermill on a kernel spec written for the running interpreter, so a fresh
 `pip install .` is enough. A failing cell raises UserError naming the notebook and the cell: the
@@ -31,9 +31,13 @@ from pathlib import Path
 from bench.verdicts.decisions import delete_paths  # noqa: F401 - the notebooks' API
 from bench.errors import UserError
 from bench.plan import settings
-from bench.report.page import (  # noqa: F401 - table, verdict_table, runs_table, decision_table: the notebooks' API
-    KERNEL, PAGE_STYLE, bind, decision_table, report_title, run_metadata, runs_table, table, verdict_table,
+from bench.report import layout
+from bench.report.page import (  # noqa: F401 - table, folded, sentence, ...: the notebooks' API
+    KERNEL, closing_sections, decision_table, folded, headline_of, report_title, run_metadata, runs_table, sentence, table,
+    verdict_table,
 )
+from bench.verdicts.decision import decision
+from bench.verdicts.profile import DEFAULTS, Profile, load_profile
 
 # Small and quick: a notebook run without results measures only its own workloads.
 FRESH_OPTIONS = ["--backend", "embedded", "--scale", "small", "--max-time", "0.1", "--min-rounds", "3"]
@@ -161,10 +165,10 @@ def execute(notebook: Path, target: Path, parameters: dict, kernel: str, cwd: Pa
                         f"the executed notebook with the traceback: {target}") from None
 
 
-def render(run_paths: list[str], out_dir: str | Path, notebooks: str | Path | None = None) -> Path:
-    """Execute the notebooks on `run_paths` into a new folder under `out_dir`; return the HTML path."""
-    from nbconvert import HTMLExporter
-
+def render(run_paths: list[str], out_dir: str | Path, notebooks: str | Path | None = None,
+           profile: Profile = DEFAULTS) -> Path:
+    """Execute the notebooks on `run_paths` into a new folder under `out_dir`; return the HTML path. The
+    page opens with the decision for the hub `profile` describes (bench.verdicts.decision)."""
     paths = [str(Path(p).resolve()) for p in run_paths]
     metadata = run_metadata(paths)  # reads every file first: a bad path fails before any notebook runs
     sources = notebook_paths(notebooks)
@@ -172,16 +176,12 @@ def render(run_paths: list[str], out_dir: str | Path, notebooks: str | Path | No
         where = notebooks or settings.environment("SESSIONBENCH_NOTEBOOKS") or notebooks_dir()
         raise UserError(f"no numbered notebooks (NN_name.ipynb) in {where}",
                         "check SESSIONBENCH_NOTEBOOKS, or reinstall sessionbench")
+    found = decision(paths, profile)
     building = _new_folder(out_dir, list(metadata["run_id"].astype(str)))
     try:
         _build(building, paths, sources)
-        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
         executed = [building / "notebooks" / source.name for source in sources]
-        body, _ = exporter.from_notebook_node(bind(executed, paths, report_title(paths)))
-        # Self-contained: the report needs neither MathJax nor require.js (charts are PNG, no widgets),
-        # and a page that loads scripts from a CDN breaks offline and in strict mail/wiki viewers.
-        body = re.sub(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
-        body = body.replace("</head>", f"{PAGE_STYLE}\n</head>", 1)
+        body = layout.page(executed, report_title(paths), found, headline_of(found), closing_sections(paths))
         (building / "report.html").write_text(body, encoding="utf-8")
         folder = _publish(building)
     finally:  # interrupted or failed: no half-built report stays behind
@@ -211,9 +211,9 @@ def _build(folder: Path, paths: list[str], sources: list[Path]) -> None:
             print(f"{time.monotonic() - started:.1f} s", flush=True)
 
 
-def report(run_paths: list[str], out_dir: str) -> int:
+def report(run_paths: list[str], out_dir: str, profile: str | None = None) -> int:
     """The `sessionbench report` command: render, then print where the HTML and the charts are. Exit 0."""
-    page = render(run_paths, out_dir)
+    page = render(run_paths, out_dir, profile=load_profile(profile))
     print(f"report: {page}")
     print(f"charts: {page.parent / 'charts'} ({len(list((page.parent / 'charts').glob('*.png')))} PNG files)")
     return 0

@@ -151,10 +151,12 @@ def _num(value, spec: str, scale: float = 1.0) -> str:
     return "-" if value is None or value != value else format(value * scale, spec)
 
 
-def findings(df: pd.DataFrame) -> pd.DataFrame:
+def findings(df: pd.DataFrame) -> pd.DataFrame | str:
     """What each mix's chart shows, one sentence each, then whether the load generator could have limited it."""
     from bench.load.cases import MIXES
 
+    if df.empty:
+        return NOT_MEASURED
     said = [{"workload": mix.name, "finding": finding(df, mix.name)} for mix in MIXES]
     return pd.DataFrame([*said, {"workload": "load generator", "finding": generator_check(df)}])
 

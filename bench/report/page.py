@@ -1,6 +1,6 @@
-"""The report's page: escaped tables (no index, "n/a" for missing values), the Runs section with how
-several runs are combined, the executed notebooks bound into one notebook for nbconvert, and the
-What to do and Caveats sections that end it.
+"""The report's parts: escaped tables (no index, "n/a" for missing values, counts with separators,
+sizes in units, constant columns said once), one-line "not measured" notes, the Runs section with how
+several runs are combined, and the Caveats that end the page (bench.report.layout puts them together).
 
 Results files are untrusted: every string from one reaches the page through pandas' HTML escaping
 or html.escape, and each chart image carries its finding as alt text.
@@ -9,15 +9,14 @@ or html.escape, and each chart image carries its finding as alt text.
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from bench.verdicts import decisions
+from bench.analysis.units import size
 from bench.results import KEY, load, read, run_info, sizes_of
 from bench.verdicts import SHOWN, headline
-from bench.verdicts import verdicts as verdicts_of
 
 KERNEL = "sessionbench-python"
 
@@ -73,13 +72,98 @@ ACTION_COLOURS = {"adopt": "#d9f0d3", "reject": "#f9d5d3", "change": "#fdf1c7", 
 MISSING = "n/a"
 
 
-def table(frame: pd.DataFrame):
+def not_measured(what: str):
+    """One line in place of a table or chart the runs did not measure, naming what would measure it."""
+    from IPython.display import HTML
+
+    what = what.removeprefix("not measured:").strip().rstrip(".")
+    return HTML(f'<p class="not-measured">Not measured: {html.escape(what)}.</p>')
+
+
+def sentence(text: str):
+    """A finding computed from the results, as one escaped paragraph (never a raw Python string)."""
+    from IPython.display import HTML
+
+    if str(text).lower().startswith("not measured"):
+        return not_measured(str(text).split(":", 1)[-1].strip().rstrip("."))
+    return HTML(f"<p>{html.escape(str(text))}</p>")
+
+
+def _number(column: str):
+    """How one numeric column reads: counts as integers with thousands separators, byte columns in
+    binary units, other numbers to three significant digits (never in exponent form)."""
+    def shown(value) -> str:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)  # the table escapes what its formatters return
+        if value != value:  # NaN
+            return MISSING
+        if "bytes" in column:
+            return size(value)
+        if float(value).is_integer() or abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.2g}"
+    return shown
+
+
+def _said_once(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Columns that are n/a, or one value, on every row (of three rows or more), taken out of the
+    table and said once above it instead."""
+    said, keep = [], []
+    for column in frame.columns:
+        values = frame[column]
+        if values.isna().all():
+            said.append(f"{column}: {MISSING} in every row")
+        elif len(frame) >= 3 and values.map(repr).nunique() == 1 and not values.isna().any():
+            said.append(f"{column} = {_number(str(column))(values.iloc[0])} in every row")
+        else:
+            keep.append(column)
+    return frame[keep], said
+
+
+def folded(frame: pd.DataFrame, column: str, least: int = 4) -> pd.DataFrame:
+    """Rows equal in every column but `column`, `least` or more of them, as one row naming them all
+    ("24 read paths: select(Session), ..."): a long run of identical rows shown once, nothing dropped."""
+    if frame.empty or column not in frame:
+        return frame
+    others = [c for c in frame.columns if c != column]
+    keys = frame[others].astype(str).agg("\x1f".join, axis=1)
+    rows, done = [], set()
+    for key in keys:
+        if key in done:
+            continue
+        done.add(key)
+        group = frame[keys == key]
+        if len(group) >= least:
+            row = group.iloc[0].copy()
+            row[column] = f"{len(group)} {column}s: " + ", ".join(map(str, group[column]))
+            rows.append(row)
+        else:
+            rows.extend(row for _, row in group.iterrows())
+    return pd.DataFrame(rows, columns=frame.columns).reset_index(drop=True)
+
+
+def table(frame: pd.DataFrame, missing: str = "this table (no rows in these runs)", caption: str = ""):
     """A table for the report: no pandas index, "n/a" for a missing value, every cell HTML-escaped
-    (results strings are untrusted), text wrapped."""
-    return (frame.style.hide(axis="index").format(na_rep=MISSING, escape="html", precision=3)
-            .format_index(escape="html", axis="columns")
-            .set_properties(**{"text-align": "left", "white-space": "normal", "vertical-align": "top"})
-            .set_table_styles([{"selector": "th", "props": "text-align: left; vertical-align: bottom"}]))
+    (results strings are untrusted), text wrapped, counts with thousands separators, byte columns in
+    units; a column constant or n/a on every row is said once in the caption, after `caption`. No rows: one line,
+    `missing` naming what would measure it (`not_measured`)."""
+    if not isinstance(frame, pd.DataFrame):
+        return sentence(str(frame))
+    if frame.empty:
+        return not_measured(missing)
+    shown, said = _said_once(frame)
+    # Numbers wherever they are, also in a column of mixed values (pandas' own format would print 0.000).
+    numeric = [c for c in shown.columns if shown[c].dtype != bool and shown[c].map(
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).any()]
+    # One format call: a second would reset the escaping of every column it does not name.
+    styled = (shown.style.hide(axis="index")
+              .format({c: _number(str(c)) for c in numeric}, na_rep=MISSING, escape="html", precision=3)
+              .format_index(escape="html", axis="columns")
+              .set_properties(**{"text-align": "left", "white-space": "normal", "vertical-align": "top"})
+              .set_table_styles([{"selector": "th", "props": "text-align: left; vertical-align: bottom"}]))
+    if said or caption:
+        styled = styled.set_caption(html.escape(". ".join(filter(None, [caption, "; ".join(said)]))))
+    return styled
 
 
 def _shaded(frame: pd.DataFrame, column: str, colours: dict):
@@ -103,94 +187,24 @@ def runs_table(paths: list[str]):
     return table(run_metadata(paths))
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-# Wide tables scroll inside their own box instead of widening the page; long text wraps.
-PAGE_STYLE = """<style>
-.jp-OutputArea-output table { display: block; max-width: 100%; overflow-x: auto; }
-.jp-OutputArea-output td { white-space: normal; overflow-wrap: break-word; max-width: 40em; }
-.jp-OutputArea-output th { white-space: nowrap; text-align: left; }
-.jp-RenderedImage img { max-width: 100%; height: auto; }
-</style>"""
-
-
-def _skipped(cell) -> bool:
-    """Cells the bound report leaves out: parameters, each notebook's own Runs table (shown once, on top),
-    and the summary's What to do and Caveats (the report ends with them)."""
-    tags = cell.get("metadata", {}).get("tags", [])
-    return bool({"parameters", "injected-parameters", "runs", "what-to-do"} & set(tags))
-
-
-def _image_as_html(output) -> None:
-    """A PNG output as our own <img> with the chart's description as its alt text (escaped)."""
-    data = output.get("data", {})
-    if "image/png" not in data:
-        return
-    alt = (output.get("metadata", {}).get("image/png") or {}).get("alt") or "chart"
-    encoded = "".join(data["image/png"].split())
-    output["data"] = {"text/html": f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}">'}
-    output.get("metadata", {}).pop("image/png", None)
-
-
-def bind(executed: list[Path], paths: list[str], title: str):
-    """One notebook of every executed notebook's markdown and outputs, with the runs and contents first."""
-    import nbformat
-
-    combined, contents = nbformat.v4.new_notebook(), []
-    for path in executed:
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if _skipped(cell):
-                continue
-            if cell.cell_type == "markdown":
-                lines = []
-                for line in cell.source.splitlines():
-                    match = re.match(r"^(#{1,3})\s+(.*)", line)
-                    if match:
-                        anchor = f"{path.stem}-{_slug(match.group(2))}"
-                        contents.append((len(match.group(1)), match.group(2), anchor))
-                        lines.append(f'<a id="{anchor}"></a>')
-                        line = f"#{line}"  # one level down: the report's own title is the only h1
-                    lines.append(line)
-                cell.source = "\n".join(lines)
-            for output in cell.get("outputs", []):
-                _image_as_html(output)
-            combined.cells.append(cell)
-    contents += [(1, heading, anchor) for heading, anchor in CLOSING]
-    toc = "\n".join(f"{'  ' * (level - 1)}- [{html.escape(text)}](#{anchor})" for level, text, anchor in contents)
-    head = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
-        "display_data", {"text/html": runs_section(paths)})])
-    combined.cells[:0] = [nbformat.v4.new_markdown_cell(f"# {html.escape(title)}"), head,
-                          nbformat.v4.new_markdown_cell("## Contents\n\n" + toc)]
-    combined.cells.append(nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
-        "display_data", {"text/html": closing_section(paths)})]))
-    combined.metadata.update(title=title, kernelspec={"name": KERNEL, "display_name": "Python",
-                                                      "language": "python"})
-    return combined
-
-
-# The sections that end the report: (heading, anchor).
-CLOSING = (("What to do", "report-what-to-do"), ("Caveats", "report-caveats"))
-
-
-def closing_section(paths: list[str]) -> str:
-    """What to do with each of the review's recommendations, then the caveats: the report's last
-    sections, computed from the results (bench.verdicts, bench.verdicts.decisions) and escaped."""
+def closing_sections(paths: list[str]) -> list[tuple[str, str, str]]:
+    """The sections that end the page, (heading, anchor, HTML): the runs and how several are combined,
+    then the caveats (bench.verdicts.decisions), every results string escaped."""
     df = load(paths)
-    verdicts = verdicts_of(df, decisions.delete_paths(paths))
-    (todo, todo_anchor), (caveats, caveats_anchor) = CLOSING
-    return (f'<h2 id="{todo_anchor}">{todo}</h2>\n<p>{html.escape(headline(verdicts))}. One line per recommendation '
-            f'of the review: adopt, reject, change, or undecided while the deciding interval straddles its '
-            f'threshold.</p>\n{decision_table(decisions.what_to_do(verdicts)).to_html()}\n'
-            f'<h2 id="{caveats_anchor}">{caveats}</h2>\n{table(decisions.caveats(paths, df)).to_html()}')
+    return [("Runs", "report-runs", runs_section(paths)),
+            ("Caveats", "report-caveats", table(decisions.caveats(paths, df)).to_html())]
+
+
+def headline_of(found: dict) -> str:
+    """'3 confirmed, 1 partly, 1 inconclusive, 1 refuted' from a decision (bench.verdicts.decision)."""
+    verdicts = pd.DataFrame({"verdict": [claim["verdict"] for claim in found["claims"]]})
+    return headline(verdicts)
 
 
 def runs_section(paths: list[str]) -> str:
     """The Runs table (escaped) and a sentence on how several results files are combined."""
     metadata = run_metadata(paths)
-    return (f"<h2>Runs</h2>\n{runs_table(paths).to_html()}\n<p>{html.escape(combining(load(paths)))}</p>"
+    return (f'<div class="scroll">{runs_table(paths).to_html()}</div>\n<p>{html.escape(combining(load(paths)))}</p>'
             if len(metadata) else "")
 
 

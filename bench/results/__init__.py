@@ -14,6 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from bench.analysis.distributions import median_interval
 from bench.errors import UserError
 from bench.redact import printable
 from bench.results.format import (
@@ -183,6 +184,17 @@ def load_failed(doc: dict) -> list[str]:
     return [printable(name, one_line=True) for name in doc["sessionbench"].get("failed") or []]
 
 
+def median_interval_of(trial_medians) -> dict:
+    """`median_low_s`, `median_high_s`: the 95% distribution-free interval of a case's median over its
+    trials (bench.analysis.distributions.median_interval), what the charts' error bars draw; None when
+    the file holds fewer than six trial medians or a value that is not a positive number."""
+    values = trial_medians if isinstance(trial_medians, list) else []
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in values):
+        values = []
+    found = median_interval(values) if values else None
+    return {"median_low_s": found[0] if found else None, "median_high_s": found[1] if found else None}
+
+
 def rows(doc: dict) -> list[dict]:
     """One flat row per benchmark: COLUMNS first, then every other metric the benchmark carries."""
     meta = doc["sessionbench"]
@@ -192,6 +204,7 @@ def rows(doc: dict) -> list[dict]:
         row = {column: info.get(column) for column in COLUMNS}
         row.update({name: value for name, value in info.items() if name not in row and name not in DETAIL})
         row.update({f"{name}_s": stats.get(name) for name in ("min", "median", "mean", "stddev", "iqr", "q1", "q3")})
+        row.update(median_interval_of(info.get("trial_medians_s")))
         row.update(run_id=meta.get("run_id"), rounds=stats.get("rounds"), commit=commit_of(doc),
                    datetime=doc.get("datetime"), backend=info.get("backend", meta.get("backend")),
                    server_version=info.get("server_version", meta.get("server_version")))

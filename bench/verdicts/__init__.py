@@ -21,9 +21,10 @@ import pandas as pd
 from bench.plan.recommended import without as without_recommended
 from bench.verdicts import storage as verdicts_storage
 from bench.verdicts.loading import RULE_C1, c1_loading
-from bench.verdicts.migration import PRODUCTION_MESSAGES
+from bench.verdicts.migration import MASSIVE_SECONDS, MASSIVE_WAL_BYTES, PRODUCTION_MESSAGES
 from bench.verdicts.rules import (  # noqa: F401 - the verdict words, read by the notebooks and the report
-    ADOPT, CHANGE, COLUMNS, CONFIRMED, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, SHOWN, UNDECIDED,
+    ADOPT, CHANGE, COLUMNS, CONFIRMED, FIX_RATIO, INCONCLUSIVE, MARGIN, NOT_MEASURED, PARTLY, REFUTED, REJECT, SHOWN,
+    UNDECIDED,
 )
 from bench.verdicts.sync_flag import READS_PER_WRITE, RULE_C2, c2_sync_flag
 
@@ -67,6 +68,22 @@ STATEMENTS = {
     "C4": "Soft delete is affordable and allows recovery",
     "C5": "audio_path as a raw string makes a storage move a massive migration",
     "C6": "datetime.utcnow keeps ordering consistent across zones",
+}
+
+
+# What would change each answer: the rule's own thresholds and the profile values it reads, stated with
+# the constants that decide (the break-even values themselves are not computed yet).
+CHANGES = {
+    "C1": f"selectin ÷ lazy above {FIX_RATIO:g} at the largest page; a strategy faster than the choice by more "
+          f"than {MARGIN:.0%} over its whole interval",
+    "C2": f"reads_per_write in --profile; bool_column ÷ JSON blob above {FIX_RATIO:g}; a variant cheaper by "
+          f"more than {MARGIN:.0%} over its whole interval",
+    "C3": "a delete path leaving orphans on the declared schema; production tables without the foreign keys",
+    "C4": f"a soft ÷ hard_orm ratio past {verdicts_storage.AFFORDABLE_RATIO:g} over its whole interval (across "
+          f"it: inconclusive); restore failing",
+    "C5": f"messages in --profile: massive from {MASSIVE_SECONDS:g} s or {MASSIVE_WAL_BYTES // 1024 ** 3} GiB of "
+          f"WAL for the move",
+    "C6": "a server clock source mis-ordering as often as utcnow; writers without clock skew",
 }
 
 

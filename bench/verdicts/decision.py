@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from bench.results import load, read, run_info
-from bench.verdicts import RULES, STATEMENTS, judge_all
+from bench.verdicts import CHANGES, RULES, STATEMENTS, judge_all
 from bench.verdicts.decisions import delete_paths
 from bench.verdicts.profile import DEFAULTS, Profile, load_profile
 from bench.verdicts.rules import FIX_RATIO, MARGIN
@@ -39,7 +39,7 @@ def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
             "decided_by": ("latency, beyond the margin" if choice.won else choice.broke_tie or "the only undominated")
             if choice and choice.chosen else "",
             "action": judgement.action, "reason": judgement.reason, "deciding": judgement.deciding,
-            "rule": RULES[claim],
+            "rule": RULES[claim], "what_changes_it": CHANGES[claim],
         })
     return {
         "schema": SCHEMA,

@@ -28,6 +28,51 @@ def with_schema(paths: pd.DataFrame) -> pd.DataFrame:
     return paths.assign(schema=schema)
 
 
+def orphan_grid(paths: pd.DataFrame) -> pd.DataFrame:
+    """C3's delete paths as one row per path and one column per deletion variant and schema: the orphans
+    it left, "error" where it raised and deleted nothing, and the sessions it left behind."""
+    if paths.empty:
+        return paths
+
+    def cell(row) -> str:
+        if isinstance(row["error"], str) and row["error"]:
+            return f"error ({row['error']})"
+        orphans, left = _count(row["orphans"]), _count(row["sessions_left"])
+        return ("n/a" if orphans is None else f"{orphans:,.0f}") + (f", {left:,.0f} left" if left else "")
+
+    found = with_schema(paths)
+    found = found.assign(result=found.apply(cell, axis=1),
+                         column=found["variant"].map(_short) + " · " + found["schema"].astype(str))
+    grid = found.pivot_table(index=["path", "label"], columns="column", values="result", aggfunc="first",
+                             sort=False)
+    return grid.reset_index().rename(columns={"label": "what it does"}).rename_axis(columns=None)
+
+
+def timed_delete_table(df: pd.DataFrame) -> pd.DataFrame:
+    """After the timed delete workloads, per workload and parameter (rows) and variant (columns): the
+    statements and rows of one round, and any orphans or leaks (soft-deleted rows still read)."""
+    part = df[df["orphans"].notna()]
+    if part.empty:
+        return part
+
+    def cell(row) -> str:
+        said = f"{row['statements']:,.0f} statements, {row['rows']:,.0f} rows"
+        for column in ("orphans", "leaks"):
+            if _count(row[column]):
+                said += f", {row[column]:,.0f} {column}"
+        return said
+
+    part = part.assign(result=part.apply(cell, axis=1), shown=part["variant"].map(
+        lambda v: "recommended model" if "," in str(v) else _short(v)))
+    grid = part.pivot_table(index=["workload", "param"], columns="shown", values="result", aggfunc="first",
+                            sort=False)
+    return grid.reset_index().rename_axis(columns=None)
+
+
+def _count(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value else None
+
+
 def clean_everywhere(paths: pd.DataFrame) -> list[str]:
     """Variants on which every path completes (no error) and leaves 0 orphans."""
     bad = paths[paths["error"].notna() | (paths["orphans"] > 0)]["variant"]

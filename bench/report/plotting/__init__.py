@@ -1,7 +1,7 @@
 """Charts for the report: one function per question, each `(df, ax=None) -> Figure`.
 
 Every chart follows the same conventions so a reader learns them once: one fixed colour
-(and marker) per variant everywhere, latency in milliseconds with IQR error bars, log
+(and marker) per variant everywhere, latency in milliseconds with 95% median intervals as error bars, log
 scales where values span orders of magnitude, legends outside the data, and a title that
 states the finding computed from the data. Figures are built without pyplot (no global
 state, no display backend needed) and rendered to PNG with Agg. Several results files that
@@ -23,12 +23,14 @@ from bench.report.plotting.loading import (
     latency_bars, latency_vs_page_size, latency_vs_rtt, row_explosion, statements_vs_page_size,
 )
 from bench.report.plotting.storage_time import migration_cost, ordering_vs_skew, timestamps_rows
-from bench.report.plotting.style import COLOURS, DPI, MARKERS, MS, colour, describe, ms, name, publish, save, size
+from bench.report.plotting.style import (
+    COLOURS, DPI, MARKERS, MS, colour, describe, missing, ms, name, publish, save, size,
+)
 from bench.report.plotting.sync_flag import active_sync, read_write_tradeoff
 from bench.analysis.tables import param_value, summary
 
 __all__ = [
-    "CHARTS", "COLOURS", "DELETION_WORKLOADS", "DPI", "LOG_SPAN", "MARKERS", "MS", "active_sync", "colour",
+    "CHARTS", "COLOURS", "DELETION_WORKLOADS", "DPI", "describe", "missing", "LOG_SPAN", "MARKERS", "MS", "active_sync", "colour",
     "deletion_latency", "latency_bars", "latency_vs_page_size", "latency_vs_rtt", "latency_vs_size",
     "list_live_vs_fraction",
     "migration_cost", "ms", "name", "param_value", "publish", "read_write_tradeoff", "row_explosion", "save",

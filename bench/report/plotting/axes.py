@@ -1,5 +1,6 @@
 """Drawing helpers the charts share: one panel per results source, finding titles, legends outside
-the data, log scales for wide spreads, IQR error bars, grouped bars and latency lines."""
+the data, log scales for wide spreads, error bars that are the interval the title names, grouped
+bars and latency lines."""
 
 from __future__ import annotations
 
@@ -53,8 +54,21 @@ def faceted(draw):
     return wrapper
 
 
+# What every latency error bar is, said in the title of each chart that draws one.
+BARS = "Error bars: 95% interval of each median (over its trials)."
+
+
 def finding_title(ax, finding: str) -> None:
-    ax.set_title(textwrap.fill(finding, 64), fontsize=10, loc="left")
+    text = textwrap.fill(finding, 64)
+    ax.set_title(f"{text}\n{BARS}" if getattr(ax, "sessionbench_bars", False) else text, fontsize=10, loc="left")
+
+
+def name_bars(ax) -> None:
+    """The chart draws median intervals (`interval_errors`): its title says so, whether set before or after."""
+    ax.sessionbench_bars = True
+    title = ax.get_title(loc="left")
+    if title and BARS not in title:
+        ax.set_title(f"{title}\n{BARS}", fontsize=10, loc="left")
 
 
 def legend(ax, title: str | None = None) -> None:
@@ -69,14 +83,30 @@ def log_if_spread(ax, values, axis: str = "y") -> None:
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
 
 
-def iqr_errors(part: pd.DataFrame) -> np.ndarray:
-    """Asymmetric error bars from the quartiles, in ms (never negative)."""
-    low = (part["median_s"] - part["q1_s"]).clip(lower=0) * MS
-    high = (part["q3_s"] - part["median_s"]).clip(lower=0) * MS
+def interval_errors(part: pd.DataFrame, ax=None) -> np.ndarray:
+    """Asymmetric error bars, in ms, from each median's 95% interval over its trials (`median_low_s`,
+    `median_high_s`: bench.results); none where a case had too few trials for one. With `ax`, the
+    chart's title says what the bars are (`name_bars`)."""
+    if ax is not None:
+        name_bars(ax)
+    if "median_low_s" not in part or "median_high_s" not in part:
+        return np.zeros((2, len(part)))
+    low = (part["median_s"] - part["median_low_s"]).clip(lower=0) * MS
+    high = (part["median_high_s"] - part["median_s"]).clip(lower=0) * MS
     return np.vstack([low.fillna(0).to_numpy(), high.fillna(0).to_numpy()])
 
 
+def bar_top(part: pd.DataFrame, scale: float = 1.0) -> np.ndarray:
+    """Where a value's label goes: above its error bar's top when it has one."""
+    ys = part["median_s"].to_numpy(dtype=float) * scale
+    high = part["median_high_s"].to_numpy(dtype=float) * scale if "median_high_s" in part else ys
+    return np.fmax(ys, np.nan_to_num(high, nan=-np.inf))
+
+
 def not_measured(ax, what: str) -> None:
+    """A panel whose measurement the run did not make. A chart of such panels only is not drawn in the
+    report: `style.publish` shows its one line instead (`style.missing` reads `what`)."""
+    ax.sessionbench_missing = what
     ax.text(0.5, 0.5, f"not measured: {what}", ha="center", va="center", transform=ax.transAxes, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -139,16 +169,16 @@ def grouped_bars(ax, table: pd.DataFrame, group: str, value: str, axis: str, *, 
 def grouped_points(ax, table: pd.DataFrame, group: str, value: str, axis: str, *, label, errors: bool = False,
                    scale: float = 1.0) -> None:
     """A dot plot: one cluster per `group` value, one point per variant (fixed colour and marker), its
-    value written beside it, IQR whiskers when `errors`, "n/a" where a variant has no value. Points
+    value written beside it, 95% median intervals when `errors`, "n/a" where a variant has no value. Points
     stay honest on a log axis, where bar lengths would not be proportional to the values."""
     groups, variants, offsets, _ = _slots(table, group)
     upright = len(variants) >= 3  # side by side, three labels or more would overlap: written upwards
     for variant, offset in zip(variants, offsets):
         part, xs = _placed(table, group, groups, variant, offset)
         ys = part[value].to_numpy(dtype=float) * scale
-        ax.errorbar(xs, ys, yerr=iqr_errors(part) if errors else None, capsize=3, linestyle="none", markersize=7,
+        ax.errorbar(xs, ys, yerr=interval_errors(part, ax) if errors else None, capsize=3, linestyle="none", markersize=7,
                     label=name(variant, axis), elinewidth=1, **marker_style(variant))
-        tops = np.fmax(ys, part["q3_s"].to_numpy(dtype=float) * scale) if errors else ys  # above the whisker
+        tops = np.fmax(ys, bar_top(part, scale)) if errors else ys  # above the whisker
         for x, y, top, row in zip(xs, ys, tops, (row for _, row in part.iterrows())):
             if math.isnan(y):
                 _not_applicable(ax, x)
@@ -170,10 +200,10 @@ def scale_from_zero_or_log(ax, values) -> None:
 
 def latency_lines(ax, table: pd.DataFrame, x: str, axis: str, *, errors: bool = True, dashed=(),
                   suffix: str = "") -> None:
-    """One line per variant of median latency (ms) against `x`, IQR as error bars; variants in `dashed`
+    """One line per variant of median latency (ms) against `x`, 95% median intervals as error bars; variants in `dashed`
     are drawn dashed, their legend names followed by `suffix`."""
     for variant, part in table.groupby("variant", sort=False):
         part = part.sort_values(x)
-        ax.errorbar(part[x], part["median_s"] * MS, yerr=iqr_errors(part) if errors else None, capsize=3,
+        ax.errorbar(part[x], part["median_s"] * MS, yerr=interval_errors(part, ax) if errors else None, capsize=3,
                     label=name(variant, axis) + (suffix if variant in dashed else ""), markersize=5,
                     linestyle="--" if variant in dashed else "-", **marker_style(variant))

@@ -60,7 +60,7 @@ def _scale_note(ax) -> str:
 
 @faceted
 def deletion_latency(df: pd.DataFrame, ax) -> None:
-    """Delete, purge, restore and list latency per deletion variant: a dot plot, IQR whiskers, values labelled."""
+    """Delete, purge, restore and list latency per deletion variant: a dot plot, 95% median intervals as whiskers, values labelled."""
     table = _deletion_table(df)
     if table.empty:
         return not_measured(ax, "deletion workloads")

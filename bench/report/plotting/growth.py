@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from bench.analysis import growth as numbers
-from bench.report.plotting.axes import faceted, finding_title, iqr_errors, legend, not_measured
+from bench.report.plotting.axes import faceted, finding_title, interval_errors, legend, not_measured
 from bench.report.plotting.style import MS, colour, marker_style, ms, name, plain
 from bench.analysis.tables import param_value
 from bench.data.spec import is_share
@@ -76,7 +76,7 @@ def _cliff_line(ax, cliff: str) -> None:
 @faceted
 def latency_vs_size(df: pd.DataFrame, ax, workload: str = "active_sync", param: str | None = None, data_sizes=None,
            production: float | None = None, syncing=None, along: str = "sessions") -> None:
-    """Median latency (IQR whiskers) of every variant of `workload` against the data size, log-log; the
+    """Median latency (95% interval whiskers) of every variant of `workload` against the data size, log-log; the
     fitted line with its slope [95% interval] in the legend and at the line's end; dashed, with its
     interval band, up to `production` (default 10x the largest size measured): an extrapolation."""
     data_sizes = df.attrs.get("data_sizes") if data_sizes is None else data_sizes
@@ -93,14 +93,16 @@ def latency_vs_size(df: pd.DataFrame, ax, workload: str = "active_sync", param: 
                             f"--nodes-per-session 2,20,200)")
     axis = AXIS_OF.get(workload)
     table = numbers.growth_table(part, data_sizes, along=along, production=production, metrics=("latency",))
-    timing = [c for c in ("median_s", "q1_s", "q3_s") if c in part]
-    medians = part.groupby(["variant", along], sort=False)[timing].median().reset_index()  # runs pooled
+    # Runs pooled: the median of the medians, the interval spanning every run's (as the ratios pool).
+    timing = {c: how for c, how in (("median_s", "median"), ("median_low_s", "min"), ("median_high_s", "max"))
+              if c in part}
+    medians = part.groupby(["variant", along], sort=False).agg(timing).reset_index()
     top = float(table["production"].max())
     found, shown = [], []
     for _, fit in table.iterrows():
         variant = fit["variant"]
         points = medians[medians["variant"] == variant].sort_values(along)
-        ax.errorbar(points[along], points["median_s"] * MS, yerr=iqr_errors(points), capsize=3, markersize=5,
+        ax.errorbar(points[along], points["median_s"] * MS, yerr=interval_errors(points, ax), capsize=3, markersize=5,
                     linestyle="none", label=_cut(name(variant, axis)) +
                     f": slope {numbers.slope_text(fit)}",
                     **marker_style(variant))

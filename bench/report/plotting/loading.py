@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from bench.report.plotting.axes import (
-    faceted, finding_title, grouped_points, latency_lines, legend, log_if_spread, not_measured, scale_from_zero_or_log,
+    faceted, finding_title, grouped_points, latency_lines, legend, log_if_spread, not_measured,
+    scale_from_zero_or_log,
 )
 from bench.report.plotting.style import MS, marker_style, ms, name, plain
 from bench.analysis.tables import (
@@ -28,9 +29,22 @@ def statements_vs_page_size(df: pd.DataFrame, ax) -> None:
     table = by_param(df, "dashboard", "page_size")
     if table.empty:
         return not_measured(ax, "dashboard workload")
+    taken: dict[tuple, int] = {}  # (page size, count) -> strategies already drawn there
     for variant, part in table.groupby("variant", sort=False):
         part = part.sort_values("page_size")
-        ax.plot(part["page_size"], part["statements"], label=name(variant, "loading"), **marker_style(variant))
+        points = list(zip(part["page_size"], part["statements"]))
+        under = [taken.get(point, 0) for point in points]
+        shared = any(under)
+        style = marker_style(variant)
+        ax.plot(part["page_size"], part["statements"], linestyle="--" if shared else "-",
+                label=name(variant, "loading") + (" (a ring where it shares a value)" if shared else ""), **style)
+        # A strategy with the same count at a page size would hide the one drawn before it: there it is a
+        # ring around the other's marker, at the exact value.
+        for (x, y), depth in zip(points, under):
+            if depth:
+                ax.plot([x], [y], linestyle="none", marker=style["marker"], markersize=7 + 5 * depth,
+                        markerfacecolor="none", markeredgewidth=1.6, color=style["color"])
+            taken[(x, y)] = depth + 1
     sizes = np.array(sorted(table["page_size"].unique()))
     ax.plot(sizes, 1 + sizes, ls=":", color="#777777", label="1+N prediction")
     ax.set(xscale="log", yscale="log", xlabel="page size (sessions per page)", ylabel="SQL statements per page load")
@@ -42,7 +56,7 @@ def statements_vs_page_size(df: pd.DataFrame, ax) -> None:
 
 @faceted
 def latency_vs_page_size(df: pd.DataFrame, ax) -> None:
-    """Dashboard: median latency (IQR bars) against page size, per loading strategy. Strategies that also
+    """Dashboard: median latency (95% median intervals as bars) against page size, per loading strategy. Strategies that also
     load every message (not equal work with lazy) are dashed; the title gives each strategy's latency
     ratio to lazy with its 95% interval, grouped by equal and extra work."""
     table = by_param(df, "dashboard", "page_size")
@@ -79,7 +93,7 @@ def latency_vs_page_size(df: pd.DataFrame, ax) -> None:
 
 @faceted
 def latency_bars(df: pd.DataFrame, ax, workload: str = "session_detail", axis: str = "loading") -> None:
-    """Median latency (IQR whiskers) per parameter value and variant of one workload, as a dot plot;
+    """Median latency (95% interval whiskers) per parameter value and variant of one workload, as a dot plot;
     the title says which variant wins and by how much against the baseline."""
     table = summary(df, workload)
     if table.empty:

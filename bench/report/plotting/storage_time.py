@@ -68,13 +68,15 @@ def ordering_vs_skew(df: pd.DataFrame, ax) -> None:
         ax.annotate(f"{late:.0f} ({pairs:.0f} pair{'' if pairs == 1 else 's'})", (x, late), xytext=(0, 6),
                     textcoords="offset points", ha="center", fontsize=7)
     server = skew[skew["skew_ms"].isna()]
-    for (source, late), shade, dash in zip(zip(server["source"], server["late_events"]),
-                                           ("#0072B2", "#E69F00", "#009E73"), ("--", ":", "-.")):
-        ax.axhline(late, color=shade, linestyle=dash, label=f"{source} (one server clock): {late:.0f}")
+    # Server sources with the same count share one line (one line drawn over another would hide it).
+    same = server.groupby("late_events", sort=True)["source"].agg(lambda found: ", ".join(sorted(found)))
+    for (late, sources), shade, dash in zip(same.items(), ("#0072B2", "#E69F00", "#009E73"), ("--", ":", "-.")):
+        ax.axhline(late, color=shade, linestyle=dash, label=f"{sources} (one server clock): {late:.0f}")
     ax.set_xticks(positions, [f"{s:,.0f}" for s in client["skew_ms"]])
     ax.set_xlim(-0.5, len(positions) - 0.5)
     ax.set_ylim(0, events * 1.05)
-    ax.set(xlabel="writers' clock skew (ms): NTP-synced 1–10, badly synced 100–2,000",
+    ax.set(xlabel="writers' clock skew (ms), one step per value measured (not to scale)\n"
+                  "NTP-synced 1–10, badly synced 100–2,000",
            ylabel=f"events a reader tailing by timestamp misses (of {events})")
     legend(ax, "timestamp source")
     at = client[client["skew_ms"] == 10]

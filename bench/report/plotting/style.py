@@ -4,6 +4,7 @@ labels, and figures written out as PNG (Agg, no pyplot)."""
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 from pathlib import Path
 
@@ -60,10 +61,21 @@ def save(fig: Figure, out_dir: str | Path | None, name_: str) -> Path | None:
     return path
 
 
-def publish(fig: Figure, out_dir: str | Path | None, name_: str):
-    """Save the chart and return it as a PNG image, so a notebook cell shows it under any backend."""
-    from IPython.display import Image
+def missing(fig: Figure) -> str | None:
+    """What a chart could not draw, when none of its panels was measured (`axes.not_measured`): "growth of
+    dashboard (one size measured: run with --sessions ...)". None when any panel has data."""
+    found = [getattr(ax, "sessionbench_missing", None) for ax in fig.axes]
+    return "; ".join(dict.fromkeys(found)) if found and all(found) else None
 
+
+def publish(fig: Figure, out_dir: str | Path | None, name_: str):
+    """Save the chart and return it as a PNG image, so a notebook cell shows it under any backend. A
+    chart with nothing measured is one line naming what is missing and how to measure it, and no file."""
+    from IPython.display import Image, Markdown
+
+    what = missing(fig)
+    if what is not None:
+        return Markdown(f'<p class="not-measured">Not measured: {html.escape(what)}.</p>')
     save(fig, out_dir, name_)
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from bench.report.plotting.axes import (
-    faceted, finding_title, grouped_points, iqr_errors, legend, log_if_spread, not_measured, scale_from_zero_or_log,
+    faceted, finding_title, grouped_points, interval_errors, legend, name_bars, not_measured,
+    scale_from_zero_or_log,
 )
 from bench.report.plotting.style import MS, marker_style, ms, name, plain, size
 from bench.analysis.tables import fastest, summary
@@ -34,7 +35,7 @@ def active_sync(df: pd.DataFrame, ax) -> None:
             rows = rows.sort_values("sessions")
             slope, _ = fit_loglog_slope(rows["sessions"], rows["median_s"])
             slope = slopes[variant] = round(slope, 2) + 0.0  # + 0.0: never print "-0.00"
-            ax.errorbar(rows["sessions"], rows["median_s"] * MS, yerr=iqr_errors(rows), capsize=3, markersize=5,
+            ax.errorbar(rows["sessions"], rows["median_s"] * MS, yerr=interval_errors(rows, ax), capsize=3, markersize=5,
                         label=f"{name(variant, 'sync_flag')}: slope {slope:.2f}", **marker_style(variant))
         ax.set(xscale="log", yscale="log", xlabel="sessions in the table", ylabel="active_sync latency (ms)")
         ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -66,6 +67,13 @@ def active_sync(df: pd.DataFrame, ax) -> None:
     finding_title(ax, ("; ".join(finding) + f" at {part['sessions'].max():,.0f} sessions").replace("\n", " "))
 
 
+def _top(table: pd.DataFrame, side: str) -> float:
+    """The highest value or error bar of one side (read or write), in seconds."""
+    column = f"median_high_s_{side}"
+    tops = table[[f"median_s_{side}", column]].max(axis=1) if column in table else table[f"median_s_{side}"]
+    return float(tops.max())
+
+
 @faceted
 def read_write_tradeoff(df: pd.DataFrame, ax, reads_per_write: float | None = None) -> None:
     """active_sync (read) against mark_sync (write) latency per variant, each point labelled with its
@@ -80,17 +88,25 @@ def read_write_tradeoff(df: pd.DataFrame, ax, reads_per_write: float | None = No
     table = reads.merge(writes, on="variant", suffixes=("_read", "_write"))
     for _, row in table.iterrows():
         x, y = row["median_s_read"] * MS, row["median_s_write"] * MS
-        ax.errorbar(x, y, xerr=[[max(row["median_s_read"] - row["q1_s_read"], 0) * MS],
-                                [max(row["q3_s_read"] - row["median_s_read"], 0) * MS]],
-                    yerr=[[max(row["median_s_write"] - row["q1_s_write"], 0) * MS],
-                          [max(row["q3_s_write"] - row["median_s_write"], 0) * MS]],
-                    capsize=2, elinewidth=0.8, markersize=7, linestyle="none",
+        read, write = (interval_errors(pd.DataFrame([{
+            key: row.get(f"{key}_{side}") for key in ("median_s", "median_low_s", "median_high_s")}]))
+            for side in ("read", "write"))
+        ax.errorbar(x, y, xerr=read, yerr=write, capsize=2, elinewidth=0.8, markersize=7, linestyle="none",
                     label=f"{name(row['variant'], 'sync_flag')}: indexes {size(row['index_bytes_read'])}",
                     **marker_style(row["variant"]))
-    log_if_spread(ax, table["median_s_read"], "x")
-    if ax.get_xscale() != "log":
-        ax.set_xlim(left=0, right=table["median_s_read"].max() * MS * 1.3)
-    ax.set_ylim(bottom=0, top=table["median_s_write"].max() * MS * 1.2)
+    name_bars(ax)
+    # Reads differ by orders of magnitude between a scan and an index: five times apart is enough for a
+    # log axis, or the indexed variants sit on top of each other at the left edge.
+    read_top = _top(table, "read")
+    if table["median_s_read"].min() > 0 and table["median_s_read"].max() / table["median_s_read"].min() >= 5:
+        ax.set_xscale("log")
+        # 0.5, 2, not 5×10⁻¹; between the powers of ten only the 2s and 5s are written.
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if f"{value:g}".lstrip("0.")[:1]
+                                                   in ("2", "5") else ""))
+    else:
+        ax.set_xlim(left=0, right=read_top * MS * 1.15)
+    ax.set_ylim(bottom=0, top=_top(table, "write") * MS * 1.15)  # room above the highest error bar
     ax.set(xlabel="active_sync latency, read (ms" + (", log scale)" if ax.get_xscale() == "log" else ")"),
            ylabel="mark_sync latency, write (ms)")
     table["total"] = reads_per_write * table["median_s_read"] + table["median_s_write"]
