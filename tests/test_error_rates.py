@@ -293,3 +293,23 @@ def test_one_file_sizes_are_the_slowed_workloads_rows_of_each_comparison():
     sizes = injected_size.one_file_sizes(comparisons)
     assert [(s["ratio"], s["caught"]) for s in sizes] == [(1.27, True), (1.12, False)]
     assert "measured at 1.18 or more: 1/1 caught; below: 0/1 caught" in "\n".join(injected_size.size_lines(sizes, 0.25))
+
+
+def test_the_size_splits_into_each_rounds_slowdown_and_the_runs_own_speed():
+    key = "dashboard[page_size=10]-baseline"
+    # two slowed runs whose rounds' own parts were 10 and 12 ms, each slowed by exactly a quarter
+    logs = [[{"case": key, "elapsed_s": own - 0.001, "tail_s": 0.001, "injected_s": own / 4}] * 3
+            for own in (0.010, 0.012)]
+    parts = injected_size.own_parts(logs)
+    assert parts[key][0] == pytest.approx(1.25) and parts[key][1] == pytest.approx([0.010, 0.012])
+    unslowed = {"benchmarks": [{"extra_info": {"workload": "dashboard", "param": "page_size=10", "variant": "baseline"},
+                                "stats": {"data": [0.010, 0.0099, 0.5]}}]}  # median 10 ms, one stalled round
+    base = injected_size.round_medians([unslowed, unslowed])
+    assert base == {key: [0.010, 0.010]}
+    row = argparse.Namespace(workload="dashboard", param="page_size=10", variant="baseline", ratio=1.375)
+    bystander = argparse.Namespace(workload="list_live", param="", variant="baseline", ratio=0.96)
+    line = injected_size.decomposition_lines([row, bystander], [row], parts, base)[-1]
+    # the slowed runs' own part: sqrt(10 x 12) = 10.95 ms against 10 ms, so compare's 1.375 is 1.25 x 1.10
+    assert "own part + work) / own part 1.250 (1.250-1.250)" in line
+    assert "against the unslowed runs' round 1.095 (1.095-1.095)" in line
+    assert "bystanders' ratio 0.960 (0.960-0.960)" in line

@@ -144,3 +144,37 @@ def test_only_the_chosen_case_works_on_the_server_and_every_count_stays_the_work
     assert [line["case"] for line in lines] == [cases["loading=selectin"].id] * 3
     assert set(lines[0]) == {"case", "fraction", "elapsed_s", "aimed_s", "injected_s", "server_aimed_s", "server_s",
                              "tail_s"}
+
+
+def test_the_log_holds_timed_rounds_only_written_through_one_open_file(monkeypatch, tmp_path):
+    # A file opened and closed in every round weighed on the round the line describes; the warm-up's
+    # rounds are not timed rounds, and the size measurement reads the log beside the timed ones.
+    log = tmp_path / "rounds.jsonl"
+    monkeypatch.setenv("SESSIONBENCH_TEST_SLOWDOWN_LOG", str(log))
+    opened = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    work = injected.Work(0.25, False, label="dashboard[page_size=10]-baseline")
+    for timed in (False, True, True, True):
+        work.timed = timed
+        work._last = {"elapsed_s": 0.004, "aimed_s": 0.00125, "injected_s": 0.00125}
+        work.record_tail(0.001)
+    work.close_log()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 3 and opened == [str(log)]
+    assert lines[0] == {"case": "dashboard[page_size=10]-baseline", "fraction": 0.25, "elapsed_s": 0.004,
+                        "aimed_s": 0.00125, "injected_s": 0.00125, "tail_s": 0.001}
+
+
+def test_the_work_is_a_quarter_of_the_rounds_own_part_on_a_fake_clock(monkeypatch):
+    # What the log showed of real runs (work 1.000 times a quarter of the own part), as a fact of the
+    # code: a fake clock, the server part left out (its own test is against a server).
+    clock = {"now": 0.0}
+    monkeypatch.setattr(injected, "time", type("Clock", (), {"perf_counter": staticmethod(lambda: clock["now"])}))
+    monkeypatch.setattr(injected.Work, "_server", lambda self, db, seconds: clock.update(now=clock["now"] + seconds))
+    monkeypatch.setattr(injected, "spin_until", lambda deadline: clock.update(now=max(clock["now"], deadline)))
+    work = injected.Work(0.25, False)
+    work.record_tail(0.001)  # rollback and close of an earlier round
+    took = work.apply(None, 0.004)
+    assert took == pytest.approx(0.25 * (0.004 + 0.001))
+    assert work.injected_total_s == pytest.approx(took)

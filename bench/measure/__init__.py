@@ -182,6 +182,7 @@ class Prepared:
     counts: dict = field(default_factory=dict)
     warmup: dict = field(default_factory=dict)
     backend_pid: int | None = None  # the workload connection's server process, where the run can see it
+    work: injected.Work | None = None  # the test-only injected work, if any
 
     def close(self) -> None:
         try:
@@ -189,6 +190,8 @@ class Prepared:
                 self.case.workload.teardown(self.ctx, **self.case.params, **self.kwargs)
         finally:
             self.ctx.engine.dispose()
+            if self.work is not None:
+                self.work.close_log()
 
 
 def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | None = None) -> Prepared:
@@ -234,6 +237,9 @@ def prepare(state, case: Case, url, *, warm: bool = True, case_budget: float | N
             # first compilation of the variant's queries. One that took over 75 ms for a 4 ms case left
             # that case one round per trial, each cold (`git log -p docs/error-rates.md`); warm_up times real rounds.
             prepared.warmup = warm_up(prepared.one_round, work)
+        if work is not None:
+            work.timed = True  # the rounds from here on are the timed ones (the log's)
+            prepared.work = work
     except BaseException:
         prepared.close()
         raise

@@ -5,6 +5,8 @@ took against its aim (SESSIONBENCH_TEST_SLOWDOWN_LOG)."""
 from __future__ import annotations
 
 import datetime
+import json
+import math
 import os
 import platform
 import statistics
@@ -96,7 +98,72 @@ def size_report(done: dict, options, title: str) -> str:
                       f"({'within' if abs(middle - goal) <= 0.03 else 'NOT within'} ±0.03), range "
                       f"{min(ratios):.3f}-{max(ratios):.3f}; caught {sum(r.verdict == 'regression' for r in slowed)}/"
                       f"{len(slowed)}; bystanders flagged {sum(r.verdict != 'no change' for r in bystanders)}/{len(bystanders)}."]
+        logs = [Path(p) for p in done.get("logs", [])[:per_side]]
+        if logs and all(p.is_file() for p in logs):
+            records = [[json.loads(line) for line in p.read_text().splitlines() if line.strip()] for p in logs]
+            base = round_medians([results.read(Path(p)) for p in done["base"][:per_side]])
+            lines += decomposition_lines(rows, slowed, own_parts(records), base)
     return "\n".join(lines)
+
+
+def _geometric_mean(values: list[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def _case_key(workload: str, param: str | None, variant: str | None) -> str:
+    """The case's label as the injected log names it (bench.plan.cases: Case.id)."""
+    return f"{workload}[{param or ''}]-{variant or 'baseline'}"
+
+
+def round_medians(runs: list[dict]) -> dict[str, list[float]]:
+    """Per case, each run's median timed round (all its rounds, every trial)."""
+    medians: dict[str, list] = {}
+    for run in runs:
+        for bench in run["benchmarks"]:
+            info, data = bench["extra_info"], bench.get("stats", {}).get("data")
+            if data:
+                medians.setdefault(_case_key(info["workload"], info["param"], info["variant"]), []).append(
+                    statistics.median(data))
+    return medians
+
+
+def own_parts(logs: list[list[dict]]) -> dict[str, tuple[float, list[float]]]:
+    """Per slowed case, from each slowed run's SESSIONBENCH_TEST_SLOWDOWN_LOG: the median over every
+    logged round of (own part + work) / own part, the slowdown as each round took it; and each run's
+    median own part (the round's time before and after the work), what the round took unslowed."""
+    factors: dict[str, list] = {}
+    own: dict[str, list] = {}
+    for records in logs:
+        per_case: dict[str, list] = {}
+        for record in records:
+            part = record["elapsed_s"] + record["tail_s"]
+            per_case.setdefault(record["case"], []).append(part)
+            factors.setdefault(record["case"], []).append((part + record["injected_s"]) / part)
+        for case, parts in per_case.items():
+            own.setdefault(case, []).append(statistics.median(parts))
+    return {case: (statistics.median(factors[case]), parts) for case, parts in own.items()}
+
+
+def decomposition_lines(rows, slowed_rows, parts: dict, base_medians: dict) -> list[str]:
+    """What compare's ratio is made of: the slowdown each slowed round took (its own part and work,
+    from the log), and how the own part of the slowed runs' rounds compares with the unslowed runs'
+    rounds (per run the median round, geometric means over the runs): the runs' own speed."""
+    inside, drift = [], []
+    for row in slowed_rows:
+        key = _case_key(row.workload, row.param, row.variant)
+        if key in parts and base_medians.get(key):
+            inside.append(parts[key][0])
+            drift.append(_geometric_mean(parts[key][1]) / _geometric_mean(base_medians[key]))
+    if not inside:
+        return []
+    bystanders = [r.ratio for r in rows if r not in slowed_rows and r.ratio]
+
+    def spread(values):
+        return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+    return ["", f"What the ratio is made of ({len(inside)} slowed benchmarks, SESSIONBENCH_TEST_SLOWDOWN_LOG of the "
+                f"slowed runs): per round, (own part + work) / own part {spread(inside)}; the slowed runs' own part "
+                f"against the unslowed runs' round {spread(drift)}"
+            + (f"; the unslowed bystanders' ratio {spread(bystanders)}" if bystanders else "") + "."]
 
 
 def injected_log_summary(records: list[dict]) -> str:

@@ -136,7 +136,10 @@ def measure_size(options) -> dict:
     for k in range(len(done["new"]), options.per_side):
         if len(done["base"]) == k:
             done["base"].append(str(one_run(options.workloads, Path(options.work) / f"SIZE-A{k}")))
+        log = Path(options.work) / f"SIZE-B{k}.log"  # each slowed round's own part and work (injected_size)
         done["new"].append(str(one_run(options.workloads, Path(options.work) / f"SIZE-B{k}",
-                                       {"SESSIONBENCH_TEST_SLOWDOWN": options.slowed})))
+                                       {"SESSIONBENCH_TEST_SLOWDOWN": options.slowed,
+                                        "SESSIONBENCH_TEST_SLOWDOWN_LOG": str(log)})))
+        done.setdefault("logs", []).append(str(log))
         stored.write_text(json.dumps(done, indent=1))
     return done
