@@ -98,3 +98,41 @@ def test_sessionbench_verdicts_prints_json_and_markdown():
     done = subprocess.run([sys.executable, "-m", "bench.cli", "verdicts", path], capture_output=True, text=True,
                           cwd=ROOT, check=False, timeout=120)
     assert done.returncode == 0 and "| C1 | confirmed |" in done.stdout and "Assumed (defaults" in done.stdout
+
+
+def test_the_decision_states_what_the_recommended_model_costs_and_which_choice_causes_it():
+    path = str(RUNS / "default.json")
+    found = decision([path])
+    model = found["recommended_model"]
+    df = load([path])
+    for row in model["slower"]:  # slower only where its whole interval lies above 1
+        low = float(row["ratio"].split("[")[1].split("–")[0])
+        assert low > 1 and row["caused_by"]
+    # The bytes each choice adds on its own add up to the growth of the whole model (exact sizes).
+    if model["larger"]:
+        before, after = (int(side.strip().split(" ")[0].replace(",", "")) for side in model["larger"]["bytes"].split("→"))
+        added = sum(int(cause.split("+")[1].replace(",", "")) for cause in model["larger"]["caused_by"]
+                    if "+" in cause)
+        assert added == after - before
+    # Each claim's row names what its own choice costs (the axis it decides).
+    by_claim = {claim["claim"]: claim["costs"] for claim in found["claims"]}
+    for row in model["slower"]:
+        for cause in row["caused_by"]:
+            if cause.startswith("deletion=soft "):
+                assert any(row["workload"] in said for said in by_claim["C4"])
+    assert by_claim["C3"] == []  # C3 decides no axis of the model
+    assert not df.empty
+
+
+def test_c6_answers_each_half_with_the_count_that_decides_it():
+    found = decision([str(RUNS / "default.json")])
+    c6 = next(claim for claim in found["claims"] if claim["claim"] == "C6")
+    halves = {half["half"]: half for half in c6["halves"]}
+    assert set(halves) == {"time zones", "clock skew between writers"}
+    assert all(half["answer"] in ("holds", "fails") for half in halves.values())
+    skew = halves["clock skew between writers"]
+    # The verdict follows the skew half, and the advice the clock that decides it.
+    assert (c6["verdict"] == "refuted") == (skew["answer"] == "fails")
+    if skew["answer"] == "fails":
+        server = skew["deciding"].split("the server's ")[1].split(" ")[0]
+        assert server in c6["reason"]

@@ -3,13 +3,14 @@
 `agreement(verdicts)`: per axis, whether the value measured (bench.plan.recommended.RECOMMENDED)
 is the one the run's verdicts recommend. `end_to_end(df)`: one row per workload x param, the model
 as reviewed -> the recommended one, with the recommended model's latency ratio and its interval.
+`costs(df)`: where the recommended model is slower or larger, and which of its choices causes it.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from bench.analysis.tables import Ratio
+from bench.analysis.tables import Ratio, ratio_of, ratios
 from bench.plan.recommended import DECIDED_BY, RECOMMENDED
 from models_variants import labels
 
@@ -74,3 +75,64 @@ def end_to_end(df):
             "table + index bytes": " → ".join(f"{sizes[k]:,.0f}" if k in sizes else "n/a" for k in ("base", "new")),
         })
     return pd.DataFrame(rows, columns=END_TO_END_COLUMNS)
+
+
+def _own_choices(df, workload: str, param) -> dict[str, Ratio]:
+    """The recommended model's choices one at a time (one axis changed) on this workload and param."""
+    table = ratios(df, workload)
+    found = {}
+    for axis in DECIDED_BY:
+        variant = f"{axis}={getattr(RECOMMENDED, axis)}"
+        ratio = ratio_of(table, variant, param if isinstance(param, str) else "")
+        if ratio is not None:
+            found[variant] = ratio
+    return found
+
+
+def _bytes(row) -> float | None:
+    if row is None or pd.isna(row.get("table_bytes")) or pd.isna(row.get("index_bytes")):
+        return None
+    return float(row["table_bytes"] + row["index_bytes"])
+
+
+def _grown(df) -> dict[str, float]:
+    """Table + index bytes each of the recommended model's choices adds on its own: its rows against the
+    model as reviewed in the same comparison group (the first workload that measured both)."""
+    found = {}
+    for axis in DECIDED_BY:
+        variant = f"{axis}={getattr(RECOMMENDED, axis)}"
+        for (_, _), part in df[df["variant"].isin([variant, labels.BASELINE])].groupby(
+                ["workload", "param"], sort=False, dropna=False):
+            own, base = _bytes(_pair(part, variant)), _bytes(_pair(part, labels.BASELINE))
+            if own is not None and base is not None:
+                found[variant] = own - base
+                break
+    return found
+
+
+def costs(df) -> dict:
+    """Where the recommended model costs more than the model as reviewed. `slower`: every workload whose
+    ratio's whole 95% interval lies above 1, by how much, and which of its choices is slower there on
+    its own (one axis changed, its whole interval above 1; else "no single choice on its own").
+    `larger`: the schema's table + index bytes when they grow, and the choices that grow them."""
+    if "rtt_ms" in df and df["rtt_ms"].notna().any():
+        df = df[df["rtt_ms"] == df["rtt_ms"].min()]
+    if "sessions" in df and df["sessions"].notna().any():
+        df = df[df["sessions"] == df["sessions"].max()]
+    slower, larger = [], {}
+    for (workload, param), part in df.groupby(["workload", "param"], sort=False, dropna=False):
+        base, new = _pair(part, labels.BASELINE), _pair(part, RECOMMENDED.label)
+        if base is None or new is None:
+            continue
+        if pd.notna(new.get("ratio_low")) and pd.notna(new.get("ratio_high")) and float(new["ratio_low"]) > 1:
+            own = _own_choices(df, workload, param)
+            slower.append({"workload": workload, "param": param if isinstance(param, str) else "",
+                           "ratio": Ratio(float(new["ratio"]), float(new["ratio_low"]), float(new["ratio_high"])).text(),
+                           "caused_by": [f"{v} {r.text()}" for v, r in own.items() if r.low is not None and r.low > 1]
+                           or ["no single choice on its own"]})
+        sizes = (_bytes(base), _bytes(new))
+        if not larger and None not in sizes and sizes[1] > sizes[0]:
+            grown = [f"{variant} +{extra:,.0f}" for variant, extra in _grown(df).items() if extra > 0]
+            larger = {"bytes": f"{sizes[0]:,.0f} → {sizes[1]:,.0f} ({sizes[1] / sizes[0]:.2f}×)",
+                      "caused_by": grown or ["no single choice on its own"]}
+    return {"slower": slower, "larger": larger}

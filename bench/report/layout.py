@@ -143,13 +143,24 @@ def blocks_of(path: Path) -> list[Block]:
     return blocks
 
 
+def _first_sentence(paragraph: str) -> tuple[str, str]:
+    """A paragraph cut after its first sentence (not inside `code` or **bold**), and the rest."""
+    for match in re.finditer(r"[.?!] ", paragraph):
+        cut = match.end()
+        head = paragraph[:cut]
+        if cut >= 40 and head.count("`") % 2 == 0 and head.count("**") % 2 == 0:
+            return head.rstrip(), paragraph[cut:]
+    return paragraph, ""
+
+
 def _text(block: Block) -> str:
-    """The first paragraph as it is; the others folded under "How it is measured"."""
+    """The first sentence as it is; the rest folded under "How it is measured"."""
     if not block.text:
         return ""
-    first = markdown_html(block.text[0])
-    rest = "\n\n".join(block.text[1:])
-    return first + (f"<details><summary>How it is measured</summary>{markdown_html(rest)}</details>" if rest else "")
+    first, more = _first_sentence(block.text[0])
+    rest = "\n\n".join(filter(None, [more, *block.text[1:]]))
+    return markdown_html(first) + (f"<details><summary>How it is measured</summary>{markdown_html(rest)}</details>"
+                                   if rest else "")
 
 
 def _missing_line(block: Block) -> str:
@@ -202,7 +213,7 @@ def _nav_name(heading: str) -> str:
     'Growth with the data size'."""
     before, _, after = heading.partition("—")
     claims = claims_of(heading)
-    return f"{', '.join(claims)} {after.split(':')[0].strip()}" if claims else before.strip()
+    return f"{', '.join(claims)} {after.split(':')[0].strip()}" if claims else before.split(":")[0].strip()
 
 
 def _brief(text: str) -> str:
@@ -249,19 +260,45 @@ def decision_html(found: dict, anchors: dict[str, str], headline: str) -> str:
             do += (f"<br><small>a tie with {html.escape(', '.join(_short(v) for v in claim['tied_with']))}; "
                    f"decided by {html.escape(claim['decided_by'])}</small>")
         verdict = claim["verdict"]
+        reason = claim["reason"] + ("; costs: " + "; ".join(claim["costs"]) if claim.get("costs") else "")
+        deciding = _brief(claim["deciding"]) if not claim.get("halves") else "<br>".join(
+            f"<b>{html.escape(half['half'])}</b>: {html.escape(half['answer'])} ({html.escape(half['deciding'])})"
+            for half in claim["halves"])
         rows.append(
             f"<tr><td>{link}: {html.escape(claim['statement'])}</td>"
             f'<td class="verdict" style="background:{VERDICT_COLOURS.get(verdict, "transparent")}">'
             f"{html.escape(verdict)}</td>"
             f'<td style="background:{ACTION_COLOURS.get(claim["action"], "transparent")}">'
-            f'<span class="action">{do}</span><br>{_brief(claim["reason"])}</td>'
-            f"<td>{_brief(claim['deciding'])}</td><td>{_brief(claim.get('what_changes_it', ''))}</td></tr>")
+            f'<span class="action">{do}</span><br>{_brief(reason)}</td>'
+            f"<td>{deciding}</td><td>{_brief(claim.get('what_changes_it', ''))}</td></tr>")
     return (f'<h2>Decision</h2>\n<p class="lead">{html.escape(headline)}. '
             f"{profile_line(found['profile'])}</p>\n"
             '<div class="scroll"><table class="decision"><colgroup><col style="width:18%"><col style="width:7.6em">'
             '<col style="width:30%"><col style="width:25%"><col style="width:19%"></colgroup>'
             "<thead><tr><th>claim</th><th>verdict</th><th>what to do</th><th>deciding evidence</th>"
-            "<th>what would change it</th></tr></thead>\n<tbody>" + "\n".join(rows) + "</tbody></table></div>")
+            "<th>what would change it</th></tr></thead>\n<tbody>" + "\n".join(rows) + "</tbody></table></div>"
+            + costs_html(found.get("recommended_model") or {}))
+
+
+def costs_html(model: dict) -> str:
+    """What the recommended model (every claim's choice at once) costs against the model as reviewed."""
+    slower = [f"{row['workload']}{' ' + row['param'] if row['param'] else ''} {row['ratio']} "
+              f"({'; '.join(row['caused_by'])})" for row in model.get("slower", [])]
+    larger = model.get("larger") or {}
+    said = []
+    if slower:
+        said.append("slower on " + ", ".join(slower))
+    if larger:
+        said.append(f"tables and indexes {larger['bytes']} bytes ({', '.join(larger['caused_by'])})")
+    if not said:
+        return ""
+    return (f'<p class="lead">The recommended model ({html.escape(_short_all(model.get("variant", "")))}) against '
+            f"the model as reviewed: {html.escape('; '.join(said))}. In brackets, which of its choices costs it on "
+            f"its own; each claim's row names its own.</p>")
+
+
+def _short_all(variant: str) -> str:
+    return ", ".join(part.split("=", 1)[-1] for part in variant.split(","))
 
 
 def page(executed: list[Path], title: str, found: dict, headline: str, closing: list[tuple[str, str, str]]) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.analysis import end_to_end
+from bench.plan.recommended import DECIDED_BY, RECOMMENDED
 from bench.results import load, read, run_info
 from bench.verdicts import CHANGES, RULES, STATEMENTS, judge_all
 from bench.verdicts.decisions import delete_paths
@@ -28,6 +30,7 @@ def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
     df = load(paths)
     judged = judge_all(df, delete_paths(paths), reads_per_write=profile.value("reads_per_write"),
                        production_messages=profile.value("messages"))
+    costs = end_to_end.costs(df)
     claims = []
     for claim, judgement in judged.items():
         choice = judgement.choice
@@ -40,6 +43,8 @@ def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
             if choice and choice.chosen else "",
             "action": judgement.action, "reason": judgement.reason, "deciding": judgement.deciding,
             "rule": RULES[claim], "what_changes_it": CHANGES[claim],
+            "halves": [{"half": half, "answer": answer, "deciding": said} for half, answer, said in judgement.halves],
+            "costs": _costs_of(claim, costs),
         })
     return {
         "schema": SCHEMA,
@@ -48,7 +53,22 @@ def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
         # The rule's own numbers, stated before any run.
         "rule": {"margin": MARGIN, "fix_ratio": FIX_RATIO},
         "claims": claims,
+        # What the combination of every claim's choice costs against the model as reviewed.
+        "recommended_model": {"variant": RECOMMENDED.label, **costs},
     }
+
+
+def _costs_of(claim: str, costs: dict) -> list[str]:
+    """The workloads the claim's own choice makes slower, and the bytes it adds: what its advice costs."""
+    axis = next((a for a, c in DECIDED_BY.items() if c == claim), None)
+    if axis is None:
+        return []
+    choice = f"{axis}={getattr(RECOMMENDED, axis)}"
+    said = [f"{row['workload']}{' ' + row['param'] if row['param'] else ''}: {cause.removeprefix(choice).strip()} "
+            f"slower" for row in costs["slower"] for cause in row["caused_by"] if cause.startswith(choice + " ")]
+    said += [f"+{cause.split('+', 1)[1]} bytes of table and indexes" for cause in costs["larger"].get("caused_by", [])
+             if cause.startswith(choice + " ")]
+    return said
 
 
 def _cell(value) -> str:

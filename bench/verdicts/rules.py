@@ -107,6 +107,8 @@ class Judgement:
     action: str = UNDECIDED  # for the review's recommendation on this claim
     reason: str = ""       # one line: the number that decides the action
     choice: Choice | None = None  # how the decision rule picked the recommended variant (C1, C2), with its ties
+    # A claim with two halves answers each: (half, "holds" or "fails", the number that decides it) (C6).
+    halves: tuple[tuple[str, str, str], ...] = ()
 
 
 def choose(found: dict[str, Ratio], tie_break: Callable[[str], tuple], facts: tuple[str, ...]) -> Choice:

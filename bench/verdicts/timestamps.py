@@ -113,13 +113,21 @@ def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
     fix = (f"order events by the server's {best.removeprefix('server ')} (it mis-orders {server[best]['misordered_pairs']} of "
            f"{server[best]['pairs']} pairs, only where transactions commit out of insert order) and store timestamptz "
            f"written as datetime.now(timezone.utc) or by the server: utcnow is deprecated since Python 3.12")
+    # The claim's two halves, each with the count that decides it: the recommendation for ordering
+    # follows the skew half (a server clock), the storage type the zones half (timestamptz).
+    zone_counts = ", ".join(f"{z['misordered_pairs']} of {z['pairs']} pairs {check}" for check, z in
+                            zip(("across time zones", "across a daylight-saving change"), utc_zones) if z is not None)
+    halves = (("time zones", "holds" if zones_hold else "fails", f"naive UTC values: {zone_counts or 'not measured'}"),
+              ("clock skew between writers", "fails" if NTP_SKEW_MS in worse else "holds",
+               f"at {NTP_SKEW_MS} ms utcnow {at_ntp['misordered_pairs']} of {at_ntp['pairs']} pairs, the server's "
+               f"{best.removeprefix('server ')} {server[best]['misordered_pairs']}"))
     if NTP_SKEW_MS in worse:
         return Judgement(REFUTED, deciding, evidence, recommended, REJECT,
                          f"utcnow timestamps do not order events across hosts: at {NTP_SKEW_MS} ms skew "
-                         f"{verdict_facts.counted(at_ntp)}; {fix}")
+                         f"{verdict_facts.counted(at_ntp)}; {fix}", halves=halves)
     if not worse and zones_hold:
         return Judgement(CONFIRMED, deciding, evidence, recommended, CHANGE,
-                         f"ordering holds at every measured skew and across zones, but {DEPRECATED}")
+                         f"ordering holds at every measured skew and across zones, but {DEPRECATED}", halves=halves)
     return Judgement(PARTLY, deciding, evidence, recommended, CHANGE,
                      (f"utcnow keeps order at {NTP_SKEW_MS} ms skew but not at {min(worse):g} ms; " if worse else
-                      "naive UTC values mis-order across server time zones or daylight saving; ") + fix)
+                      "naive UTC values mis-order across server time zones or daylight saving; ") + fix, halves=halves)
