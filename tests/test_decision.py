@@ -136,3 +136,14 @@ def test_c6_answers_each_half_with_the_count_that_decides_it():
     if skew["answer"] == "fails":
         server = skew["deciding"].split("the server's ")[1].split(" ")[0]
         assert server in c6["reason"]
+
+
+def test_c4_answers_recovery_and_cost_and_near_its_cut_off_takes_the_stated_default():
+    found = decision([str(RUNS / "default.json")])
+    c4 = next(claim for claim in found["claims"] if claim["claim"] == "C4")
+    halves = {half["half"]: half for half in c4["halves"]}
+    assert halves["recovery"]["answer"] == "holds"
+    # The stored run's list_live ratio, 1.37x [0.82-2.15], lies across 1.5: near the cut-off.
+    assert halves["cost"]["answer"] == "near the cut-off" and "1.37×" in halves["cost"]["deciding"]
+    assert c4["verdict"] == "inconclusive" and c4["action"] == "change"
+    assert c4["reason"].startswith("near the cut-off (") and "by default adopt deleted_at" in c4["reason"]

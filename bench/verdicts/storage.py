@@ -251,25 +251,39 @@ def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
     if restored is None:
         return Judgement(PARTLY, deciding + "; restore not measured", evidence, labels.SOFT, UNDECIDED,
                          "recovery (restore_session) was not measured")
+    # The claim's two halves: recovery (safety), and cost against the cut-off, which answers below, above
+    # or near the cut-off (the interval across it), each with its deciding number.
+    position = ("above" if "above" in sides.values() else "below" if found and set(sides.values()) == {"below"}
+                else "near the cut-off")
+    halves = (("recovery", "holds", f"restore brings a session back in {ms(restored['median_s'])}, "
+                                    f"{restored['rows']:.0f} row; no deleted session leaks into ORM reads"),
+              ("cost", f"{position} {AFFORDABLE_RATIO:g}" if position != "near the cut-off" else position, deciding))
     conditions = _soft_conditions(facts)
     listed = next((w for w in found if w.startswith("list_live")), None)
     if listed and listed in unindexed and unindexed[listed].over(found[listed]).side(1.0) == "above":
         conditions.insert(0, f"partial indexes on live rows (without them {listed} takes "
                              f"{unindexed[listed].over(found[listed]).text()} as long)")
     needs = "; it needs " + ", ".join(conditions) if conditions else ""
-    if not found or ("above" not in sides.values() and any(side != "below" for side in sides.values())):
-        return Judgement(INCONCLUSIVE, deciding, evidence, labels.SOFT, UNDECIDED,
-                         deciding + (f"; if adopted, {needs.removeprefix('; ')}" if needs else ""))
+    if not found:
+        return Judgement(INCONCLUSIVE, deciding, evidence, labels.SOFT, UNDECIDED, deciding, halves=halves)
+    if position == "near the cut-off":
+        # Near the cut-off the answer is the default stated here: adopt it with its conditions, as below
+        # the cut-off, and say that more runs decide whether it stays affordable.
+        return Judgement(INCONCLUSIVE, deciding, evidence, labels.SOFT, CHANGE if conditions else ADOPT,
+                         f"near the cut-off ({deciding}): by default adopt deleted_at with an ORM-wide filter, as "
+                         f"below it; more runs settle whether it stays under {AFFORDABLE_RATIO:g}{needs}", halves=halves)
     if "above" in sides.values():
         return Judgement(PARTLY, deciding, evidence, labels.SOFT, CHANGE,
                          f"adopt soft delete only if {worst} at {found[worst].text()} the hard delete's latency is "
-                         f"acceptable (above {AFFORDABLE_RATIO:g}); it restores in {ms(restored['median_s'])}{needs}")
+                         f"acceptable (above {AFFORDABLE_RATIO:g}); it restores in {ms(restored['median_s'])}{needs}",
+                         halves=halves)
     affordable = (f"every soft ÷ hard_orm latency ratio lies below {AFFORDABLE_RATIO:g} (highest: {worst} "
                   f"{found[worst].text()}) and restore brings a session back in {ms(restored['median_s'])}")
     if conditions:
         return Judgement(CONFIRMED, deciding, evidence, labels.SOFT, CHANGE,
-                         f"adopt deleted_at with an ORM-wide filter, not the bare column: {affordable}{needs}")
-    return Judgement(CONFIRMED, deciding, evidence, labels.SOFT, ADOPT, affordable)
+                         f"adopt deleted_at with an ORM-wide filter, not the bare column: {affordable}{needs}",
+                         halves=halves)
+    return Judgement(CONFIRMED, deciding, evidence, labels.SOFT, ADOPT, affordable, halves=halves)
 
 
 JUDGES = {"C3": c3_orphans, "C4": c4_soft_delete, "C5": c5_migration, "C6": verdicts_time.c6_timestamps}
