@@ -120,6 +120,9 @@ def screenshots(page: str | Path, out: str | Path | None = None) -> list[Path]:
     width, height = FIRST_SCREEN
     made: list[Path] = []
     building = Path(tempfile.mkdtemp(prefix=".screenshots-", dir=target.parent if target.parent.exists() else None))
+    umask = os.umask(0)
+    os.umask(umask)
+    building.chmod(0o777 & ~umask)  # mkdtemp's 0700 is for the build; the folder is shared like the report
     try:
         with tempfile.TemporaryDirectory(prefix="sessionbench-browser-") as folder:
             shots = [("first-screen", "", height)]

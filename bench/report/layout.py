@@ -258,7 +258,7 @@ def decision_html(found: dict, anchors: dict[str, str], headline: str) -> str:
             do += f" → {html.escape(picked)}"
         if claim["tie"]:
             do += (f"<br><small>a tie with {html.escape(', '.join(_short(v) for v in claim['tied_with']))}; "
-                   f"decided by {html.escape(claim['decided_by'])}</small>")
+                   f"decided by {html.escape(claim['decided_by'].split(' (')[0])}</small>")
         verdict = claim["verdict"]
         reason = claim["reason"] + ("; costs: " + "; ".join(claim["costs"]) if claim.get("costs") else "")
         deciding = _brief(claim["deciding"]) if not claim.get("halves") else "<br>".join(

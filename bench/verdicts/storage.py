@@ -255,8 +255,8 @@ def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
     # or near the cut-off (the interval across it), each with its deciding number.
     position = ("above" if "above" in sides.values() else "below" if found and set(sides.values()) == {"below"}
                 else "near the cut-off")
-    halves = (("recovery", "holds", f"restore brings a session back in {ms(restored['median_s'])}, "
-                                    f"{restored['rows']:.0f} row; no deleted session leaks into ORM reads"),
+    halves = (("recovery", "holds", f"restore {ms(restored['median_s'])}, {restored['rows']:.0f} row; no leak "
+                                    f"into ORM reads"),
               ("cost", f"{position} {AFFORDABLE_RATIO:g}" if position != "near the cut-off" else position, deciding))
     conditions = _soft_conditions(facts)
     listed = next((w for w in found if w.startswith("list_live")), None)

@@ -115,11 +115,12 @@ def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
            f"written as datetime.now(timezone.utc) or by the server: utcnow is deprecated since Python 3.12")
     # The claim's two halves, each with the count that decides it: the recommendation for ordering
     # follows the skew half (a server clock), the storage type the zones half (timestamptz).
-    zone_counts = ", ".join(f"{z['misordered_pairs']} of {z['pairs']} pairs {check}" for check, z in
-                            zip(("across time zones", "across a daylight-saving change"), utc_zones) if z is not None)
-    halves = (("time zones", "holds" if zones_hold else "fails", f"naive UTC values: {zone_counts or 'not measured'}"),
+    zone_counts = ", ".join(f"{z['misordered_pairs']} of {z['pairs']} {check}" for check, z in
+                            zip(("across zones", "across DST"), utc_zones) if z is not None)
+    halves = (("time zones", "holds" if zones_hold else "fails",
+               f"naive UTC mis-ordered {zone_counts or 'not measured'}"),
               ("clock skew between writers", "fails" if NTP_SKEW_MS in worse else "holds",
-               f"at {NTP_SKEW_MS} ms utcnow {at_ntp['misordered_pairs']} of {at_ntp['pairs']} pairs, the server's "
+               f"at {NTP_SKEW_MS} ms: utcnow {at_ntp['misordered_pairs']} of {at_ntp['pairs']} pairs, the server's "
                f"{best.removeprefix('server ')} {server[best]['misordered_pairs']}"))
     if NTP_SKEW_MS in worse:
         return Judgement(REFUTED, deciding, evidence, recommended, REJECT,
