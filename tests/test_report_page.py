@@ -5,6 +5,7 @@ interrupted report or a notebook run on its own leaves nothing behind."""
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from bench.report import browser, layout, plotting
 from bench.report import _kernel, execute, render
 from bench.report.page import closing_sections, headline_of
 from bench.verdicts.decision import decision
-from bench.results import FORMAT_VERSION
+from bench.results import FORMAT_VERSION, load
 from tests.test_notebooks import NOTEBOOKS, ROOT, small_run  # noqa: F401 - the shared session fixture
 
 # Each payload marks the page if it ever runs; escaped, it is only text.
@@ -280,3 +281,47 @@ def test_the_run_table_lists_every_size_of_a_sweep():
     assert sessions_of({"sessions": 1000, "sizes": [{"sessions": 1000}]}) == 1000
     assert sessions_of({"sessions": 200, "sizes": "many"}) == 200
     assert sessions_of({"sessions": 200, "sizes": [{"sessions": "<b>"}, None, {"sessions": True}]}) == 200
+
+
+RATIO = re.compile(r"\d+(?:\.\d+)?× \[\d+(?:\.\d+)?–\d+(?:\.\d+)?\]")
+
+
+def _analysis_ratios(df) -> set[str]:
+    """Every ratio with its interval the analysis computes: each variant to its group's baseline, each
+    variant to each other in its group (what titles and verdicts compare), and the recommended model's."""
+    import itertools
+
+    import pandas as pd
+
+    from bench.analysis.tables import Ratio, ratios
+
+    def number(value):
+        return None if pd.isna(value) else float(value)
+
+    known = set()
+    for workload in df["workload"].dropna().unique():
+        table = ratios(df, workload)
+        for _, part in table.groupby(table["param"].fillna(""), sort=False):
+            found = [Ratio(float(r.ratio), number(r.ratio_low), number(r.ratio_high)) for r in part.itertuples()
+                     if pd.notna(r.ratio)] + [Ratio(1.0, 1.0, 1.0)]
+            known |= {r.text() for r in found} | {a.over(b).text() for a, b in itertools.permutations(found, 2)}
+    for row in df[df["variant"].str.contains(",", na=False)].itertuples():
+        if pd.notna(row.ratio) and pd.notna(row.ratio_low):
+            known.add(Ratio(float(row.ratio), float(row.ratio_low), float(row.ratio_high)).text())
+    return known
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_every_ratio_the_page_states_is_the_analysis_one(default_report, small_run):  # noqa: F811
+    soup = BeautifulSoup(default_report.read_text(), "html.parser")
+    known = _analysis_ratios(load([small_run]))
+    charts = {m for img in soup.find_all("img") for m in RATIO.findall(img.get("alt", "").replace("\n", " "))}
+    assert charts and charts <= known, sorted(charts - known)  # a chart title quotes the analysis' own ratio
+    decided = json.dumps(decision([small_run]), ensure_ascii=False)
+    page = set(RATIO.findall(soup.get_text(" ")))
+    # Everything else the page states is the analysis' ratio, or the decision object's own (a cost the
+    # rule weighs from two ratios), printed from that one object.
+    assert page and all(r in known or r in decided for r in page), sorted(r for r in page if r not in known)
+    assert {r for r in page if r not in known} <= set(RATIO.findall(
+        soup.find(id=layout.DECISION).get_text(" ")))
