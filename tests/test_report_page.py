@@ -325,3 +325,10 @@ def test_every_ratio_the_page_states_is_the_analysis_one(default_report, small_r
     assert page and all(r in known or r in decided for r in page), sorted(r for r in page if r not in known)
     assert {r for r in page if r not in known} <= set(RATIO.findall(
         soup.find(id=layout.DECISION).get_text(" ")))
+
+
+def test_the_kernels_own_warnings_stay_off_the_page_and_printed_findings_stay_on():
+    assert layout.output_html({"output_type": "stream", "name": "stderr",
+                               "text": "findfont: Font family ['STIXGeneral'] not found."}) is None
+    kind, shown = layout.output_html({"output_type": "stream", "name": "stdout", "text": "3 confirmed <b>"})
+    assert kind == "text" and shown == "<pre>3 confirmed &lt;b&gt;</pre>"

@@ -99,6 +99,8 @@ def output_html(output) -> tuple[str, str] | None:
     """(kind, HTML) of one cell output; None for an output the page does not show."""
     data = output.get("data", {})
     if output.get("output_type") == "stream":
+        if output.get("name") == "stderr":  # the kernel's own warnings (a font search), not a finding
+            return None
         return "text", f"<pre>{html.escape(_joined(output.get('text', '')))}</pre>"
     if "image/png" in data:
         alt = (output.get("metadata", {}).get("image/png") or {}).get("alt") or "chart"
