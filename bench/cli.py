@@ -13,6 +13,7 @@ import traceback
 
 from bench import interrupts, redact
 from bench.plan import settings
+from bench.analysis.pooling import POOLED
 from bench.errors import UserError
 from bench.results.export import FORMATS as EXPORT_FORMATS
 
@@ -85,8 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser(
         "report", help="execute the notebooks on results files and write an HTML report",
         description="Execute the notebooks on one or more results files and write one HTML report. Several runs "
-                    "are pooled: each ratio is the median of the runs' ratios, which outlasts an odd run "
-                    "(give it three runs taken at different times to decide from it).")
+                    f"are pooled: {POOLED}. Give it three runs taken at different times to decide from it.")
     report.add_argument("runs", nargs="+", metavar="RUN.json",
                         help="results file(s) from `sessionbench run`; several are pooled into one report")
     report.add_argument("--out", default="report",

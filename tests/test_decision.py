@@ -145,5 +145,105 @@ def test_c4_answers_recovery_and_cost_and_near_its_cut_off_takes_the_stated_defa
     assert halves["recovery"]["answer"] == "holds"
     # The stored run's list_live ratio, 1.37x [0.82-2.15], lies across 1.5: near the cut-off.
     assert halves["cost"]["answer"] == "near the cut-off" and "1.37×" in halves["cost"]["deciding"]
-    assert c4["verdict"] == "inconclusive" and c4["action"] == "change"
+    assert c4["verdict"] == "confirmed" and c4["action"] == "change"
     assert c4["reason"].startswith("near the cut-off (") and "by default adopt deleted_at" in c4["reason"]
+
+
+def test_a_lead_measured_side_by_side_is_the_runs_own_ratio_to_the_baseline():
+    """tables.lead pairs two variants trial by trial: against the baseline it gives exactly the ratio the
+    run itself recorded (bench.measure.trials), so the two owners cannot disagree."""
+    from bench.analysis.tables import lead
+    df = load([str(RUNS / "default.json")])
+    rows = df[(df["workload"] == "dashboard") & (df["variant"] != "baseline") & df["ratio_low"].notna()]
+    rows = rows[(rows["sessions"] == rows["sessions"].max()) & (rows["rtt_ms"] == 0) & ~rows["variant"].str.contains(",")]
+    assert len(rows) == 15  # five strategies at three page sizes
+    for _, row in rows.iterrows():
+        found = lead(df, "dashboard", row["variant"], "baseline", row["param"])
+        assert (found.value, found.low, found.high) == pytest.approx((row["ratio"], row["ratio_low"], row["ratio_high"]),
+                                                                     rel=1e-12)
+
+
+def test_a_lead_between_two_variants_pairs_their_trials():
+    """raise ÷ skills_sel straight from the file's per-trial medians, trial by trial, and its interval is
+    narrower than the widest one their two ratios to lazy allow (Ratio.over)."""
+    from bench.analysis import stats
+    from bench.analysis.tables import lead, ratio_of, ratios
+    doc = json.loads((RUNS / "default.json").read_text())
+    trials = {(b["extra_info"]["variant"], b["extra_info"]["param"]): b["extra_info"]["trial_medians_s"]
+              for b in doc["benchmarks"] if b["extra_info"].get("workload") == "dashboard"}
+    page = "page_size=1000"
+    expected = stats.paired_ratio(trials[("loading=skills_sel", page)], trials[("loading=raise", page)])
+    df = load([str(RUNS / "default.json")])
+    found = lead(df, "dashboard", "loading=raise", "loading=skills_sel", page)
+    assert (found.value, found.low, found.high) == pytest.approx(expected, rel=1e-12)
+    table = ratios(df, "dashboard")
+    wide = ratio_of(table, "loading=raise", page).over(ratio_of(table, "loading=skills_sel", page))
+    assert found.high - found.low < wide.high - wide.low
+
+
+def test_pooled_runs_settle_what_one_run_left_unresolved_and_keep_what_it_settled():
+    """combine: three runs that agree narrow the interval (the run is the unit), so a lead no single run
+    could settle beyond the margin is settled by their pool; runs that each settled it stay settled."""
+    from bench.analysis.tables import combine
+    runs = [(1.28, 1.08, 1.56), (1.27, 1.09, 1.67), (1.30, 1.17, 1.54)]
+    assert [versus(Ratio(*run), BASE)[0] for run in runs] == [UNRESOLVED, UNRESOLVED, WORSE]
+    assert versus(Ratio(*combine(runs)), BASE)[0] == WORSE
+    settled = [(0.5, 0.45, 0.55), (0.52, 0.47, 0.58), (0.49, 0.44, 0.53)]
+    assert versus(Ratio(*combine(settled)), BASE)[0] == BETTER
+
+
+def test_the_break_even_search_finds_each_change_even_two_within_one_grid_step():
+    from bench.verdicts.sensitivity import PRECISION, changes
+    def answer(x):
+        return "a" if x < 50 else "b" if x < 52 else "c"  # 50 and 52 lie within one step of the grid
+    found = changes(answer, 1.0, 1000.0)
+    assert [said for _, said in found] == ["b", "c"]
+    assert found[0][0] == pytest.approx(50, rel=PRECISION) and found[1][0] == pytest.approx(52, rel=PRECISION)
+    assert found[0][0] >= 50 and found[1][0] >= 52  # each is a value where the new answer already holds
+    assert changes(lambda x: "same", 1.0, 1000.0) == []
+
+
+def test_facts_that_moved_between_pooled_runs_are_named_with_their_spread(tmp_path):
+    """The same run twice states no moved fact; a copy whose WAL bytes and plan differ for one benchmark
+    is reported for exactly that one, and the pooled decision says so."""
+    from bench.verdicts.moved import moved
+    doc = json.loads((RUNS / "default.json").read_text())
+    assert moved(load([str(RUNS / "default.json")] * 2)) == []
+    doc["sessionbench"]["run_id"] = "20261207T000000-second"
+    target = next(b for b in doc["benchmarks"] if b["extra_info"].get("wal_bytes") and b["extra_info"].get("plan_top"))
+    workload = target["extra_info"]["workload"]
+    target["extra_info"]["wal_bytes"] = target["extra_info"]["wal_bytes"] * 2
+    target["extra_info"]["plan_top"] = "Something Else"
+    second = tmp_path / "second.json"
+    second.write_text(json.dumps(doc))
+    found = {m["fact"]: m for m in moved(load([str(RUNS / "default.json"), str(second)]))}
+    assert set(found) == {"wal_bytes", "plan_top"}
+    assert found["wal_bytes"]["benchmarks"] == 1 and found["wal_bytes"]["largest"] == pytest.approx(0.5)
+    assert found["wal_bytes"]["example"].startswith(workload) and found["plan_top"]["benchmarks"] == 1
+    pooled = decision([str(RUNS / "default.json"), str(second)])
+    assert [m["fact"] for m in pooled["facts_moved"]] == ["wal_bytes", "plan_top"]
+
+
+def test_the_recommended_models_table_pools_runs_as_every_table_does(tmp_path):
+    """end_to_end read only the first run's row when runs were pooled; it now pools them like the ratios:
+    the same run under a second run id leaves the table unchanged, a second run with other numbers moves
+    its ratio to the pooled one."""
+    from bench.analysis.end_to_end import end_to_end
+    from bench.analysis.pooling import combine
+    doc = json.loads((RUNS / "default.json").read_text())
+    doc["sessionbench"]["run_id"] = "20261207T000000-second"
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(doc))
+    alone = end_to_end(load([str(RUNS / "default.json")]))
+    assert end_to_end(load([str(RUNS / "default.json"), str(same)])).equals(alone)
+    moved = next(b for b in doc["benchmarks"] if "," in b["extra_info"].get("variant", "")
+                 and b["extra_info"].get("ratio_low") and b["extra_info"].get("rtt_ms") == 0)
+    info = moved["extra_info"]
+    first = (info["ratio"], info["ratio_low"], info["ratio_high"])
+    info["ratio"], info["ratio_low"], info["ratio_high"] = (v * 1.5 for v in first)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(doc))
+    table = end_to_end(load([str(RUNS / "default.json"), str(other)]))
+    row = table[table["workload"] == info["workload"]].iloc[0]
+    pooled = combine([first, tuple(v * 1.5 for v in first)])
+    assert row["ratio [95% interval]"] == Ratio(*pooled).text()

@@ -313,3 +313,10 @@ def test_the_size_splits_into_each_rounds_slowdown_and_the_runs_own_speed():
     assert "own part + work) / own part 1.250 (1.250-1.250)" in line
     assert "against the unslowed runs' round 1.095 (1.095-1.095)" in line
     assert "bystanders' ratio 0.960 (0.960-0.960)" in line
+
+
+def test_counts_carry_their_clopper_pearson_upper_bound():
+    from tools.error_rates.sections import _bound
+    assert _bound(0, 30) == "0/30, upper bound 9.5%"
+    assert _bound(1, 1290) == "1/1290, upper bound 0.4%"
+    assert _bound(0, 0) == "-"

@@ -80,14 +80,22 @@ def test_latency_chart_groups_strategies_by_equal_work_with_their_intervals():
     assert [h.lines[0].get_linestyle() for h in handles] == ["-", "--", "-"]
 
 
-def test_ratios_pool_runs_into_the_median_and_an_interval_spanning_every_run():
-    df = pd.DataFrame([row("dashboard", "loading=selectin", "page_size=10", run_id=run, ratio=r, ratio_low=low,
-                           ratio_high=high)
-                       for run, r, low, high in (("r1", 0.4, 0.3, 0.5), ("r2", 0.5, 0.45, 0.6),
-                                                 ("r3", 0.45, 0.4, 0.55))], columns=COLUMNS)
-    pooled = ratio_of(ratios(df, "dashboard"), "loading=selectin", "page_size=10")
-    assert pooled == Ratio(0.45, 0.3, 0.6, how="pooled over 3 runs")
-    assert ratio_of(ratios(df, "dashboard"), "loading=raise", "page_size=10") is None
+def test_ratios_pool_runs_by_the_median_and_an_interval_over_the_runs():
+    def frame(runs):
+        return pd.DataFrame([row("dashboard", "loading=selectin", "page_size=10", run_id=run, ratio=r, ratio_low=low,
+                                 ratio_high=high) for run, r, low, high in runs], columns=COLUMNS)
+    three = (("r1", 0.4, 0.3, 0.5), ("r2", 0.5, 0.45, 0.6), ("r3", 0.45, 0.4, 0.55))
+    pooled = ratio_of(ratios(frame(three), "dashboard"), "loading=selectin", "page_size=10")
+    # Three runs: the run is the unit, Student-t (2 df, 4.3027) over the log ratios 0.4, 0.5, 0.45.
+    assert pooled.value == 0.45 and pooled.how == "pooled over 3 runs: Student-t over the runs' ratios"
+    assert pooled.low == pytest.approx(0.339612058, rel=1e-8) and pooled.high == pytest.approx(0.591350866, rel=1e-8)
+    # Two runs: the span of both runs' intervals.
+    assert ratio_of(ratios(frame(three[:2]), "dashboard"), "loading=selectin", "page_size=10") == \
+        Ratio(0.45, 0.3, 0.6, how="pooled over 2 runs: the span of both runs' intervals")
+    # A run without an interval leaves the pool without one.
+    gap = ratio_of(ratios(frame((*three, ("r4", 0.5, None, None))), "dashboard"), "loading=selectin", "page_size=10")
+    assert (gap.value, gap.low, gap.high) == (0.475, None, None)
+    assert ratio_of(ratios(frame(three), "dashboard"), "loading=raise", "page_size=10") is None
 
 
 def test_a_ratio_is_on_one_side_of_a_threshold_only_with_its_whole_interval():

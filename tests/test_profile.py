@@ -62,6 +62,49 @@ def test_c2_weighs_the_hubs_reads_per_write(tmp_path):
     assert "at 20 reads per write" in often["reason"] and "at 0.1 reads per write" in rarely["reason"]
 
 
+def _answer(claim: dict) -> tuple:
+    return claim["verdict"], claim["recommended"][0] if claim["recommended"] else "", claim["action"]
+
+
+def test_c5_break_evens_follow_the_stated_rule_and_the_decision_either_side():
+    """C5's break-evens on the fixture (one size: projected linearly): the move reaches 10 s with its upper
+    quartile at rows x 10 / q3 messages (the interval across the cut-off: inconclusive), and with its lower
+    quartile at rows x 10 / q1, or 1 GiB of WAL first (confirmed). Judging just either side of each gives
+    the answers the break-even names."""
+    from bench.results import load
+    from bench.verdicts.profile import Profile
+    found = decision([DEFAULT])
+    even = next(e for e in _claim(found, "C5")["break_even"] if e["parameter"] == "messages")
+    assert even["judged_at"] is None and even["measured"] == [1664.0, 1664.0]
+    move = load([DEFAULT])
+    move = move[(move["workload"] == "migrate_audio_storage") & (move["variant"] == "baseline")].iloc[0]
+    straddles = move["rows"] * 10 / move["q3_s"]
+    massive = min(move["rows"] * 10 / move["q1_s"], move["rows"] * 2 ** 30 / move["wal_bytes"])
+    assert [(c["verdict"], c["extrapolated"]) for c in even["changes"]] == [("inconclusive", True), ("confirmed", True)]
+    assert even["changes"][0]["at"] == pytest.approx(straddles, rel=0.011)
+    assert even["changes"][1]["at"] == pytest.approx(massive, rel=0.011)
+    before = ("refuted", "audio_storage=storage_key", "reject")
+    for change in even["changes"]:
+        below = _claim(decision([DEFAULT], Profile({"messages": int(change["at"] / 1.02)})), "C5")
+        above = _claim(decision([DEFAULT], Profile({"messages": int(change["at"] * 1.02)})), "C5")
+        assert _answer(below) == before
+        assert _answer(above) == (change["verdict"], change["recommended"], change["action"])
+        before = _answer(above)
+    assert even["said"].startswith("refuted (reject) up to ")
+
+
+def test_c2_break_even_by_reads_per_write_agrees_with_the_decision_at_the_hubs_figure():
+    """Over the searched range (0.001 to 10,000 reads per write) the fixture's C2 answer never changes, so
+    the decision at the ends and at the hub's own 20 is the one the break-even states."""
+    from bench.verdicts.profile import Profile
+    found = decision([DEFAULT])
+    even = next(e for e in _claim(found, "C2")["break_even"] if e["parameter"] == "reads_per_write")
+    assert even["judged_at"] == 0.1 and even["searched"] == [0.001, 10_000.0] and even["changes"] == []
+    assert even["said"].endswith("no break-even")
+    answers = {_answer(_claim(decision([DEFAULT], Profile({"reads_per_write": r})), "C2")) for r in (0.001, 20, 10_000)}
+    assert answers == {_answer(_claim(found, "C2"))}
+
+
 @pytest.mark.parametrize("text, said", [
     ("format = 1\n[hub]\nmesages = 4\n", "unknown key hub.mesages"),
     ("format = 1\n[hub]\nmessages = \"many\"\n", "[hub] messages must be int, not str"),

@@ -372,14 +372,15 @@ def test_c4_every_ratio_below_the_threshold_confirms():
     assert found["deciding"] == "soft ÷ hard_orm, list_live at 50% deleted: 1.25× [1.10–1.40]; affordable below 1.5"
 
 
-@pytest.mark.parametrize(("list_live", "verdict", "action"), [
-    ((1.4, 1.2, 1.6), "inconclusive", "adopt"),  # near the cut-off: the stated default, said as such
-    ((2.0, 1.8, 2.2), "partly", "change"),
+@pytest.mark.parametrize(("list_live", "verdict", "action", "near"), [
+    ((1.4, 1.2, 1.6), "confirmed", "adopt", True),  # near the cut-off: the stated default, said as such
+    ((1.6, 1.4, 1.8), "confirmed", "adopt", True),  # a point estimate past the cut-off does not decide
+    ((2.0, 1.8, 2.2), "partly", "change", False),
 ])
-def test_c4_a_ratio_across_or_above_the_threshold(list_live, verdict, action):
+def test_c4_a_ratio_across_or_above_the_threshold(list_live, verdict, action, near):
     found = judged(deletion(list_live=list_live), "C4")
     assert (found["verdict"], found["action"]) == (verdict, action)
-    assert found["reason"].startswith("near the cut-off (") == (verdict == "inconclusive")
+    assert found["reason"].startswith("near the cut-off (") == near
     assert found["deciding"].startswith(f"soft ÷ hard_orm, list_live at 50% deleted: {list_live[0]:.2f}× "
                                         f"[{list_live[1]:.2f}–{list_live[2]:.2f}]")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.analysis.pooling import combine
 from bench.analysis.tables import Ratio, ratio_of, ratios
 from bench.plan.recommended import DECIDED_BY, RECOMMENDED
 from models_variants import labels
@@ -32,8 +33,28 @@ def agreement(verdicts):
 
 
 def _pair(part, variant: str):
+    """The variant's row; measured in several runs, one row pooled as every table pools them: numbers as
+    their median, the ratio to the baseline by bench.analysis.pooling.combine."""
     rows = part[part["variant"] == variant]
-    return None if rows.empty else rows.iloc[0]
+    rows = rows.drop_duplicates("run_id") if "run_id" in rows else rows  # a run's first data set, as one run reads
+    if len(rows) <= 1:
+        return None if rows.empty else rows.iloc[0]
+    row = rows.iloc[0].copy()
+    for column in rows.select_dtypes("number").columns:
+        row[column] = rows[column].median()
+    per_run = [(float(r), None if pd.isna(lo) else float(lo), None if pd.isna(hi) else float(hi))
+               for r, lo, hi in zip(rows["ratio"], rows["ratio_low"], rows["ratio_high"]) if pd.notna(r)]
+    row["ratio"], row["ratio_low"], row["ratio_high"] = combine(per_run) if per_run else (None, None, None)
+    return row
+
+
+def _one_data_set(df):
+    """The rows both tables compare: zero added RTT (the smallest measured) and the largest data set."""
+    if "rtt_ms" in df and df["rtt_ms"].notna().any():
+        df = df[df["rtt_ms"] == df["rtt_ms"].min()]
+    if "sessions" in df and df["sessions"].notna().any():
+        df = df[df["sessions"] == df["sessions"].max()]
+    return df
 
 
 def _both(base, new, column: str, fmt) -> str:
@@ -46,10 +67,7 @@ def end_to_end(df):
     """One row per workload x param: the model as reviewed → the recommended model (statements, round
     trips, median latency, WAL, table + index bytes) and the recommended model's latency ratio to the
     reviewed one with its 95% interval (paired trials). At zero added RTT and the largest data set."""
-    if "rtt_ms" in df and df["rtt_ms"].notna().any():
-        df = df[df["rtt_ms"] == df["rtt_ms"].min()]
-    if "sessions" in df and df["sessions"].notna().any():
-        df = df[df["sessions"] == df["sessions"].max()]
+    df = _one_data_set(df)
     rows = []
     label = RECOMMENDED.label
     for (workload, param), part in df.groupby(["workload", "param"], sort=False, dropna=False):
@@ -115,10 +133,7 @@ def costs(df) -> dict:
     ratio's whole 95% interval lies above 1, by how much, and which of its choices is slower there on
     its own (one axis changed, its whole interval above 1; else "no single choice on its own").
     `larger`: the schema's table + index bytes when they grow, and the choices that grow them."""
-    if "rtt_ms" in df and df["rtt_ms"].notna().any():
-        df = df[df["rtt_ms"] == df["rtt_ms"].min()]
-    if "sessions" in df and df["sessions"].notna().any():
-        df = df[df["sessions"] == df["sessions"].max()]
+    df = _one_data_set(df)
     slower, larger = [], {}
     for (workload, param), part in df.groupby(["workload", "param"], sort=False, dropna=False):
         base, new = _pair(part, labels.BASELINE), _pair(part, RECOMMENDED.label)

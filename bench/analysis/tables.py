@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench.analysis import stats
+from bench.analysis.pooling import combine, pooled_how
 from bench.data.spec import is_share
 from bench.plan.recommended import without as without_recommended
 from models_variants import Variant
@@ -42,7 +44,8 @@ def summary(df: pd.DataFrame, workload: str, by: tuple[str, ...] = ("param", "va
                *([c for c in ("plan_rows", "executions", "round_trips", "wire_rows", "wire_bytes") if c in part])]
     grouped = part.groupby(list(by), dropna=False, sort=False)
     table = grouped[numbers].median(numeric_only=True)
-    # Each median's 95% interval (bench.results), pooled as the ratios are: spanning every run's.
+    # Each median's 95% interval (bench.results); pooled, spanning every run's (runs differ in level, and
+    # a bar is an absolute time, not a ratio measured side by side).
     for column, how in (("median_low_s", "min"), ("median_high_s", "max")):
         if column in part:
             table[column] = grouped[column].agg(how)
@@ -119,24 +122,61 @@ def _number(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def ratios(df: pd.DataFrame, workload: str) -> pd.DataFrame:
-    """Each variant's latency ratio to its group's baseline with the interval, per param and variant,
-    at the largest scale and zero added RTT. Results files measuring the same benchmark are pooled:
-    the median ratio, and an interval from the lowest low to the highest high (every run's interval
-    inside it). Columns: param, variant, ratio, ratio_low, ratio_high, runs."""
-    columns = ["param", "variant", "ratio", "ratio_low", "ratio_high", "runs"]
+def _group_rows(df: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """The rows a comparison reads: the workload's per-axis variants at the largest scale and the smallest
+    added RTT, with their ratio columns as numbers (a damaged file's text reads as missing)."""
     part = without_recommended(df[df["workload"] == workload])
     if part.empty or "ratio" not in part:
-        return pd.DataFrame(columns=columns)
+        return part.iloc[0:0]
     if part["rtt_ms"].notna().any():
         part = part[part["rtt_ms"] == part["rtt_ms"].min()]
     part = _largest_scale(part).copy()
-    for column in ("ratio", "ratio_low", "ratio_high"):  # a damaged file's text reads as missing, not as a number
+    for column in ("ratio", "ratio_low", "ratio_high"):
         part[column] = pd.to_numeric(part[column], errors="coerce")
-    grouped = part.groupby(["param", "variant"], dropna=False, sort=False)
-    table = grouped.agg(ratio=("ratio", "median"), ratio_low=("ratio_low", "min"),
-                        ratio_high=("ratio_high", "max"), runs=("run_id", "nunique")).reset_index()
-    return table[columns]
+    return part
+
+
+def ratios(df: pd.DataFrame, workload: str) -> pd.DataFrame:
+    """Each variant's latency ratio to its group's baseline with the interval, per param and variant,
+    at the largest scale and zero added RTT. Results files measuring the same benchmark are pooled by
+    `combine`. Columns: param, variant, ratio, ratio_low, ratio_high, runs."""
+    columns = ["param", "variant", "ratio", "ratio_low", "ratio_high", "runs"]
+    part = _group_rows(df, workload)
+    if part.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (param, variant), group in part.groupby(["param", "variant"], dropna=False, sort=False):
+        per_run = [(float(r), _number(low), _number(high))
+                   for r, low, high in zip(group["ratio"], group["ratio_low"], group["ratio_high"]) if pd.notna(r)]
+        ratio, low, high = combine(per_run) if per_run else (None, None, None)
+        rows.append({"param": param, "variant": variant, "ratio": ratio, "ratio_low": low, "ratio_high": high,
+                     "runs": group["run_id"].nunique()})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def lead(df: pd.DataFrame, workload: str, a: str, b: str, param: str = "") -> Ratio | None:
+    """a's latency ÷ b's, two variants of one comparison group, measured side by side: in each run the
+    ratio of their per-trial medians, trial by trial (both ran in every trial's minutes), with the same
+    interval as a ratio to the baseline (stats.paired_ratio); several runs combined by `combine`. None
+    when no run holds both variants' trials (then `Ratio.over` of their baseline ratios is what is known)."""
+    trials = df.attrs.get("trial_medians") or {}
+    part = _group_rows(df, workload)
+    if part.empty:
+        return None
+    part = part[part["param"].fillna("") == param]
+    per_run = []
+    for _run, rows in part.groupby("run_id", sort=False):
+        mine, theirs = rows[rows["variant"] == a], rows[rows["variant"] == b]
+        if len(mine) != 1 or len(theirs) != 1:
+            continue
+        top, bottom = trials.get(mine.index[0]), trials.get(theirs.index[0])
+        if not top or not bottom or len(top) != len(bottom) or len(top) < 2:
+            continue
+        per_run.append(stats.paired_ratio(bottom, top))
+    if not per_run:
+        return None
+    ratio, low, high = combine(per_run)
+    return Ratio(ratio, low, high, how=pooled_how(len(per_run)) or "trial by trial in one run")
 
 
 def ratio_of(table: pd.DataFrame, variant: str, param: str = "") -> Ratio | None:
@@ -146,7 +186,7 @@ def ratio_of(table: pd.DataFrame, variant: str, param: str = "") -> Ratio | None
         return None
     row = rows.iloc[0]
     return Ratio(float(row["ratio"]), _number(row["ratio_low"]), _number(row["ratio_high"]),
-                 how=f"pooled over {row['runs']} runs" if row["runs"] > 1 else "")
+                 how=pooled_how(int(row["runs"])))
 
 
 # SQLAlchemy loader strategies that load a relationship together with its parents, used or not.

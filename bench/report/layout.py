@@ -20,10 +20,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.verdicts import moved
+
 # Cells the page leaves out: parameters, each notebook's own runs table and verdict (the page shows
 # them once), and the summary's What to do and Caveats (the decision and the last section say them).
 SKIPPED = {"parameters", "injected-parameters", "runs", "what-to-do", "verdict"}
 MISSING_MARK = 'class="not-measured"'
+# The verdict and action shades of every table that shows them (the Decision here, bench.report.page's tables).
 VERDICT_COLOURS = {"confirmed": "#d9f0d3", "refuted": "#f9d5d3", "partly": "#fdf1c7", "inconclusive": "#dde6f3",
                    "not measured": "#eeeeee"}
 ACTION_COLOURS = {"adopt": "#d9f0d3", "reject": "#f9d5d3", "change": "#fdf1c7", "undecided": "#dde6f3"}
@@ -229,6 +232,13 @@ def _brief(text: str) -> str:
             f"{html.escape(text)}</details>")
 
 
+def not_measured_line(what: str) -> str:
+    """The one line that stands in for a table or chart the runs did not measure, naming what would
+    measure it (notebook cells and the page show the same)."""
+    what = what.removeprefix("not measured:").strip().rstrip(".")
+    return f'<p {MISSING_MARK}>Not measured: {html.escape(what)}.</p>'
+
+
 def _short(variant: str) -> str:
     return variant.split("=", 1)[-1] if "," not in variant else variant
 
@@ -245,6 +255,12 @@ def profile_line(profile: dict) -> str:
     if assumed:
         said += " Assumed: " + ", ".join(assumed) + "."
     return html.escape(said)
+
+
+def changes_it(claim: dict) -> str:
+    """The break-evens the decision found for the claim's profile values, then the rule's own thresholds."""
+    evens = [f"{even['parameter']}: {even['said']}" for even in claim.get("break_even", [])]
+    return "; ".join([*evens, claim.get("what_changes_it", "")])
 
 
 def decision_html(found: dict, anchors: dict[str, str], headline: str) -> str:
@@ -272,14 +288,22 @@ def decision_html(found: dict, anchors: dict[str, str], headline: str) -> str:
             f"{html.escape(verdict)}</td>"
             f'<td style="background:{ACTION_COLOURS.get(claim["action"], "transparent")}">'
             f'<span class="action">{do}</span><br>{_brief(reason)}</td>'
-            f"<td>{deciding}</td><td>{_brief(claim.get('what_changes_it', ''))}</td></tr>")
+            f"<td>{deciding}</td><td>{_brief(changes_it(claim))}</td></tr>")
     return (f'<h2>Decision</h2>\n<p class="lead">{html.escape(headline)}. '
             f"{profile_line(found['profile'])}</p>\n"
             '<div class="scroll"><table class="decision"><colgroup><col style="width:18%"><col style="width:7.6em">'
             '<col style="width:30%"><col style="width:25%"><col style="width:19%"></colgroup>'
             "<thead><tr><th>claim</th><th>verdict</th><th>what to do</th><th>deciding evidence</th>"
             "<th>what would change it</th></tr></thead>\n<tbody>" + "\n".join(rows) + "</tbody></table></div>"
-            + costs_html(found.get("recommended_model") or {}))
+            + costs_html(found.get("recommended_model") or {}) + moved_html(found.get("facts_moved") or []))
+
+
+def moved_html(found: list[dict]) -> str:
+    """Facts read as exact that differed between the pooled runs, each read as its median; '' for none."""
+    if not found:
+        return ""
+    return (f'<p class="lead">Facts that moved between the runs, each read as its median over them: '
+            f"{html.escape(moved.said(found))}.</p>")
 
 
 def costs_html(model: dict) -> str:

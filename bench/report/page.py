@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from bench.verdicts import decisions
+from bench.analysis.pooling import POOLED
 from bench.analysis.units import size
 from bench.results import KEY, load, read, run_info, sizes_of
 from bench.verdicts import SHOWN, headline
+from bench.report.layout import ACTION_COLOURS, VERDICT_COLOURS, not_measured_line
 
 KERNEL = "sessionbench-python"
 
@@ -66,9 +68,6 @@ def timed_as(meta: dict) -> str | None:
     return ", ".join(parts) or None
 
 
-VERDICT_COLOURS = {"confirmed": "#d9f0d3", "refuted": "#f9d5d3", "partly": "#fdf1c7", "inconclusive": "#dde6f3",
-                   "not measured": "#eeeeee"}
-ACTION_COLOURS = {"adopt": "#d9f0d3", "reject": "#f9d5d3", "change": "#fdf1c7", "undecided": "#dde6f3"}
 MISSING = "n/a"
 
 
@@ -76,8 +75,7 @@ def not_measured(what: str):
     """One line in place of a table or chart the runs did not measure, naming what would measure it."""
     from IPython.display import HTML
 
-    what = what.removeprefix("not measured:").strip().rstrip(".")
-    return HTML(f'<p class="not-measured">Not measured: {html.escape(what)}.</p>')
+    return HTML(not_measured_line(what))
 
 
 def sentence(text: str):
@@ -225,8 +223,7 @@ def combining(df: pd.DataFrame) -> str:
     pooled = int((repeated.nunique() > 1).sum())
     if pooled:
         said.append(f"{pooled} benchmarks measured in more than one run are pooled: each chart uses the median of "
-                    f"their medians, each verdict the median ratio with an interval spanning every run's, so a "
-                    f"headline can differ from any single run's.")
+                    f"their medians; {POOLED}, so a headline can differ from any single run's.")
     return " ".join(said)
 
 

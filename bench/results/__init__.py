@@ -184,13 +184,20 @@ def load_failed(doc: dict) -> list[str]:
     return [printable(name, one_line=True) for name in doc["sessionbench"].get("failed") or []]
 
 
+def valid_trials(trial_medians) -> list[float]:
+    """A case's per-trial medians as numbers, or [] when the file's list is missing or holds a value that is
+    not a positive number (a results file is untrusted)."""
+    values = trial_medians if isinstance(trial_medians, list) else []
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in values):
+        return []
+    return [float(v) for v in values]
+
+
 def median_interval_of(trial_medians) -> dict:
     """`median_low_s`, `median_high_s`: the 95% distribution-free interval of a case's median over its
     trials (bench.analysis.distributions.median_interval), what the charts' error bars draw; None when
     the file holds fewer than six trial medians or a value that is not a positive number."""
-    values = trial_medians if isinstance(trial_medians, list) else []
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in values):
-        values = []
+    values = valid_trials(trial_medians)
     found = median_interval(values) if values else None
     return {"median_low_s": found[0] if found else None, "median_high_s": found[1] if found else None}
 
@@ -257,6 +264,11 @@ def load(paths) -> "pandas.DataFrame":  # noqa: F821 - pandas is imported lazily
     df.attrs["facts"] = Facts({name: [row for doc in docs for row in facts(doc, name)] for name in FACT_TABLES})
     df.attrs["data_sizes"] = [{"run_id": doc["sessionbench"].get("run_id"), **block}
                               for doc in docs for block in data_sizes(doc)]
+    # Each row's per-trial medians (wall), by the row's index: what pairs two variants of one group trial by
+    # trial (bench.analysis.tables.lead). Kept beside the table, not in it, so exports stay flat.
+    trials = [valid_trials(bench.get("extra_info", {}).get("trial_medians_s")) for doc in docs
+              for bench in doc["benchmarks"]]
+    df.attrs["trial_medians"] = Shared({index: tuple(values) for index, values in enumerate(trials) if values})
     return df
 
 
@@ -265,6 +277,14 @@ def facts(doc: dict, name: str) -> list[dict]:
     run_id = doc["sessionbench"].get("run_id")
     return [{"run_id": run_id, **{k: v for k, v in entry.items() if k not in FACT_DETAIL}}
             for entry in doc["sessionbench"].get(name) or [] if isinstance(entry, dict)]
+
+
+class Shared(dict):
+    """A mapping in `df.attrs` shared by every frame derived from the loaded one, never copied: pandas
+    deep-copies attrs on every operation, and these values never change after `load`."""
+
+    def __deepcopy__(self, memo) -> Shared:
+        return self
 
 
 class Facts:

@@ -72,7 +72,7 @@ STATEMENTS = {
 
 
 # What would change each answer: the rule's own thresholds and the profile values it reads, stated with
-# the constants that decide (the break-even values themselves are not computed yet).
+# the constants that decide (the break-even of each profile value: bench.verdicts.sensitivity).
 CHANGES = {
     "C1": f"selectin ÷ lazy above {FIX_RATIO:g} at the largest page; a strategy faster than the choice by more "
           f"than {MARGIN:.0%} over its whole interval",

@@ -16,9 +16,11 @@ from bench.analysis import end_to_end
 from bench.plan.recommended import DECIDED_BY, RECOMMENDED
 from bench.results import load, read, run_info
 from bench.verdicts import CHANGES, RULES, STATEMENTS, judge_all
+from bench.verdicts import moved
 from bench.verdicts.decisions import delete_paths
 from bench.verdicts.profile import DEFAULTS, Profile, load_profile
 from bench.verdicts.rules import FIX_RATIO, MARGIN
+from bench.verdicts.sensitivity import break_evens
 
 SCHEMA = "sessionbench-decision/1"
 FORMATS = ("markdown", "json")
@@ -31,6 +33,7 @@ def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
     judged = judge_all(df, delete_paths(paths), reads_per_write=profile.value("reads_per_write"),
                        production_messages=profile.value("messages"))
     costs = end_to_end.costs(df)
+    evens = break_evens(df, profile)
     claims = []
     for claim, judgement in judged.items():
         choice = judgement.choice
@@ -43,6 +46,8 @@ def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
             if choice and choice.chosen else "",
             "action": judgement.action, "reason": judgement.reason, "deciding": judgement.deciding,
             "rule": RULES[claim], "what_changes_it": CHANGES[claim],
+            # For each profile value the rule reads: where the answer would change (bench.verdicts.sensitivity).
+            "break_even": evens.get(claim, []),
             "halves": [{"half": half, "answer": answer, "deciding": said} for half, answer, said in judgement.halves],
             "costs": _costs_of(claim, costs),
         })
@@ -53,6 +58,9 @@ def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
         # The rule's own numbers, stated before any run.
         "rule": {"margin": MARGIN, "fix_ratio": FIX_RATIO},
         "claims": claims,
+        # Facts read as exact that differed between the pooled runs (bench.verdicts.moved): each is read as
+        # its median over the runs.
+        "facts_moved": moved.moved(df),
         # What the combination of every claim's choice costs against the model as reviewed.
         "recommended_model": {"variant": RECOMMENDED.label, **costs},
     }
@@ -85,6 +93,14 @@ def markdown(found: dict) -> str:
             recommended += f" (a tie with {', '.join(claim['tied_with'])}; decided by {claim['decided_by']})"
         lines.append(f"| {claim['claim']} | {claim['verdict']} | {_cell(recommended)} | {claim['action']} | "
                      f"{_cell(claim['reason'] or claim['deciding'])} |")
+    evens = [f"{claim['claim']} by {even['parameter']} (judged at "
+             f"{'the measured size' if even['judged_at'] is None else even['judged_at']}): {even['said']}"
+             for claim in found["claims"] for even in claim.get("break_even", [])]
+    if evens:
+        lines += ["", "Break-evens (the other values held fixed):"] + [f"- {_cell(said)}" for said in evens]
+    if found.get("facts_moved"):
+        lines += ["", "Facts that moved between the runs (each read as its median): "
+                  + _cell(moved.said(found["facts_moved"]))]
     profile = found["profile"]
     said = f"profile {_cell(profile['file'])} (sha256 {profile['sha256'][:12]})" if profile["file"] else "no profile"
     lines[:0] = [f"Hub: {said}; stated: " + (", ".join(f"{k} = {v}" for k, v in profile["stated"].items()) or "nothing"), ""]

@@ -15,6 +15,7 @@ import math
 
 import pandas as pd
 
+from bench.analysis.pooling import POOLED
 from bench.results import entries, load, read, run_info, sizes_of
 from bench.verdicts import verdicts as verdicts_of
 
@@ -190,8 +191,7 @@ def caveats(paths: list[str], df: pd.DataFrame | None = None) -> pd.DataFrame:
             rows.append((caveat, said[0] + (" (every run)" if several else "")))
         else:
             rows += [(f"{caveat} ({_text(meta.get('run_id')) or 'run'})", text) for meta, text in zip(metas, said)]
-    rows.append(("Runs", f"{len(metas)} results files pooled: each ratio is their median, its interval spans "
-                         f"every run's. {agreement(paths)}" if several else
+    rows.append(("Runs", f"{len(metas)} results files pooled: {POOLED}. {agreement(paths)}" if several else
                  "one run: repeat it (five runs, say) and report them together to see whether each verdict holds"))
     if df is not None and "rtt_ms" in df:
         rows += _network(df)

@@ -10,7 +10,7 @@ import pandas as pd
 from bench.analysis.tables import EXTRA_ROWS, SAME_ROWS, dashboard_work, param_value, summary
 from bench.verdicts.rules import (
     ADOPT, BETTER, CHANGE, CONFIRMED, FIX_RATIO, INCONCLUSIVE, MARGIN, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED,
-    Choice, Judgement, _group_ratios, choose, decide, row_of, short, versus,
+    Choice, Judgement, _group_ratios, choose, decide, group_leads, row_of, short, versus,
 )
 from models_variants import AXES, Variant, labels
 
@@ -41,23 +41,24 @@ def c1_loading(df: pd.DataFrame, **_) -> Judgement:
     top = table[table["page_size"] == table["page_size"].max()]
     page = f"{top['page_size'].iloc[0]:.0f}"
     r = _group_ratios(df, "dashboard", top["variant"], top["param"].iloc[0])
+    leads = group_leads(df, "dashboard", top["param"].iloc[0])
     work = dashboard_work(top)
     sel = r.get(labels.SELECTIN)
     deciding = (f"selectin ÷ lazy latency at page size {page}: {sel.text()}; it fixes the page below "
                 f"{FIX_RATIO:g}" if sel else f"selectin not measured beside lazy at page size {page}")
     evidence += "; " + _work_text(top, r, work, page)
     candidates = [v for v in top["variant"] if bounded.get(v) and v in r]
-    choice = _c1_choice(candidates, r, work, top)
+    choice = _c1_choice(candidates, r, work, top, leads)
     best = choice.chosen
     evidence += choice.text()
-    evidence += _extra_work_cost(r, work, page)
+    evidence += _extra_work_cost(r, work, page, leads)
     if lazy["statements"].nunique() <= 1:
         verdict = REFUTED
     elif not (lazy_is_1n and selectin_ok):
         verdict = PARTLY
     else:
         verdict = decide(sel, FIX_RATIO, CONFIRMED, PARTLY)
-    action, reason, why = _c1_action(verdict, best, r, work, page, deciding, top)
+    action, reason, why = _c1_action(verdict, best, r, work, page, deciding, top, leads)
     if why:
         evidence += f"; {why}"
     return Judgement(verdict, deciding, evidence, best, action, reason, choice)
@@ -102,7 +103,7 @@ C1_TIE_BREAK = ("loading only the rows the page shows", "fewer round trips", "fe
                 "the loading axis's order")
 
 
-def _c1_choice(candidates: list[str], r: dict, work: dict, top: pd.DataFrame) -> Choice:
+def _c1_choice(candidates: list[str], r: dict, work: dict, top: pd.DataFrame, leads) -> Choice:
     """The recommended strategy by the decision rule (rules.choose) among those within selectin's bound."""
     order = list(AXES["loading"].values)
 
@@ -115,19 +116,19 @@ def _c1_choice(candidates: list[str], r: dict, work: dict, top: pd.DataFrame) ->
         value = AXES["loading"].baseline if v == labels.BASELINE else Variant.parse(v).loading
         return (work.get(v) != SAME_ROWS, fact(v, "round_trips"), fact(v, "wire_bytes"), not explicit,
                 v != labels.SELECTIN, order.index(value))
-    return choose({v: r[v] for v in candidates}, key, C1_TIE_BREAK)
+    return choose({v: r[v] for v in candidates}, key, C1_TIE_BREAK, leads)
 
 
-def _extra_work_cost(r: dict, work: dict, page: str) -> str:
+def _extra_work_cost(r: dict, work: dict, page: str, leads) -> str:
     """'; what loading every message costs: selectin on both ÷ skills_sel (...) at page size 1000: 3.1× [..]'."""
     if SKILLS_ONLY not in r or SELECTIN not in r or work.get(SELECTIN) != EXTRA_ROWS:
         return ""
-    cost = r[SELECTIN].over(r[SKILLS_ONLY])
+    cost = leads(SELECTIN, SKILLS_ONLY) or r[SELECTIN].over(r[SKILLS_ONLY])
     return (f"; what loading every message costs: selectin on both ÷ skills_sel (the same skills query without "
             f"the messages) at page size {page}: {cost.text()} ({cost.how})")
 
 
-def _c1_action(verdict, best, r, work, page, deciding, top) -> tuple[str, str, str]:
+def _c1_action(verdict, best, r, work, page, deciding, top, leads) -> tuple[str, str, str]:
     """(action on 'lazy=selectin for skills and messages', its reason, why the recommendation wins)."""
     sel = r.get(labels.SELECTIN)
     if verdict == REFUTED:
@@ -140,7 +141,7 @@ def _c1_action(verdict, best, r, work, page, deciding, top) -> tuple[str, str, s
     if best == labels.SELECTIN:
         return (REJECT, f"selectin is slower than lazy at page size {page}: {sel.text()}", "") \
             if sel.side(1.0) == "above" else (UNDECIDED, deciding, "")
-    settled, lead = versus(r[best], sel)
+    settled, lead = versus(r[best], sel, leads(best, labels.SELECTIN))
     selectin_extra = work.get(labels.SELECTIN) == EXTRA_ROWS
     chosen = row_of(top, best)
     trips = f" in {chosen['round_trips']:.0f} round trips" if "round_trips" in top and \

@@ -43,11 +43,21 @@ def _c5_sizes(df: pd.DataFrame, variant: str) -> pd.DataFrame:
     return part.groupby("sessions")[columns].median().reset_index().sort_values("sessions")
 
 
+# Every workload C5's judgement reads.
+MIGRATION_WORKLOADS = ("migrate_audio_storage", "backfill_audio_storage")
+
+
+def measured_rows(df: pd.DataFrame) -> tuple[float, float] | None:
+    """The fewest and most rows raw_path's move rewrote over the measured sizes; None if not measured."""
+    rows = _c5_sizes(df, labels.BASELINE)["rows"].dropna() if "rows" in df else pd.Series(dtype=float)
+    return (float(rows.min()), float(rows.max())) if not rows.empty else None
+
+
 def _c5_writer(df: pd.DataFrame) -> str:
     """What a concurrent writer saw at the largest size, one UPDATE and batched backfill, per variant."""
     if "writer_wait_max_s" not in df or df["writer_wait_max_s"].isna().all():
         return ""
-    part = df[df["workload"].isin(["migrate_audio_storage", "backfill_audio_storage"])]
+    part = df[df["workload"].isin(MIGRATION_WORKLOADS)]
     part = part[part["sessions"] == part["sessions"].max()]
     said = []
     for (workload, variant), rows in part.groupby(["workload", "variant"], sort=False):

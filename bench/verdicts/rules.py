@@ -9,7 +9,7 @@ from typing import Callable
 import pandas as pd
 
 from bench.analysis.tables import (
-    Ratio, ratio_of, ratios,
+    Ratio, lead, ratio_of, ratios,
 )
 from models_variants import labels
 
@@ -48,21 +48,13 @@ def decide(ratio: Ratio | None, threshold: float, below: str, above: str) -> str
 BASE = Ratio(1.0, 1.0, 1.0)
 
 
-def ties(best: str, found: dict[str, Ratio]) -> str:
-    """'; lowest: raise, ahead of every other' or '; lowest: jsonb_gin, not told apart from bool_column
-    (...)': whether the recommendation's lead over each alternative is beyond its interval."""
-    tied = [v for v in found if v != best and found[best].over(found[v]).side(1.0) != "below"]
-    if not tied:
-        return f"; lowest: {short(best)}, clearly below every other candidate"
-    return f"; lowest: {short(best)}, not told apart from {', '.join(short(v) for v in tied)} (the interval of " \
-           f"its ratio to each includes 1)"
-
-
-def versus(a: Ratio, b: Ratio) -> tuple[str, Ratio]:
+def versus(a: Ratio, b: Ratio, lead: Ratio | None = None) -> tuple[str, Ratio]:
     """Candidate a against b on latency (both ratios to the same baseline): BETTER when a ÷ b lies below
     1 / (1 + MARGIN) over its whole interval, WORSE when above 1 + MARGIN, EQUIVALENT when the whole
-    interval lies between the two, UNRESOLVED otherwise (or without an interval); and a ÷ b."""
-    lead = a.over(b)
+    interval lies between the two, UNRESOLVED otherwise (or without an interval); and a ÷ b. `lead` is
+    a ÷ b measured side by side (bench.analysis.tables.lead) when known; otherwise the widest ratio
+    their two intervals allow (Ratio.over)."""
+    lead = lead if lead is not None else a.over(b)
     if lead.low is None or lead.high is None:
         return UNRESOLVED, lead
     faster, slower = 1 / (1 + MARGIN), 1 + MARGIN
@@ -111,17 +103,25 @@ class Judgement:
     halves: tuple[tuple[str, str, str], ...] = ()
 
 
-def choose(found: dict[str, Ratio], tie_break: Callable[[str], tuple], facts: tuple[str, ...]) -> Choice:
+Leads = Callable[[str, str], "Ratio | None"]
+
+
+def choose(found: dict[str, Ratio], tie_break: Callable[[str], tuple], facts: tuple[str, ...],
+           leads: Leads | None = None) -> Choice:
     """The decision rule: the candidates no other is better than (`versus`); of several, the first by
     `tie_break` (exact facts first, as named in `facts` position by position, then a stated order),
-    labelled a tie, never a win. Latency point estimates never decide."""
+    labelled a tie, never a win. Latency point estimates never decide. `leads(a, b)` gives a ÷ b measured
+    side by side where the results hold it."""
     if not found:
         return Choice()
+
+    def outcome(a: str, b: str) -> str:
+        return versus(found[a], found[b], leads(a, b) if leads else None)[0]
     names = sorted(found)
-    undominated = [v for v in names if not any(versus(found[o], found[v])[0] == BETTER for o in names if o != v)]
+    undominated = [v for v in names if not any(outcome(o, v) == BETTER for o in names if o != v)]
     undominated = undominated or names
     chosen = min(undominated, key=tie_break)
-    won = len(names) > 1 and all(versus(found[chosen], found[o])[0] == BETTER for o in names if o != chosen)
+    won = len(names) > 1 and all(outcome(chosen, o) == BETTER for o in names if o != chosen)
     tied = tuple(v for v in undominated if v != chosen)
     broke = ""
     if tied:
@@ -138,3 +138,14 @@ def _group_ratios(df: pd.DataFrame, workload: str, variants, param: str = "") ->
     found[labels.BASELINE] = BASE
     return {v: r for v, r in found.items() if r is not None}
 
+
+
+def group_leads(df: pd.DataFrame, workload: str, param: str = "") -> Leads:
+    """a ÷ b for two variants of one group, measured side by side (bench.analysis.tables.lead), remembered."""
+    known: dict = {}
+
+    def leads(a: str, b: str) -> Ratio | None:
+        if (a, b) not in known:
+            known[(a, b)] = lead(df, workload, a, b, param)
+        return known[(a, b)]
+    return leads

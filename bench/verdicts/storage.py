@@ -44,7 +44,8 @@ RULES = {
     "C4": f"refuted if soft delete leaks deleted rows into reads (leaks > 0) or restore returns no row; partly "
           f"if restore is not measured or a soft ÷ hard_orm latency ratio (delete_session, purge_user, list_live "
           f"at the largest deleted fraction) lies above {AFFORDABLE_RATIO:g} over its whole 95% interval; "
-          f"inconclusive if one straddles {AFFORDABLE_RATIO:g}; confirmed if all lie below. Facts of the run "
+          f"confirmed if all lie below; near the cut-off if one straddles {AFFORDABLE_RATIO:g} (none above), where "
+          f"the stated default is taken: confirmed, as below it, said as near the cut-off. Facts of the run "
           f"(exact counts: leaks per ORM and raw SQL read path, unique keys after a delete, bloat after delete/restore "
           f"cycles, list_live without the partial index) turn an adopt into a change that names what soft delete "
           f"needs. Recommended: soft unless refuted.",
@@ -267,9 +268,9 @@ def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
     if not found:
         return Judgement(INCONCLUSIVE, deciding, evidence, labels.SOFT, UNDECIDED, deciding, halves=halves)
     if position == "near the cut-off":
-        # Near the cut-off the answer is the default stated here: adopt it with its conditions, as below
-        # the cut-off, and say that more runs decide whether it stays affordable.
-        return Judgement(INCONCLUSIVE, deciding, evidence, labels.SOFT, CHANGE if conditions else ADOPT,
+        # Near the cut-off the answer is the default stated in the rule: confirmed and adopted with its
+        # conditions, as below the cut-off, said as near it; more runs decide whether it stays affordable.
+        return Judgement(CONFIRMED, deciding, evidence, labels.SOFT, CHANGE if conditions else ADOPT,
                          f"near the cut-off ({deciding}): by default adopt deleted_at with an ORM-wide filter, as "
                          f"below it; more runs settle whether it stays under {AFFORDABLE_RATIO:g}{needs}", halves=halves)
     if "above" in sides.values():

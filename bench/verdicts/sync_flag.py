@@ -4,6 +4,7 @@ layout with the lowest read + write cost."""
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import pandas as pd
 
@@ -15,7 +16,7 @@ from bench.analysis.tables import (
 from bench.analysis.units import ms
 from bench.verdicts.rules import (
     ADOPT, BETTER, CHANGE, CONFIRMED, FIX_RATIO, INCONCLUSIVE, MARGIN, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED,
-    Choice, Judgement, _group_ratios, choose, decide, row_of, short, versus,
+    Choice, Judgement, _group_ratios, choose, decide, group_leads, row_of, short, versus,
 )
 from models_variants import AXES, Variant, labels
 
@@ -42,6 +43,23 @@ def _weighted(read: Ratio | None, write: Ratio | None, read_share: float) -> Rat
     return Ratio(value, read_share * read.low + (1 - read_share) * write.low,
                  read_share * read.high + (1 - read_share) * write.high,
                  how="read and write intervals combined (at least 90%)")
+
+
+def _weighted_leads(read_leads, write_leads, reads: dict, writes: dict, read_share: float):
+    """a's read + write cost ÷ b's, from a ÷ b measured side by side on each workload (rules.group_leads):
+    the two leads weighted by b's own read and write shares of its cost. The interval adds the two
+    intervals the same way (at least 90%). None when a lead was not measured side by side."""
+
+    def leads(a: str, b: str) -> Ratio | None:
+        read, write = read_leads(a, b), write_leads(a, b)
+        if read is None or write is None or b not in reads or b not in writes:
+            return None
+        part = read_share * reads[b].value
+        alpha = part / (part + (1 - read_share) * writes[b].value)
+        found = _weighted(read, write, alpha)
+        return Ratio(found.value, found.low, found.high, how="read and write measured side by side, weighed by "
+                                                            "the second's cost (at least 90%)")
+    return leads
 
 
 def _c2_data_set(df: pd.DataFrame) -> pd.DataFrame:
@@ -119,12 +137,19 @@ def _c2_by_slope(grown: dict, flag_read) -> str:
 
 
 def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_) -> Judgement:
+    return c2_by_reads_per_write(df)(reads_per_write)
+
+
+def c2_by_reads_per_write(df: pd.DataFrame) -> Callable[[float], Judgement]:
+    """C2's judgement as a function of the reads per write it weighs: everything measured is read once,
+    and only the weighing, the choice and the action are redone per value (the break-even search,
+    bench.verdicts.sensitivity, asks it many times)."""
     data_sizes, whole = df.attrs.get("data_sizes"), df
     df = _c2_data_set(df)
     table = summary(df, "active_sync", by=("variant",))
     blob = row_of(table, labels.BASELINE) if not table.empty else None
     if blob is None:
-        return Judgement(NOT_MEASURED, evidence="no active_sync results for the JSON blob")
+        return lambda _reads_per_write: Judgement(NOT_MEASURED, evidence="no active_sync results for the JSON blob")
     flag = row_of(table, labels.BOOL_COLUMN)
     blob_scans, flag_scans = blob["seq_scan"] is True, flag is not None and flag["seq_scan"] is True
     sessions = summary(df, "active_sync", by=("variant", "sessions"))["sessions"].max()
@@ -132,36 +157,17 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
     writes = summary(df, "mark_sync", by=("variant",))
     write_ratios = _group_ratios(df, "mark_sync", writes["variant"]) if not writes.empty else {}
     flag_read = reads.get(labels.BOOL_COLUMN)
-    evidence = f"at {sessions:,.0f} sessions: JSON blob {blob['plan_top']} {ms(blob['median_s'])}"
+    measured = f"at {sessions:,.0f} sessions: JSON blob {blob['plan_top']} {ms(blob['median_s'])}"
     if flag is not None:
-        evidence += f", bool_column {flag['plan_top']} {ms(flag['median_s'])}"
+        measured += f", bool_column {flag['plan_top']} {ms(flag['median_s'])}"
     grown = _c2_growth(df, data_sizes)
     by_slope = grown is not None and pd.notna(grown["blob"]["slope_low"])
     if grown is None:
-        evidence += f"; growth with the table's size not measured ({growth.ONE_SIZE})"
+        measured += f"; growth with the table's size not measured ({growth.ONE_SIZE})"
     else:
-        evidence += "; " + grown["said"] + ("" if by_slope else " (two sizes: no interval, not deciding)")
-        evidence += _c2_other_modes(whole, data_sizes, grown["blob"]["syncing"])
-    base_write = row_of(writes, labels.BASELINE) if not writes.empty else None
-    weighted = {}
-    if base_write is not None:
-        read_cost = reads_per_write * blob["median_s"]
-        share = read_cost / (read_cost + base_write["median_s"])
-        weighted = {v: w for v in table[table["seq_scan"] != True]["variant"]  # noqa: E712 - bools and None
-                    if (w := _weighted(reads.get(v), write_ratios.get(v), share)) is not None}
-    choice = _c2_choice(weighted, table)
-    best = choice.chosen
-    assumption = f"{reads_per_write:g} active_sync reads per mark_sync write (READS_PER_WRITE, an assumption)"
-    if weighted:
-        evidence += f"; read + write cost ÷ the JSON blob's, weighing {assumption}: " + ", ".join(
-            f"{short(v)} {w.text()}" for v, w in sorted(weighted.items(), key=lambda item: item[1].value))
-        evidence += choice.text()
-    deciding = (f"bool_column ÷ JSON blob, active_sync latency: {flag_read.text()}; fixes it below {FIX_RATIO:g}"
-                if flag_read else "bool_column not measured beside the JSON blob") + \
-        f". Recommendation weighs {assumption}"
+        measured += "; " + grown["said"] + ("" if by_slope else " (two sizes: no interval, not deciding)")
+        measured += _c2_other_modes(whole, data_sizes, grown["blob"]["syncing"])
     if by_slope:
-        deciding = f"{grown['said']}; a scan from slope {SCAN_SLOPE:g} (SCAN_SLOPE), over the whole 95% interval. " \
-                   + deciding
         verdict = _c2_by_slope(grown, flag_read)
     elif not blob_scans:
         verdict = REFUTED
@@ -169,10 +175,36 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
         verdict = PARTLY
     else:
         verdict = decide(flag_read, FIX_RATIO, CONFIRMED, PARTLY)
-    action, reason = _c2_action(verdict, best, weighted, reads_per_write, deciding)
-    if by_slope and verdict == REFUTED:
-        reason = f"the JSON blob's active_sync latency does not grow like a scan: {grown['said']}"
-    return Judgement(verdict, deciding, evidence, best, action, reason, choice)
+    base_write = row_of(writes, labels.BASELINE) if not writes.empty else None
+    unscanned = table[table["seq_scan"] != True]["variant"]  # noqa: E712 - bools and None
+    read_leads, write_leads = group_leads(df, "active_sync"), group_leads(df, "mark_sync")
+
+    def judged(reads_per_write: float) -> Judgement:
+        evidence, weighted, leads = measured, {}, None
+        if base_write is not None:
+            read_cost = reads_per_write * blob["median_s"]
+            share = read_cost / (read_cost + base_write["median_s"])
+            weighted = {v: w for v in unscanned
+                        if (w := _weighted(reads.get(v), write_ratios.get(v), share)) is not None}
+            leads = _weighted_leads(read_leads, write_leads, reads, write_ratios, share) if weighted else None
+        choice = _c2_choice(weighted, table, leads)
+        best = choice.chosen
+        assumption = f"{reads_per_write:g} active_sync reads per mark_sync write (READS_PER_WRITE, an assumption)"
+        if weighted:
+            evidence += f"; read + write cost ÷ the JSON blob's, weighing {assumption}: " + ", ".join(
+                f"{short(v)} {w.text()}" for v, w in sorted(weighted.items(), key=lambda item: item[1].value))
+            evidence += choice.text()
+        deciding = (f"bool_column ÷ JSON blob, active_sync latency: {flag_read.text()}; fixes it below {FIX_RATIO:g}"
+                    if flag_read else "bool_column not measured beside the JSON blob") + \
+            f". Recommendation weighs {assumption}"
+        if by_slope:
+            deciding = f"{grown['said']}; a scan from slope {SCAN_SLOPE:g} (SCAN_SLOPE), over the whole 95% " \
+                       f"interval. " + deciding
+        action, reason = _c2_action(verdict, best, weighted, reads_per_write, deciding, leads)
+        if by_slope and verdict == REFUTED:
+            reason = f"the JSON blob's active_sync latency does not grow like a scan: {grown['said']}"
+        return Judgement(verdict, deciding, evidence, best, action, reason, choice)
+    return judged
 
 
 # C2's tie-break among flag layouts latency cannot order (rules.choose), stated before any run: exact facts
@@ -180,7 +212,7 @@ def c2_sync_flag(df: pd.DataFrame, reads_per_write: float = READS_PER_WRITE, **_
 C2_TIE_BREAK = ("fewer round trips", "fewer bytes from the server", "the review's proposal", "the sync_flag axis's order")
 
 
-def _c2_choice(weighted: dict, table: pd.DataFrame) -> Choice:
+def _c2_choice(weighted: dict, table: pd.DataFrame, leads) -> Choice:
     """The recommended flag layout by the decision rule (rules.choose) on read + write cost."""
     order = list(AXES["sync_flag"].values)
 
@@ -191,10 +223,10 @@ def _c2_choice(weighted: dict, table: pd.DataFrame) -> Choice:
     def key(v: str) -> tuple:
         value = AXES["sync_flag"].baseline if v == labels.BASELINE else Variant.parse(v).sync_flag
         return (fact(v, "round_trips"), fact(v, "wire_bytes"), v != labels.BOOL_COLUMN, order.index(value))
-    return choose(weighted, key, C2_TIE_BREAK)
+    return choose(weighted, key, C2_TIE_BREAK, leads)
 
 
-def _c2_action(verdict, best, weighted, reads_per_write, deciding) -> tuple[str, str]:
+def _c2_action(verdict, best, weighted, reads_per_write, deciding, leads) -> tuple[str, str]:
     """Action on 'extract sync flags such as is_syncing to Boolean columns'."""
     flag = weighted.get(labels.BOOL_COLUMN)
     if verdict == REFUTED:
@@ -205,7 +237,7 @@ def _c2_action(verdict, best, weighted, reads_per_write, deciding) -> tuple[str,
     if best == labels.BOOL_COLUMN:
         return ADOPT, f"bool_column's read + write cost is {flag.text()} of the JSON blob's {at}; no variant " \
                       f"without a Seq Scan is cheaper by more than {MARGIN:.0%} over its whole interval"
-    settled, lead = versus(weighted[best], flag)
+    settled, lead = versus(weighted[best], flag, leads(best, labels.BOOL_COLUMN) if leads else None)
     if settled == BETTER:
         return CHANGE, f"use {short(best)}: its read + write cost is {lead.text()} of bool_column's {at}"
     if verdict in (CONFIRMED, PARTLY):

@@ -10,7 +10,7 @@ import statistics
 from pathlib import Path
 
 from bench import results
-from bench.analysis import stats
+from bench.analysis.distributions import clopper_pearson_upper
 from bench.gate import sides
 from bench.gate import rule
 from tools.error_rates.between_runs import HEADLINES, headline_windows, run_effects, run_spread
@@ -21,7 +21,7 @@ from tools.error_rates.runner import METRICS
 
 
 def _bound(hits: int, total: int) -> str:
-    return f"{hits}/{total}, upper bound {stats.clopper_pearson_upper(hits, total) * 100:.1f}%" if total else "-"
+    return f"{hits}/{total}, upper bound {clopper_pearson_upper(hits, total) * 100:.1f}%" if total else "-"
 
 
 def _pct(value) -> str:

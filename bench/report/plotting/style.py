@@ -4,7 +4,6 @@ labels, and figures written out as PNG (Agg, no pyplot)."""
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bench.analysis.units import MS, ms, size  # noqa: F401 - the charts' number labels
+from bench.report.layout import not_measured_line
 from models_variants import AXES, BASELINE
 from models_variants import labels
 
@@ -75,7 +75,7 @@ def publish(fig: Figure, out_dir: str | Path | None, name_: str):
 
     what = missing(fig)
     if what is not None:
-        return Markdown(f'<p class="not-measured">Not measured: {html.escape(what)}.</p>')
+        return Markdown(not_measured_line(what))
     save(fig, out_dir, name_)
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
