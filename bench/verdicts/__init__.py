@@ -80,7 +80,7 @@ CHANGES = {
           f"more than {MARGIN:.0%} over its whole interval",
     "C3": "a delete path leaving orphans on the declared schema; production tables without the foreign keys",
     "C4": f"a soft ÷ hard_orm ratio past {verdicts_storage.AFFORDABLE_RATIO:g} over its whole interval (across "
-          f"it: inconclusive); restore failing",
+          f"it: near the cut-off, confirmed by default); restore failing",
     "C5": f"messages in --profile: massive from {MASSIVE_SECONDS:g} s or {MASSIVE_WAL_BYTES // 1024 ** 3} GiB of "
           f"WAL for the move",
     "C6": "a server clock source mis-ordering as often as utcnow; writers without clock skew",
