@@ -24,7 +24,7 @@ def test_options_record_the_runs_rounds_time_trials_and_warm_up(run_doc):
     for bench in run_doc["benchmarks"]:
         options, info = bench["options"], bench["extra_info"]
         # pytest-benchmark's defaults would be min_rounds 5, max_time 1.0, warmup False
-        assert (options["min_rounds"], options["max_time"], options["trials"]) == (2, 0.05, 6), options
+        assert (options["min_rounds"], options["max_time"], options["trials"]) == (2, 0.05, 12), options
         assert options["timer"] == "perf_counter" and options["disable_gc"] is False
         assert options["case_budget"] == run_doc["sessionbench"]["settings"]["case_budget"] == 20.0
         # warm-up rounds ran until the steady state: the count is the case's own (False when a round

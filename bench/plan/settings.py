@@ -219,7 +219,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cpus", "same", "same: the client and each measured case's server backend (embedded server) on one "
             "CPU while timed, so every round trip costs the same; free: wherever the scheduler puts them",
             _choice("same", "free")),
-    Setting("trials", 6, "trials per case: each runs every variant of a comparison in a new random order",
+    Setting("trials", 12, "trials per case: each runs every variant of a comparison in a new random order",
             _positive_int(2, 1000), hint="use 2 or more; 6 or more for a median ratio with a distribution-free interval"),
     # Concurrent load (bench.load.concurrency): runs only when --clients is given.
     Setting("clients", [], "concurrent clients of the load benchmarks, comma separated, e.g. 1,4,8 "
