@@ -34,7 +34,12 @@ def test_without_a_profile_the_decision_lists_what_it_assumed():
     profile = found["profile"]
     assert profile["file"] is None and profile["stated"] == {}
     assert profile["assumed"]["messages"] is None and profile["assumed"]["reads_per_write"] == 0.1
-    assert profile["read_by"] == {"messages": "C5 (PRODUCTION_MESSAGES)", "reads_per_write": "C2 (READS_PER_WRITE)"}
+    assert profile["read_by"] == {"messages": "C5 (PRODUCTION_MESSAGES)", "reads_per_write": "C2 (READS_PER_WRITE)",
+                                  "foreign_keys": "C3", "soft_deleted_fraction": "C4",
+                                  "maintenance_window_s": "C5 (MASSIVE_SECONDS)", "clock_skew_ms": "C6 (NTP_SKEW_MS)"}
+    assert profile["assumed_said"]["messages"] == "the measured size"
+    assert profile["assumed_said"]["soft_deleted_fraction"] == "the largest measured"
+    assert profile["assumed_said"]["foreign_keys"] == "true"
     assert _claim(found, "C5")["verdict"] == "inconclusive"  # cheap at the measured size says nothing of production
 
 
@@ -120,12 +125,12 @@ def test_a_bad_profile_is_refused_in_one_line(tmp_path, text, said):
 
 
 def test_the_command_takes_a_profile_and_refuses_a_bad_one_in_one_line(tmp_path):
-    good = _profile(tmp_path, "format = 1\n[hub]\nmessages = 40_000_000\nclock_skew_ms = 5\n")
+    good = _profile(tmp_path, "format = 1\n[hub]\nmessages = 40_000_000\nrtt_ms = 0.5\n")
     done = subprocess.run([sys.executable, "-m", "bench.cli", "verdicts", DEFAULT, "--profile", str(good)],
                           capture_output=True, text=True, cwd=ROOT, check=False, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Hub: profile hub.toml (sha256 ")
-    assert "| C5 | confirmed |" in done.stdout and "Stated, read by no rule yet: clock_skew_ms" in done.stdout
+    assert "| C5 | confirmed |" in done.stdout and "Stated, read by no rule yet: rtt_ms" in done.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text("format = 1\n[hub]\nmesages = 4\n")
     done = subprocess.run([sys.executable, "-m", "bench.cli", "verdicts", DEFAULT, "--profile", str(bad)],
@@ -133,3 +138,96 @@ def test_the_command_takes_a_profile_and_refuses_a_bad_one_in_one_line(tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines()[0] == f"sessionbench: error: {bad}: unknown key hub.mesages"
     assert "Traceback" not in done.stderr
+
+
+def _even(found: dict, claim: str, parameter: str) -> dict:
+    return next(e for e in _claim(found, claim)["break_even"] if e["parameter"] == parameter)
+
+
+def test_c3_for_a_hub_without_the_foreign_keys_is_judged_on_those_paths():
+    """foreign_keys = false: C3 counts the completed paths that left orphans on the tables without the
+    foreign keys (the fixture's own fact table), and the action is to add them."""
+    from bench.report import delete_paths
+    from bench.verdicts.facts import with_schema
+    from bench.verdicts.profile import Profile
+    from bench.verdicts.storage import UNSUPPORTED_PATHS
+    paths = with_schema(delete_paths([DEFAULT]))
+    bare = paths[(paths["schema"] == "no_fks") & ~paths["path"].isin(UNSUPPORTED_PATHS) & paths["error"].isna()]
+    leaving = int((bare["orphans"] > 0).sum())
+    assert leaving > 0
+    found = decision([DEFAULT], Profile({"foreign_keys": False}))
+    c3 = _claim(found, "C3")
+    assert (c3["verdict"], c3["action"]) == ("confirmed", "change")
+    assert c3["deciding"].startswith(f"{leaving} of {len(bare)} completed delete paths leave orphans")
+    assert "Add the foreign keys with ON DELETE CASCADE" in c3["reason"]
+    assert _claim(decision([DEFAULT], Profile({"foreign_keys": True})), "C3")["verdict"] == \
+        _claim(decision([DEFAULT]), "C3")["verdict"] == "refuted"
+    even = _even(found, "C3", "foreign_keys")
+    assert even["judged_at"] is False and [c["verdict"] for c in even["changes"]] == ["refuted"]
+
+
+def test_c4_judges_list_live_at_the_measured_fraction_at_or_above_the_hubs():
+    """soft_deleted_fraction: list_live is judged at the smallest measured deleted fraction at or above
+    the hub's (the largest when above them all), with that fraction's own ratio; the stepped break-evens
+    name the answer just above each measured fraction, which judging there gives."""
+    from bench.analysis.tables import ratio_of, ratios
+    from bench.verdicts.profile import Profile
+    from bench.verdicts.storage import c4_soft_delete, deleted_fractions, soft_ratios
+    measured = deleted_fractions(load_default())
+    assert measured == [0.0, 0.1, 0.5, 0.9]
+    table = ratios(load_default(), "list_live")
+    for stated, judged in ((0.0, 0.0), (0.05, 0.1), (0.3, 0.5), (0.5, 0.5), (0.95, 0.9)):
+        found = soft_ratios(load_default(), fraction=stated)
+        assert [w for w in found if w.startswith("list_live")] == [f"list_live at {judged:.0%} deleted"]
+        assert found[f"list_live at {judged:.0%} deleted"] == ratio_of(table, "deletion=soft", f"deleted_fraction={judged:g}")
+        said = c4_soft_delete(load_default(), soft_deleted_fraction=stated).evidence
+        assert f"list_live judged at {judged:.0%} deleted, for the hub's {stated:.0%} soft-deleted" in said
+    even = _even(decision([DEFAULT]), "C4", "soft_deleted_fraction")
+    assert even["judged_at"] is None and even["measured"] == measured
+    before = _answer(_claim(decision([DEFAULT], Profile({"soft_deleted_fraction": 0.0})), "C4"))
+    for change in even["changes"]:
+        above = _claim(decision([DEFAULT], Profile({"soft_deleted_fraction": change["at"] + 1e-6})), "C4")
+        assert _answer(above) == (change["verdict"], change["recommended"], change["action"]) != before
+        before = _answer(above)
+
+
+def test_c5_takes_the_hubs_maintenance_window_as_its_cut_off():
+    """maintenance_window_s replaces MASSIVE_SECONDS: at the measured size the move (its whole interquartile
+    range) is massive for a window below its lower quartile; the break-even lies at that quartile."""
+    from bench.verdicts.profile import Profile
+    move = load_default()
+    move = move[(move["workload"] == "migrate_audio_storage") & (move["variant"] == "baseline")].iloc[0]
+    short = _claim(decision([DEFAULT], Profile({"maintenance_window_s": move["q1_s"] * 0.9})), "C5")
+    assert (short["verdict"], short["action"]) == ("confirmed", "adopt")
+    assert _claim(decision([DEFAULT], Profile({"maintenance_window_s": 600.0})), "C5")["verdict"] == "inconclusive"
+    even = _even(decision([DEFAULT]), "C5", "maintenance_window_s")
+    assert even["judged_at"] == 10.0
+    assert [c["verdict"] for c in even["changes"]] == ["inconclusive"]
+    assert even["changes"][0]["at"] == pytest.approx(move["q1_s"], rel=0.011)
+
+
+def test_c6_judges_ordering_at_the_measured_skew_at_or_above_the_hubs():
+    """clock_skew_ms: refuted exactly where utcnow's clock mis-ordered more pairs than the best server
+    clock at the judged skew (the fixture's own counts), and the break-even follows the same counts."""
+    from bench.load.ordering import CLIENT_SOURCE, SERVER_SOURCES
+    from bench.results import fact_table
+    from bench.verdicts.facts import ordering as ordering_counts
+    from bench.verdicts.profile import Profile
+    from bench.verdicts.timestamps import measured_skews
+    counts = ordering_counts(fact_table(load_default(), "ordering_facts"), "naive_utc")
+    client = {k[2]: v["misordered_pairs"] for k, v in counts.items() if k[:2] == ("clock skew", CLIENT_SOURCE)}
+    best = min(v["misordered_pairs"] for k, v in counts.items() if k[0] == "clock skew" and k[1] in SERVER_SOURCES)
+    skews = measured_skews(load_default())
+    assert skews == sorted(client) and len(skews) >= 3
+    for skew in skews:
+        c6 = _claim(decision([DEFAULT], Profile({"clock_skew_ms": float(skew)})), "C6")
+        assert (c6["verdict"] == "refuted") == (client[skew] > best), (skew, c6["verdict"])
+    even = _even(decision([DEFAULT]), "C6", "clock_skew_ms")
+    assert even["judged_at"] == 10
+    first_worse = min(s for s in skews if client[s] > best)
+    assert [c["at"] for c in even["changes"]][:1] == [max(s for s in skews if s < first_worse)]
+
+
+def load_default():
+    from bench.results import load
+    return load([DEFAULT])

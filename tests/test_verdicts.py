@@ -633,7 +633,9 @@ def skew_facts(client_at_ntp=(20, 14), zones_utc=0, aware_zones=0):
 
 @pytest.mark.parametrize(("client_at_ntp", "zones_utc", "verdict", "action"), [
     ((20, 14), 0, "refuted", "reject"),   # more than clock_timestamp()'s 1 pair at 10 ms
-    ((1, 1), 0, "partly", "change"),      # holds at 10 ms, not at 1000 ms
+    # holds at every measured skew up to the judged 10 ms (NTP-synced writers never see 1000 ms: a hub that
+    # does states clock_skew_ms, below)
+    ((1, 1), 0, "confirmed", "change"),
 ])
 def test_c6_decides_on_misordered_events_against_the_best_server_source(client_at_ntp, zones_utc, verdict, action):
     found = judged(with_facts(frame(row("unrelated", median_s=1.0)), ordering_facts=skew_facts(client_at_ntp, zones_utc)),
@@ -648,6 +650,19 @@ def test_c6_decides_on_misordered_events_against_the_best_server_source(client_a
     assert found["evidence"].endswith("datetime.utcnow is deprecated since Python 3.12 (write "
                                       "datetime.now(timezone.utc))")
     assert "utcnow is deprecated since Python 3.12" in found["reason"]
+
+
+@pytest.mark.parametrize(("skew", "judged_at", "verdict"), [
+    (0.0, 0, "confirmed"), (5.0, 10, "confirmed"), (10.0, 10, "confirmed"), (500.0, 1000, "refuted"),
+    (5000.0, 1000, "refuted"),
+])
+def test_c6_at_the_hubs_clock_skew_judges_the_measured_skew_at_or_above_it(skew, judged_at, verdict):
+    """clock_skew_ms: the smallest measured skew at or above the hub's, the largest above them all; utcnow
+    mis-orders 1 pair at 0 ms and 10 ms (as clock_timestamp(), the best server source) and 304 at 1000 ms."""
+    found = judged(with_facts(frame(row("unrelated", median_s=1.0)), ordering_facts=skew_facts((1, 1))), "C6",
+                   clock_skew_ms=skew)
+    assert found["verdict"] == verdict
+    assert found["deciding"].startswith(f"at a {judged_at} ms writer clock skew (the hub's {skew:g} ms, profile:")
 
 
 def test_c6_without_ordering_facts_judges_rows_per_zone_and_says_skew_is_not_measured():

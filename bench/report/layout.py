@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.verdicts import moved
+from bench.verdicts.profile import said as value_said
 
 # Cells the page leaves out: parameters, each notebook's own runs table and verdict (the page shows
 # them once), and the summary's What to do and Caveats (the decision and the last section say them).
@@ -246,11 +247,12 @@ def _short(variant: str) -> str:
 def profile_line(profile: dict) -> str:
     """The hub the decision is for: the profile file and its hash, what it states, what is assumed."""
     if profile.get("file"):
-        stated = ", ".join(f"{k} = {v}" for k, v in profile.get("stated", {}).items()) or "nothing"
+        stated = ", ".join(f"{k} = {value_said(k, v)}" for k, v in profile.get("stated", {}).items()) or "nothing"
         said = f"Hub profile {profile['file']} (sha256 {str(profile.get('sha256'))[:12]}): {stated}."
     else:
         said = "No hub profile given (--profile FILE): the rules use their defaults."
-    assumed = [f"{k} = {'the measured size' if v is None else v} ({profile['read_by'][k].split(' ')[0]})"
+    words = profile.get("assumed_said", {})
+    assumed = [f"{k} = {words.get(k, 'the measured size' if v is None else v)} ({profile['read_by'][k].split(' ')[0]})"
                for k, v in profile.get("assumed", {}).items() if k in profile.get("read_by", {})]
     if assumed:
         said += " Assumed: " + ", ".join(assumed) + "."

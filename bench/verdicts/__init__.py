@@ -33,16 +33,22 @@ RULES = {"C1": RULE_C1, "C2": RULE_C2, **verdicts_storage.RULES}
 
 
 def judge_all(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, *,
-              reads_per_write: float = READS_PER_WRITE, production_messages: int | None = None) -> dict:
+              reads_per_write: float = READS_PER_WRITE, production_messages: int | None = None,
+              foreign_keys: bool | None = None, soft_deleted_fraction: float | None = None,
+              maintenance_window_s: float | None = None, clock_skew_ms: float | None = None) -> dict:
     """Each claim's Judgement, C1 to C6: the one analysis every table, action and decision reads.
 
     `delete_paths` is C3's fact table (bench.report.delete_paths); without it C3 falls back to the
-    orphan counts of the delete workloads. `reads_per_write` is C2's assumption; `production_messages`
-    (default PRODUCTION_MESSAGES) lets C5 judge a storage move at the size the hub really has."""
+    orphan counts of the delete workloads. The other options are the hub's own numbers
+    (bench.verdicts.profile.Profile.options); None is each rule's stated default: `reads_per_write` C2's
+    assumption, `production_messages` (PRODUCTION_MESSAGES) the size C5 judges a storage move at,
+    `foreign_keys` False judges C3 on tables without them, `soft_deleted_fraction` the deleted share C4
+    judges list_live at, `maintenance_window_s` C5's "massive" time, `clock_skew_ms` the skew C6 judges at."""
     df = without_recommended(df)  # it changes every axis at once: judged in its own table
     options = {"reads_per_write": reads_per_write, "delete_paths": delete_paths,
                "production_messages": production_messages if production_messages is not None
-               else PRODUCTION_MESSAGES}
+               else PRODUCTION_MESSAGES, "foreign_keys": foreign_keys, "soft_deleted_fraction": soft_deleted_fraction,
+               "maintenance_window_s": maintenance_window_s, "clock_skew_ms": clock_skew_ms}
     judges = {"C1": c1_loading, "C2": c2_sync_flag, **verdicts_storage.JUDGES}
     return {claim: judge(df, **options) for claim, judge in judges.items()}
 
@@ -78,12 +84,14 @@ CHANGES = {
           f"than {MARGIN:.0%} over its whole interval",
     "C2": f"reads_per_write in --profile; bool_column ÷ JSON blob above {FIX_RATIO:g}; a variant cheaper by "
           f"more than {MARGIN:.0%} over its whole interval",
-    "C3": "a delete path leaving orphans on the declared schema; production tables without the foreign keys",
+    "C3": "a delete path leaving orphans on the declared schema; foreign_keys = false in --profile (production "
+          "tables without the foreign keys)",
     "C4": f"a soft ÷ hard_orm ratio past {verdicts_storage.AFFORDABLE_RATIO:g} over its whole interval (across "
-          f"it: near the cut-off, confirmed by default); restore failing",
-    "C5": f"messages in --profile: massive from {MASSIVE_SECONDS:g} s or {MASSIVE_WAL_BYTES // 1024 ** 3} GiB of "
-          f"WAL for the move",
-    "C6": "a server clock source mis-ordering as often as utcnow; writers without clock skew",
+          f"it: near the cut-off, confirmed by default); soft_deleted_fraction in --profile; restore failing",
+    "C5": f"messages and maintenance_window_s in --profile: massive from {MASSIVE_SECONDS:g} s (or the window) or "
+          f"{MASSIVE_WAL_BYTES // 1024 ** 3} GiB of WAL for the move",
+    "C6": "a server clock source mis-ordering as often as utcnow; clock_skew_ms in --profile (writers without "
+          "clock skew)",
 }
 
 

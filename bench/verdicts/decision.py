@@ -19,6 +19,7 @@ from bench.verdicts import CHANGES, RULES, STATEMENTS, judge_all
 from bench.verdicts import moved
 from bench.verdicts.decisions import delete_paths
 from bench.verdicts.profile import DEFAULTS, Profile, load_profile
+from bench.verdicts.profile import said as value_said
 from bench.verdicts.rules import FIX_RATIO, MARGIN
 from bench.verdicts.sensitivity import break_evens
 
@@ -30,10 +31,10 @@ def decision(paths: list[str], profile: Profile = DEFAULTS) -> dict:
     """The decision on the review's claims from these results files (several are pooled), for the hub the
     profile describes (bench.verdicts.profile; its defaults when none is given)."""
     df = load(paths)
-    judged = judge_all(df, delete_paths(paths), reads_per_write=profile.value("reads_per_write"),
-                       production_messages=profile.value("messages"))
+    paths_facts = delete_paths(paths)
+    judged = judge_all(df, paths_facts, **profile.options())
     costs = end_to_end.costs(df)
-    evens = break_evens(df, profile)
+    evens = break_evens(df, profile, paths_facts)
     claims = []
     for claim, judgement in judged.items():
         choice = judgement.choice
@@ -93,8 +94,8 @@ def markdown(found: dict) -> str:
             recommended += f" (a tie with {', '.join(claim['tied_with'])}; decided by {claim['decided_by']})"
         lines.append(f"| {claim['claim']} | {claim['verdict']} | {_cell(recommended)} | {claim['action']} | "
                      f"{_cell(claim['reason'] or claim['deciding'])} |")
-    evens = [f"{claim['claim']} by {even['parameter']} (judged at "
-             f"{'the measured size' if even['judged_at'] is None else even['judged_at']}): {even['said']}"
+    evens = [f"{claim['claim']} by {even['parameter']} (judged at {value_said(even['parameter'], even['judged_at'])}): "
+             f"{even['said']}"
              for claim in found["claims"] for even in claim.get("break_even", [])]
     if evens:
         lines += ["", "Break-evens (the other values held fixed):"] + [f"- {_cell(said)}" for said in evens]
@@ -103,8 +104,8 @@ def markdown(found: dict) -> str:
                   + _cell(moved.said(found["facts_moved"]))]
     profile = found["profile"]
     said = f"profile {_cell(profile['file'])} (sha256 {profile['sha256'][:12]})" if profile["file"] else "no profile"
-    lines[:0] = [f"Hub: {said}; stated: " + (", ".join(f"{k} = {v}" for k, v in profile["stated"].items()) or "nothing"), ""]
-    assumed = [f"{k} = {v}" for k, v in profile["assumed"].items() if k in profile["read_by"]]
+    lines[:0] = [f"Hub: {said}; stated: " + (", ".join(f"{k} = {value_said(k, v)}" for k, v in profile["stated"].items()) or "nothing"), ""]
+    assumed = [f"{k} = {profile['assumed_said'][k]}" for k in profile["assumed"] if k in profile["read_by"]]
     lines += ["", "Assumed (defaults, not the hub's own figures): " + (", ".join(assumed) or "nothing"),
         "Rule: " + ", ".join(f"{k} = {v}" for k, v in found["rule"].items())]
     if profile["stated_but_not_used_by_a_rule"]:

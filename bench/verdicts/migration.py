@@ -26,7 +26,8 @@ MASSIVE_WAL_BYTES = 1024 ** 3
 PRODUCTION_MESSAGES: int | None = None
 
 RULE_C5 = (f"on absolute cost, not a ratio to the alternative: confirmed if raw_path's migration takes "
-           f"{MASSIVE_SECONDS:g} s or more (its whole interquartile range) or writes {size(MASSIVE_WAL_BYTES)} of WAL "
+           f"{MASSIVE_SECONDS:g} s or more (MASSIVE_SECONDS, or the profile's maintenance_window_s; its whole "
+           f"interquartile range) or writes {size(MASSIVE_WAL_BYTES)} of WAL "
            f"or more at the measured size, or at PRODUCTION_MESSAGES when stated: from the log-log curves of time, "
            f"WAL and a concurrent writer's longest wait against rows rewritten fitted over three sizes or more, "
            f"judged on their 95% intervals, else projected linearly from the largest size; refuted if it "
@@ -83,7 +84,11 @@ def _c5_fit(sizes: pd.DataFrame, column: str, at: float):
     return fit, fit.predict(at)
 
 
-def c5_migration(df: pd.DataFrame, production_messages: int | None = PRODUCTION_MESSAGES, **_) -> Judgement:
+def c5_migration(df: pd.DataFrame, production_messages: int | None = PRODUCTION_MESSAGES,
+                 maintenance_window_s: float | None = None, **_) -> Judgement:
+    """C5 at the measured size, or at `production_messages`; massive from `maintenance_window_s` (the hub's
+    longest migration, default MASSIVE_SECONDS) or MASSIVE_WAL_BYTES."""
+    window = MASSIVE_SECONDS if maintenance_window_s is None else maintenance_window_s
     table = summary(df, "migrate_audio_storage", by=("variant",))
     raw = row_of(table, labels.BASELINE) if not table.empty else None
     key = row_of(table, labels.STORAGE_KEY) if not table.empty else None
@@ -106,39 +111,40 @@ def c5_migration(df: pd.DataFrame, production_messages: int | None = PRODUCTION_
     sizes = _c5_sizes(df, labels.BASELINE)
     timed = _c5_fit(sizes, "median_s", production_messages or rows)
     if production_messages and timed is not None:
-        return _c5_at_production(sizes, timed, production_messages, key, evidence)
+        return _c5_at_production(sizes, timed, production_messages, key, evidence, window)
     scale = production_messages / rows if production_messages else 1.0
     where = f"{production_messages:,.0f} messages (projected linearly from {rows:,.0f})" if production_messages \
         else f"the measured {rows:,.0f} messages"
     took, wal_at = Ratio(median * scale, low * scale, high * scale), wal * scale
     cost = f"raw_path's move at {where}: {ms(took.value)} (IQR {ms(took.low)}–{ms(took.high)}), {size(wal_at)} WAL"
-    deciding = f"{cost}; massive from {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}"
-    side = took.side(MASSIVE_SECONDS)
+    deciding = f"{cost}; massive from {window:g} s or {size(MASSIVE_WAL_BYTES)}"
+    side = took.side(window)
     if not production_messages and median > 0 and side == "below" and wal_at < MASSIVE_WAL_BYTES:
         if timed is not None:
             fit = timed[0]
-            reach = 10 ** ((math.log10(MASSIVE_SECONDS) - fit.intercept) / fit.slope) if fit.slope > 0 else math.inf
+            reach = 10 ** ((math.log10(window) - fit.intercept) / fit.slope) if fit.slope > 0 else math.inf
             deciding += f": not massive at this size; time grows as rows^{fit.slope:.2f} [{fit.low:.2f}–" \
-                        f"{fit.high:.2f}] over {len(sizes)} sizes, so {MASSIVE_SECONDS:g} s is reached near " \
+                        f"{fit.high:.2f}] over {len(sizes)} sizes, so {window:g} s is reached near " \
                         f"{reach:,.0f} messages (extrapolation; production size not stated: PRODUCTION_MESSAGES)"
         else:
-            deciding += f": not massive at this size; at this rate {MASSIVE_SECONDS:g} s is reached near " \
-                        f"{MASSIVE_SECONDS / median * rows:,.0f} messages (production size not stated: " \
+            deciding += f": not massive at this size; at this rate {window:g} s is reached near " \
+                        f"{window / median * rows:,.0f} messages (production size not stated: " \
                         f"PRODUCTION_MESSAGES)"
     if side == "above" or wal_at >= MASSIVE_WAL_BYTES:
         return Judgement(CONFIRMED, deciding, evidence, labels.STORAGE_KEY, ADOPT,
-                         f"{cost}, at or above {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}; storage_key "
+                         f"{cost}, at or above {window:g} s or {size(MASSIVE_WAL_BYTES)}; storage_key "
                          f"rewrites {key['rows']:,.0f} row{'s' if key['rows'] != 1 else ''}")
     if side == "below" and production_messages:
         return Judgement(REFUTED, deciding, evidence, labels.STORAGE_KEY, REJECT,
-                         f"not massive at the stated size: {cost}, below {MASSIVE_SECONDS:g} s and "
+                         f"not massive at the stated size: {cost}, below {window:g} s and "
                          f"{size(MASSIVE_WAL_BYTES)}")
     return Judgement(INCONCLUSIVE, deciding, evidence, labels.STORAGE_KEY, UNDECIDED,
                      f"cheap at this size ({ms(median)}, {size(wal)} WAL for {rows:,.0f} rows); measure at production "
                      f"size" + (f", with {' and as '.join(missing[:1] + missing[2:])}" if writer == "" else ""))
 
 
-def _c5_at_production(sizes: pd.DataFrame, timed, production: int, key, evidence: str) -> Judgement:
+def _c5_at_production(sizes: pd.DataFrame, timed, production: int, key, evidence: str,
+                      window: float) -> Judgement:
     """C5 at the stated production size from the curves fitted over three sizes or more, with their intervals."""
     fit, (value, low, high) = timed
     took = Ratio(value, low, high)
@@ -152,14 +158,14 @@ def _c5_at_production(sizes: pd.DataFrame, timed, production: int, key, evidence
            (f", {size(wal.value)} [{size(wal.low)}–{size(wal.high)}] WAL" if wal is not None else "") + \
            (f", a writer on the same messages waits up to {ms(waited[1][0])} [{ms(waited[1][1])}–{ms(waited[1][2])}]"
             if waited is not None else "")
-    deciding = f"{cost}; massive from {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}, over the whole 95% interval"
-    sides = {took.side(MASSIVE_SECONDS), wal.side(MASSIVE_WAL_BYTES) if wal is not None else "unknown"}
+    deciding = f"{cost}; massive from {window:g} s or {size(MASSIVE_WAL_BYTES)}, over the whole 95% interval"
+    sides = {took.side(window), wal.side(MASSIVE_WAL_BYTES) if wal is not None else "unknown"}
     rewrites = f"storage_key rewrites {key['rows']:,.0f} row{'s' if key['rows'] != 1 else ''}"
     if "above" in sides:
         return Judgement(CONFIRMED, deciding, evidence, labels.STORAGE_KEY, ADOPT,
-                         f"{cost}: at or above {MASSIVE_SECONDS:g} s or {size(MASSIVE_WAL_BYTES)}; {rewrites}")
+                         f"{cost}: at or above {window:g} s or {size(MASSIVE_WAL_BYTES)}; {rewrites}")
     if sides == {"below"}:
         return Judgement(REFUTED, deciding, evidence, labels.STORAGE_KEY, REJECT,
-                         f"not massive at the stated size: {cost}, below {MASSIVE_SECONDS:g} s and "
+                         f"not massive at the stated size: {cost}, below {window:g} s and "
                          f"{size(MASSIVE_WAL_BYTES)}")
     return Judgement(INCONCLUSIVE, deciding, evidence, labels.STORAGE_KEY, UNDECIDED, deciding)

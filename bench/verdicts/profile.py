@@ -4,13 +4,17 @@
     [hub]
     messages = 40_000_000       # messages in the production database (C5 projects the move to it)
     reads_per_write = 20        # active_sync reads per mark_sync write (C2 weighs read and write by it)
+    foreign_keys = false        # production's tables lack the model's foreign keys (C3 judges those paths)
+    soft_deleted_fraction = 0.3 # C4 judges list_live at the smallest measured fraction at or above it
+    maintenance_window_s = 600  # C5: a move longer than this is massive
+    clock_skew_ms = 1           # C6 judges ordering at the smallest measured skew at or above it
 
 `sessionbench verdicts --profile FILE` judges with it; the decision states the file, its SHA-256, the
 values it gave and, as assumptions, every value left at its default. Units are in the key names
 where a key has one (`_ms`, `_s`, `_fraction`). An unknown key, a wrong type or another format is
 refused in one line: a misspelt key would otherwise be silently ignored and the default used.
-Only `messages` and `reads_per_write` feed a rule today; the other keys are stated for the reader
-(and listed as not used by any rule) so a profile can already say everything a later rule will read.
+`sessions`, `nodes_per_session` and `rtt_ms` feed no rule yet: they are stated for the reader (and
+listed as not used by any rule) so a profile can already say everything a later rule will read.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import UserError
-from bench.verdicts.migration import PRODUCTION_MESSAGES
+from bench.verdicts.facts import NTP_SKEW_MS
+from bench.verdicts.migration import MASSIVE_SECONDS, PRODUCTION_MESSAGES
 from bench.verdicts.sync_flag import READS_PER_WRITE
 
 FORMAT = 1
@@ -32,11 +37,16 @@ KEYS = {
     "nodes_per_session": (int, None, "mesh nodes per session", ""),
     "reads_per_write": (float, READS_PER_WRITE, "active_sync reads per mark_sync write", "C2 (READS_PER_WRITE)"),
     "rtt_ms": (float, None, "round-trip time between the app and the database, ms", ""),
-    "foreign_keys": (bool, None, "whether production's tables have their foreign keys", ""),
-    "soft_deleted_fraction": (float, None, "share of sessions soft-deleted", ""),
-    "maintenance_window_s": (float, None, "longest migration the hub can take, seconds", ""),
-    "clock_skew_ms": (float, None, "clock skew between the hub's writers, ms", ""),
+    "foreign_keys": (bool, True, "whether production's tables have the foreign keys the model declares", "C3"),
+    "soft_deleted_fraction": (float, None, "share of sessions soft-deleted (default: the largest measured)", "C4"),
+    "maintenance_window_s": (float, MASSIVE_SECONDS, "longest migration the hub can take, seconds",
+                             "C5 (MASSIVE_SECONDS)"),
+    "clock_skew_ms": (float, NTP_SKEW_MS, "clock skew between the hub's writers, ms", "C6 (NTP_SKEW_MS)"),
 }
+# How a default of None reads: what the rule then does.
+UNSTATED = {"messages": "the measured size", "soft_deleted_fraction": "the largest measured"}
+# The keyword each rule-read key is passed to bench.verdicts.judge_all as, where it differs from the key.
+OPTION = {"messages": "production_messages"}
 
 
 @dataclass(frozen=True)
@@ -48,15 +58,30 @@ class Profile:
     def value(self, key: str):
         return self.stated[key] if key in self.stated else KEYS[key][1]
 
+    def options(self) -> dict:
+        """The stated values the rules read, as bench.verdicts.judge_all's keyword options (an unstated one is
+        left to the rule's own default, so the decision and the notebooks' verdict tables say the same)."""
+        return {OPTION.get(key, key): value for key, value in self.stated.items() if KEYS[key][3]}
+
     def as_dict(self) -> dict:
         assumed = {key: KEYS[key][1] for key in KEYS if key not in self.stated}
+        # "assumed_said": each assumed value as the page and the Markdown print it
         unused = sorted(key for key in self.stated if not KEYS[key][3])
         return {"file": self.file, "sha256": self.sha256, "format": FORMAT, "stated": dict(self.stated),
-                "assumed": assumed, "read_by": {key: KEYS[key][3] for key in KEYS if KEYS[key][3]},
+                "assumed": assumed, "assumed_said": {key: said(key, value) for key, value in assumed.items()}, "read_by": {key: KEYS[key][3] for key in KEYS if KEYS[key][3]},
                 "stated_but_not_used_by_a_rule": unused}
 
 
 DEFAULTS = Profile()
+
+
+def said(key: str, value) -> str:
+    """A profile value as the decision prints it ("the measured size" for an unstated production size)."""
+    if value is None:
+        return UNSTATED.get(key, "not stated")
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _typed(key: str, value, where: str):

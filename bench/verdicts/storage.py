@@ -34,7 +34,8 @@ AFFORDABLE_RATIO = 1.5
 UTCNOW = verdicts_time.UTCNOW
 
 RULES = {
-    "C3": "on the schema the model declares: confirmed if any supported delete path that completes (raises no "
+    "C3": "on the schema the model declares (on the tables without its foreign keys when the profile says "
+          "foreign_keys = false, where the action is to add them): confirmed if any supported delete path that completes (raises no "
           "error) leaves orphans > 0; refuted if every completed path leaves 0 (exact counts). A path that raises "
           "deleted nothing (the purge failed). Paths with FK triggers off are not supported and not counted. The "
           "same paths on the tables without their foreign keys (made by hand or by an older migration) and the "
@@ -43,7 +44,8 @@ RULES = {
           "orphans, the lowest purge_user latency ratio.",
     "C4": f"refuted if soft delete leaks deleted rows into reads (leaks > 0) or restore returns no row; partly "
           f"if restore is not measured or a soft ÷ hard_orm latency ratio (delete_session, purge_user, list_live "
-          f"at the largest deleted fraction) lies above {AFFORDABLE_RATIO:g} over its whole 95% interval; "
+          f"at the largest deleted fraction, or at the smallest measured at or above the profile's "
+          f"soft_deleted_fraction) lies above {AFFORDABLE_RATIO:g} over its whole 95% interval; "
           f"confirmed if all lie below; near the cut-off if one straddles {AFFORDABLE_RATIO:g} (none above), where "
           f"the stated default is taken: confirmed, as below it, said as near the cut-off. Facts of the run "
           f"(exact counts: leaks per ORM and raw SQL read path, unique keys after a delete, bloat after delete/restore "
@@ -100,14 +102,17 @@ def _c3(df, verdict, evidence, clean, leaving: int, completed: int, failed: int,
     return Judgement(verdict, deciding, evidence, best, action, reason)
 
 
-def _c3_from_paths(df: pd.DataFrame, paths: pd.DataFrame) -> Judgement:
+def _c3_from_paths(df: pd.DataFrame, paths: pd.DataFrame, foreign_keys: bool | None = None) -> Judgement:
     """C3 on the delete-path fact table: a path that raised deleted nothing, so only completed paths count.
     The verdict is on the schema the model declares; the same paths without its foreign keys say what a
-    hand-made or older schema leaves. Several runs count a path once per outcome (the same path with the
-    same result in every run is one)."""
+    hand-made or older schema leaves. With `foreign_keys` False (the hub's profile says production's
+    tables lack them) the verdict is on those paths instead. Several runs count a path once per outcome
+    (the same path with the same result in every run is one)."""
     paths = verdict_facts.with_schema(paths)
     paths = paths.drop_duplicates(subset=[c for c in ("image", "variant", "schema", "path", "error", "orphans")
                                           if c in paths])
+    if foreign_keys is False and (paths["schema"] == "no_fks").any():
+        return _c3_without_fks(df, paths)
     bare = paths[(paths["schema"] == "no_fks") & ~paths["path"].isin(UNSUPPORTED_PATHS)]
     paths = paths[paths["schema"] == "declared"]
     bypass = paths[paths["path"].isin(UNSUPPORTED_PATHS)]
@@ -138,9 +143,38 @@ def _c3_from_paths(df: pd.DataFrame, paths: pd.DataFrame) -> Judgement:
     return _c3(df, REFUTED, evidence, clean, 0, len(completed), len(failed), **options)
 
 
-def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **_) -> Judgement:
+def _c3_without_fks(df: pd.DataFrame, paths: pd.DataFrame) -> Judgement:
+    """C3 for a hub whose tables lack the foreign keys the model declares (profile: foreign_keys = false):
+    judged on the same paths run on the tables without them."""
+    declared = paths[(paths["schema"] == "declared") & ~paths["path"].isin(UNSUPPORTED_PATHS)]
+    bare = paths[(paths["schema"] == "no_fks") & ~paths["path"].isin(UNSUPPORTED_PATHS)]
+    completed = bare[bare["error"].isna()]
+    leaving = completed[completed["orphans"] > 0]
+    deciding = (f"{len(leaving)} of {len(completed)} completed delete paths leave orphans (exact counts) on the "
+                f"tables without their foreign keys (profile: foreign_keys = false)")
+    complete = verdict_facts.clean_everywhere(declared)
+    with_fks = (f"with the foreign keys the model declares, every path completes with 0 orphans on "
+                f"{', '.join(short(v) for v in complete)}" if complete else
+                "even with the foreign keys the model declares, no variant completes every path with 0 orphans")
+    clean = sorted(set(completed["variant"]) - set(leaving["variant"]))
+    if leaving.empty:
+        evidence = f"0 orphans after every one of {len(completed)} completed delete paths without the foreign keys"
+        return _c3(df, REFUTED, evidence, clean, 0, len(completed), len(bare) - len(completed))
+    listed = "; ".join(f"{short(v)}: " + ", ".join(f"{p} {o:.0f}" for p, o in zip(part["path"], part["orphans"]))
+                       for v, part in leaving.groupby("variant", sort=False))
+    evidence = f"without the foreign keys, orphans left by {len(leaving)} of {len(completed)} completed delete " \
+               f"paths: {listed}; {with_fks}"
+    spared = f" (only {', '.join(short(v) for v in clean)} leaves none)" if clean else " on every variant"
+    reason = (f"{deciding}, up to {leaving['orphans'].max():.0f} rows{spared}: SQLAlchemy backrefs do not stop bulk, "
+              f"Core or raw SQL deletes. Add the foreign keys with ON DELETE CASCADE to production's tables; {with_fks}")
+    best = complete[0] if complete else ""
+    return Judgement(CONFIRMED, deciding, evidence, best, CHANGE, reason)
+
+
+def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, foreign_keys: bool | None = None,
+               **_) -> Judgement:
     if delete_paths is not None and not delete_paths.empty:
-        return _c3_from_paths(df, delete_paths)
+        return _c3_from_paths(df, delete_paths, foreign_keys)
     measured = df[df["workload"].isin(DELETE_PATHS) & df["orphans"].notna()]
     if measured.empty:
         return Judgement(NOT_MEASURED, evidence="no delete path recorded orphan counts")
@@ -158,8 +192,24 @@ def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, **_) 
     return _c3(df, REFUTED, evidence, clean, 0, len(paths), 0)
 
 
-def soft_ratios(df: pd.DataFrame, variant: str = labels.SOFT) -> dict[str, Ratio]:
-    """A soft variant ÷ hard_orm latency per delete workload, list_live at its largest deleted fraction."""
+def _at_fraction(values: pd.Series, fraction: float | None):
+    """The index of the deleted fraction C4 judges list_live at: the smallest measured at or above the hub's
+    `fraction` (soft delete's cost grows with it, so the next measured one is the conservative stand-in),
+    the largest measured when `fraction` is None or above them all."""
+    at_or_above = values[values >= fraction] if fraction is not None else values.iloc[:0]
+    return at_or_above.idxmin() if not at_or_above.empty else values.idxmax()
+
+
+def deleted_fractions(df: pd.DataFrame) -> list[float]:
+    """The deleted fractions list_live measured soft delete at beside hard_orm."""
+    table = ratios(df, "list_live")
+    values = table["param"].map(lambda p: param_value(p) if p else 0.0) if not table.empty else []
+    return sorted({float(v) for v in values if isinstance(v, float)})
+
+
+def soft_ratios(df: pd.DataFrame, variant: str = labels.SOFT, fraction: float | None = None) -> dict[str, Ratio]:
+    """A soft variant ÷ hard_orm latency per delete workload, list_live at its largest deleted fraction, or
+    at the smallest measured at or above the hub's soft-deleted `fraction` (profile: soft_deleted_fraction)."""
     found = {}
     for workload in ("delete_session", "purge_user", "list_live"):
         table = ratios(df, workload)
@@ -167,8 +217,9 @@ def soft_ratios(df: pd.DataFrame, variant: str = labels.SOFT) -> dict[str, Ratio
             continue
         values = table["param"].map(lambda p: param_value(p) if p else 0.0)
         numeric = values.map(lambda v: isinstance(v, float))
-        # the largest deleted fraction; a named parameter (purge_user's user=largest): the last one declared
-        param = table.loc[values[numeric].idxmax(), "param"] if numeric.all() else table["param"].iloc[-1]
+        # the deleted fraction judged; a named parameter (purge_user's user=largest): the last one declared
+        param = table.loc[_at_fraction(values[numeric].astype(float), fraction), "param"] if numeric.all() \
+            else table["param"].iloc[-1]
         ratio = ratio_of(table, variant, param)
         if ratio is not None:
             found[workload + (f" at {param_value(param):.0%} deleted" if param and numeric.all() else
@@ -209,21 +260,26 @@ def _soft_conditions(found: dict) -> list[str]:
     return conditions
 
 
-def c4_soft_delete(df: pd.DataFrame, **_) -> Judgement:
+def c4_soft_delete(df: pd.DataFrame, soft_deleted_fraction: float | None = None, **_) -> Judgement:
     soft = df[df["variant"] == labels.SOFT]
     if soft.empty:
         return Judgement(NOT_MEASURED, evidence="no results for deletion=soft")
     leaks = soft["leaks"].dropna()
     restore = summary(df, "restore_session", by=("variant",))
     restored = row_of(restore, labels.SOFT) if not restore.empty else None
-    found = soft_ratios(df)
+    found = soft_ratios(df, fraction=soft_deleted_fraction)
     facts = verdict_facts.soft_facts(fact_table(df, "deletion_facts"), labels.SOFT)
     evidence = "soft ÷ hard_orm latency: " + (", ".join(f"{w} {r.text()}" for w, r in found.items()) or "n/a")
-    unindexed = soft_ratios(df, labels.SOFT_UNINDEXED)
+    unindexed = soft_ratios(df, labels.SOFT_UNINDEXED, soft_deleted_fraction)
     if unindexed:
         evidence += "; without the partial indexes: " + ", ".join(f"{w} {r.text()}" for w, r in unindexed.items())
     growth = _list_live_growth(df)
     evidence += f"; {growth}" if growth else ""
+    if soft_deleted_fraction is not None:
+        listed = [w for w in found if w.startswith("list_live at ")]
+        evidence += (f"; list_live judged {listed[0].removeprefix('list_live ')}, for the hub's "
+                     f"{soft_deleted_fraction:.0%} soft-deleted (profile: the smallest measured fraction at or above "
+                     f"it, else the largest)") if listed else ""
     evidence += f"; leaks {leaks.sum():.0f}" if not leaks.empty else "; leaks not measured"
     if "orm_paths" in facts:
         evidence += (f" (after deleting {facts['deleted']} sessions: {facts['orm_leaked']} come back through "

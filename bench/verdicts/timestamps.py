@@ -24,9 +24,10 @@ UTCNOW = f"{DEPRECATED}; across hosts, clock skew breaks event ordering more tha
          f"does not measure skew"
 NTP_SKEW_MS = verdict_facts.NTP_SKEW_MS
 RULE = (f"on exact counts of mis-ordered events against commit order: refuted if, at a writer clock skew of "
-        f"{NTP_SKEW_MS} ms (NTP-synced hosts), utcnow's timestamps mis-order more event pairs than the best "
+        f"{NTP_SKEW_MS} ms (NTP-synced hosts; the profile's clock_skew_ms when stated, judged at the smallest "
+        f"measured skew at or above it), utcnow's timestamps mis-order more event pairs than the best "
         f"server-side source (now(), clock_timestamp() or a sequence) on the same schedule; confirmed if they "
-        f"mis-order no more at every measured skew and naive UTC values mis-order none across server time zones "
+        f"mis-order no more at every measured skew up to the one judged and naive UTC values mis-order none across server time zones "
         f"and a daylight-saving change; partly otherwise. Assumed: {ordering.EVENTS} events from "
         f"{len(ordering.SKEW_PATTERN)} writers, one started every {ordering.EVENT_GAP_MS:g} ms (EVENT_GAP_MS). "
         f"Without those facts: confirmed if naive_utc's recent_activity returns the same rows in every server time "
@@ -84,19 +85,40 @@ def _zones_text(found: dict, column: str) -> list[str]:
     return said
 
 
-def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
+def measured_skews(df: pd.DataFrame) -> list[float]:
+    """The writer clock skews the run measured utcnow's ordering at (ms)."""
+    naive = verdict_facts.ordering(fact_table(df, "ordering_facts"), "naive_utc")
+    return sorted(k[2] for k in naive if k[:2] == ("clock skew", ordering.CLIENT_SOURCE))
+
+
+def _judged_skew(client: dict, stated: float | None) -> float | None:
+    """The writer clock skew C6 decides at: NTP_SKEW_MS, or for the hub's own skew (profile: clock_skew_ms)
+    the smallest measured at or above it (mis-orderings grow with skew), the largest measured when it lies
+    above them all. None when it was not measured."""
+    if stated is None:
+        return NTP_SKEW_MS if NTP_SKEW_MS in client else None
+    at_or_above = [measured for measured in client if measured >= stated]
+    return min(at_or_above) if at_or_above else max(client, default=None)
+
+
+def c6_timestamps(df: pd.DataFrame, clock_skew_ms: float | None = None, **_) -> Judgement:
     facts = fact_table(df, "ordering_facts")
     naive, aware = verdict_facts.ordering(facts, "naive_utc"), verdict_facts.ordering(facts, "aware")
     client = {k[2]: v for k, v in naive.items() if k[:2] == ("clock skew", ordering.CLIENT_SOURCE)}
     server = {k[1]: v for k, v in naive.items() if k[0] == "clock skew" and k[1] in ordering.SERVER_SOURCES}
-    if NTP_SKEW_MS not in client or not server:
+    skew = _judged_skew(client, clock_skew_ms)
+    if skew is None or not server:
         return _by_rows(df)
+    where = (f"a {skew:g} ms writer clock skew (NTP-synced hosts)" if clock_skew_ms is None else
+             f"a {skew:g} ms writer clock skew (the hub's {clock_skew_ms:g} ms, profile: the smallest measured skew "
+             f"at or above it, else the largest)")
     best = min(server, key=lambda s: (server[s]["misordered_pairs"], server[s]["late_events"]))
-    at_ntp = client[NTP_SKEW_MS]
-    deciding = (f"at a {NTP_SKEW_MS} ms writer clock skew (NTP-synced hosts) utcnow's timestamps: "
+    at_ntp = client[skew]
+    deciding = (f"at {where} utcnow's timestamps: "
                 f"{verdict_facts.counted(at_ntp)}; {best}: {verdict_facts.counted(server[best])} (exact counts, "
                 f"{at_ntp['events']} events, one every {ordering.EVENT_GAP_MS:g} ms)")
-    skews = ", ".join(f"{skew:g} ms {c['misordered_pairs']} pairs/{c['late_events']} late" for skew, c in client.items())
+    skews = ", ".join(f"{measured:g} ms {c['misordered_pairs']} pairs/{c['late_events']} late"
+                      for measured, c in client.items())
     servers = ", ".join(f"{s.removeprefix('server ')} {c['misordered_pairs']} pairs/{c['late_events']} late"
                         for s, c in server.items())
     zones = _zones_text(naive, "naive") + _zones_text(aware, "aware")
@@ -109,7 +131,9 @@ def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
     aware_holds = all(aware.get((check, ordering.VALUE_SOURCES[1], None), {}).get("misordered_pairs", 1) == 0
                       for check in ("time zones", "daylight saving"))
     recommended = labels.AWARE if aware_holds else labels.BASELINE
-    worse = {skew for skew, c in client.items() if c["misordered_pairs"] > server[best]["misordered_pairs"]}
+    # Skews up to the one judged: a hub whose writers stay within it never meets the larger ones.
+    worse = {measured for measured, c in client.items()
+             if measured <= skew and c["misordered_pairs"] > server[best]["misordered_pairs"]}
     fix = (f"order events by the server's {best.removeprefix('server ')} (it mis-orders {server[best]['misordered_pairs']} of "
            f"{server[best]['pairs']} pairs, only where transactions commit out of insert order) and store timestamptz "
            f"written as datetime.now(timezone.utc) or by the server: utcnow is deprecated since Python 3.12")
@@ -119,16 +143,16 @@ def c6_timestamps(df: pd.DataFrame, **_) -> Judgement:
                             zip(("across zones", "across DST"), utc_zones) if z is not None)
     halves = (("time zones", "holds" if zones_hold else "fails",
                f"naive UTC mis-ordered {zone_counts or 'not measured'}"),
-              ("clock skew between writers", "fails" if NTP_SKEW_MS in worse else "holds",
-               f"at {NTP_SKEW_MS} ms: utcnow {at_ntp['misordered_pairs']} of {at_ntp['pairs']} pairs, the server's "
+              ("clock skew between writers", "fails" if skew in worse else "holds",
+               f"at {skew:g} ms: utcnow {at_ntp['misordered_pairs']} of {at_ntp['pairs']} pairs, the server's "
                f"{best.removeprefix('server ')} {server[best]['misordered_pairs']}"))
-    if NTP_SKEW_MS in worse:
+    if skew in worse:
         return Judgement(REFUTED, deciding, evidence, recommended, REJECT,
-                         f"utcnow timestamps do not order events across hosts: at {NTP_SKEW_MS} ms skew "
+                         f"utcnow timestamps do not order events across hosts: at {skew:g} ms skew "
                          f"{verdict_facts.counted(at_ntp)}; {fix}", halves=halves)
     if not worse and zones_hold:
         return Judgement(CONFIRMED, deciding, evidence, recommended, CHANGE,
-                         f"ordering holds at every measured skew and across zones, but {DEPRECATED}", halves=halves)
+                         f"ordering holds at every measured skew up to {skew:g} ms and across zones, but {DEPRECATED}", halves=halves)
     return Judgement(PARTLY, deciding, evidence, recommended, CHANGE,
-                     (f"utcnow keeps order at {NTP_SKEW_MS} ms skew but not at {min(worse):g} ms; " if worse else
+                     (f"utcnow keeps order at {skew:g} ms skew but not at {min(worse):g} ms; " if worse else
                       "naive UTC values mis-order across server time zones or daylight saving; ") + fix, halves=halves)
