@@ -15,8 +15,8 @@ def test_no_more_misordering_than_the_server_at_every_skew_and_none_across_zones
              for f in skew_facts(client_at_ntp=(1, 1))]
     found = judged(with_facts(frame(row("unrelated", median_s=1.0)), ordering_facts=facts), "C6")
     assert (found["verdict"], found["action"]) == ("confirmed", "change")
-    assert found["reason"] == ("ordering holds at every measured skew and across zones, but datetime.utcnow is "
-                               "deprecated since Python 3.12 (write datetime.now(timezone.utc))")
+    assert found["reason"] == ("ordering holds at every measured skew up to 10 ms and across zones, but "
+                               "datetime.utcnow is deprecated since Python 3.12 (write datetime.now(timezone.utc))")
 
 
 @pytest.mark.parametrize(("options", "verdict", "recommended"), [

@@ -35,8 +35,8 @@ UTCNOW = verdicts_time.UTCNOW
 
 RULES = {
     "C3": "on the schema the model declares (on the tables without its foreign keys when the profile says "
-          "foreign_keys = false, where the action is to add them): confirmed if any supported delete path that completes (raises no "
-          "error) leaves orphans > 0; refuted if every completed path leaves 0 (exact counts). A path that raises "
+          "foreign_keys = false, where the action is to add them): confirmed if any supported delete path that "
+          "completes (raises no error) leaves orphans > 0; refuted if every completed path leaves 0 (exact counts). A path that raises "
           "deleted nothing (the purge failed). Paths with FK triggers off are not supported and not counted. The "
           "same paths on the tables without their foreign keys (made by hand or by an older migration) and the "
           "variants on which every path completes with 0 orphans are stated beside it. Source: the run's "

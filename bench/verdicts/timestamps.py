@@ -24,8 +24,8 @@ UTCNOW = f"{DEPRECATED}; across hosts, clock skew breaks event ordering more tha
          f"does not measure skew"
 NTP_SKEW_MS = verdict_facts.NTP_SKEW_MS
 RULE = (f"on exact counts of mis-ordered events against commit order: refuted if, at a writer clock skew of "
-        f"{NTP_SKEW_MS} ms (NTP-synced hosts; the profile's clock_skew_ms when stated, judged at the smallest "
-        f"measured skew at or above it), utcnow's timestamps mis-order more event pairs than the best "
+        f"{NTP_SKEW_MS} ms (NTP-synced hosts), or the profile's clock_skew_ms when stated, judged at the smallest "
+        f"measured skew at or above it, utcnow's timestamps mis-order more event pairs than the best "
         f"server-side source (now(), clock_timestamp() or a sequence) on the same schedule; confirmed if they "
         f"mis-order no more at every measured skew up to the one judged and naive UTC values mis-order none across server time zones "
         f"and a daylight-saving change; partly otherwise. Assumed: {ordering.EVENTS} events from "
