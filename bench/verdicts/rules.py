@@ -149,3 +149,13 @@ def group_leads(df: pd.DataFrame, workload: str, param: str = "") -> Leads:
             known[(a, b)] = lead(df, workload, a, b, param)
         return known[(a, b)]
     return leads
+
+
+def at_or_above(measured, stated: float):
+    """The measured point a rule judges a hub's own value at: the smallest at or above `stated` (the cost
+    or the harm grows with the value, so the next measured point is the conservative stand-in), the
+    largest when `stated` lies above them all; None when nothing was measured. bench.verdicts.sensitivity
+    finds these rules' break-evens just above each measured point."""
+    measured = list(measured)
+    above = [point for point in measured if point >= stated]
+    return min(above) if above else max(measured, default=None)

@@ -20,6 +20,7 @@ import pandas as pd
 from bench.plan.recommended import without as without_recommended
 from bench.verdicts import storage, timestamps
 from bench.verdicts.migration import MIGRATION_WORKLOADS, c5_migration, measured_rows
+from bench.verdicts.profile import said as said_as
 from bench.verdicts.rules import Judgement
 from bench.verdicts.storage import c3_orphans, c4_soft_delete
 from bench.verdicts.sync_flag import c2_by_reads_per_write
@@ -131,9 +132,9 @@ def break_evens(df: pd.DataFrame, profile, delete_paths: pd.DataFrame | None = N
         here, there = _answer(judges["foreign_keys"](now)), _answer(judges["foreign_keys"](not now))
         listed = [] if here == there else [{"at": not now, "verdict": there[0], "recommended": there[1],
                                             "action": there[2], "extrapolated": False}]
-        said = f"{_words(*here)} with foreign_keys = {str(now).lower()}; " + (
-            f"{_words(*there)} with foreign_keys = {str(not now).lower()}" if listed else "the same with "
-            f"foreign_keys = {str(not now).lower()}")
+        said = f"{_words(*here)} with foreign_keys = {said_as('foreign_keys', now)}; " + (
+            f"{_words(*there)} with foreign_keys = {said_as('foreign_keys', not now)}" if listed else
+            f"the same with foreign_keys = {said_as('foreign_keys', not now)}")
         out.setdefault("C3", []).append({"parameter": "foreign_keys", "judged_at": now, "changes": listed,
                                          "said": said})
     return {claim: out[claim] for claim in sorted(out)}

@@ -17,6 +17,7 @@ from bench.verdicts import facts as verdict_facts
 from bench.verdicts import timestamps as verdicts_time
 from bench.verdicts.rules import (
     ADOPT, BASE, CHANGE, CONFIRMED, INCONCLUSIVE, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement,
+    at_or_above,
     row_of, short,
 )
 from bench.verdicts.migration import RULE_C5, c5_migration
@@ -193,11 +194,10 @@ def c3_orphans(df: pd.DataFrame, delete_paths: pd.DataFrame | None = None, forei
 
 
 def _at_fraction(values: pd.Series, fraction: float | None):
-    """The index of the deleted fraction C4 judges list_live at: the smallest measured at or above the hub's
-    `fraction` (soft delete's cost grows with it, so the next measured one is the conservative stand-in),
-    the largest measured when `fraction` is None or above them all."""
-    at_or_above = values[values >= fraction] if fraction is not None else values.iloc[:0]
-    return at_or_above.idxmin() if not at_or_above.empty else values.idxmax()
+    """The index of the deleted fraction C4 judges list_live at: the measured one at or above the hub's
+    `fraction` (rules.at_or_above), the largest measured when `fraction` is None."""
+    judged = values.max() if fraction is None else at_or_above(values, fraction)
+    return values[values == judged].index[0]
 
 
 def deleted_fractions(df: pd.DataFrame) -> list[float]:

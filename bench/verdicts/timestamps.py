@@ -15,7 +15,7 @@ from bench.load import ordering
 from bench.results import fact_table
 from bench.verdicts import facts as verdict_facts
 from bench.verdicts.rules import (
-    CHANGE, CONFIRMED, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement, short,
+    CHANGE, CONFIRMED, NOT_MEASURED, PARTLY, REFUTED, REJECT, UNDECIDED, Judgement, at_or_above, short,
 )
 from models_variants import labels
 
@@ -97,8 +97,7 @@ def _judged_skew(client: dict, stated: float | None) -> float | None:
     above them all. None when it was not measured."""
     if stated is None:
         return NTP_SKEW_MS if NTP_SKEW_MS in client else None
-    at_or_above = [measured for measured in client if measured >= stated]
-    return min(at_or_above) if at_or_above else max(client, default=None)
+    return at_or_above(client, stated)
 
 
 def c6_timestamps(df: pd.DataFrame, clock_skew_ms: float | None = None, **_) -> Judgement:
