@@ -9,13 +9,14 @@ check). With five short runs a side on a machine shared with other work, a 25% s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from bench.gate.continuous import resolve_commit, run_flags
+from bench.gate.continuous import resolve_commit, run_flags, schedule
 from bench.cli import build_parser
 from bench.errors import UserError
 from tests.runs import ROOT
@@ -89,13 +90,33 @@ def test_check_reports_the_extra_statement_and_compare_the_slowdown(scratch, ope
     printed = again.stdout.splitlines()
     assert len(printed) == 1 and printed[0].endswith(".json") and "/again/head/" in printed[0]
 
+    # --parts 2: each run in two parts (one comparison group each), base and head alternating part by
+    # part, each side's parts merged into one run holding both groups.
+    parted = subprocess.run([sys.executable, "-m", "bench.cli", "continuous", base, head, "--repo", str(repo),
+                             "--cache", str(open_tmp_path / "cache"), "--out", str(open_tmp_path / "parted"),
+                             "--runs-per-side", "1", "--parts", "2", "--latency-gate", "advisory", *RUN],
+                            capture_output=True, text=True, cwd=open_tmp_path, env=env, timeout=600, check=False)
+    assert parted.returncode == 1, parted.stderr  # check still blocks, on the merged head run
+    steps = [line.split(": ", 1)[1] for line in parted.stderr.splitlines()
+             if line.startswith("sessionbench continuous: run ")]
+    assert [step.split(": ")[0] + " " + step.split(": ")[1].split()[0] for step in steps] == [
+        "run 1/1, part 1/2 base", "run 1/1, part 1/2 head", "run 1/1, part 2/2 base", "run 1/1, part 2/2 head",
+        "run 1/1 base", "run 1/1 head"], steps
+    merged = [json.loads(path.read_text()) for path in sorted((open_tmp_path / "parted").glob("*/*.json"))]
+    assert len(merged) == 2  # base/ and head/: one merged run each, the parts under parts/
+    for doc in merged:
+        assert sorted(b["extra_info"]["workload"] for b in doc["benchmarks"]) == ["dashboard", "session_detail"]
+        assert [entry["shard"] for entry in doc["sessionbench"]["shards"]] == ["1/2", "2/2"]
+    assert "+1 statement" in parted.stdout
+
 
 def test_unknown_commits_and_bad_settings_are_one_line_exit_2(tmp_path):
     repo = tmp_path / "repo"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(repo)], check=True, capture_output=True)
     for argv, words in ((["no-such-commit", "HEAD"], "no-such-commit"), (["HEAD", "--", "--x"], "not a commit"),
                         (["HEAD", "HEAD", "--max-time", "-1"], "--max-time"),
-                        (["HEAD", "HEAD", "--runs-per-side", "0"], "--runs-per-side")):
+                        (["HEAD", "HEAD", "--runs-per-side", "0"], "--runs-per-side"),
+                        (["HEAD", "HEAD", "--parts", "0"], "--parts")):
         done = subprocess.run([sys.executable, "-m", "bench.cli", "continuous", "--repo", str(repo),
                                "--cache", str(tmp_path / "cache"), *argv], capture_output=True, text=True, cwd=ROOT,
                               check=False)
@@ -112,3 +133,9 @@ def test_only_the_given_settings_pass_through_each_as_its_flag():
                                       "loading=lazy", "--max-time", "0.1", "--backend", "docker"])
     assert run_flags(args) == ["--backend", "docker", "--only", "workload=dashboard", "--only", "loading=lazy",
                                "--max-time", "0.1"]
+
+
+def test_the_schedule_alternates_base_and_head_run_by_run_or_part_by_part():
+    # (pair, part, side): side 0 is the base; part 0 is a whole run
+    assert schedule(2, 1) == [(0, 0, 0), (0, 0, 1), (1, 0, 0), (1, 0, 1)]
+    assert schedule(2, 2) == [(0, 1, 0), (0, 1, 1), (0, 2, 0), (0, 2, 1), (1, 1, 0), (1, 1, 1), (1, 2, 0), (1, 2, 1)]

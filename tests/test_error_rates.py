@@ -122,11 +122,12 @@ def test_ci_order_splits_consecutive_runs_base_head_base_head():
 def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp_path, monkeypatch):
     made = []
 
-    def one_run(workloads, out, env=None):
-        made.append((out.name, (env or {}).get("SESSIONBENCH_TEST_SLOWDOWN")))
-        return out / "run.json"
+    def one_run(workloads, out, env=None, shard=None):
+        made.append((out.name if not shard else f"{out.parent.name} {shard}", (env or {}).get("SESSIONBENCH_TEST_SLOWDOWN")))
+        return out / f"run{shard or ''}.json".replace("/", "of")
 
     monkeypatch.setattr(runner, "one_run", one_run)
+    monkeypatch.setattr(runner, "merge", lambda parts, out: out / f"merged from {len(parts)}.json")
     options = argparse.Namespace(workloads="dashboard,list_live,active_sync", blocks=2, slowdown=0.25,
                                  work=str(tmp_path), per_side=3)
     done = runner.blocks({"runs": []}, options)
@@ -144,6 +145,13 @@ def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp
     assert [len(five["blocks"][0][side]) for side in ("base", "new")] == [5, 5] and made[-1][0] == "BLOCK00-B4"
     with pytest.raises(SystemExit):
         error_rates.main(["--replay", "--blocks", "1", "--per-side", "0", "--work", str(tmp_path)])
+    # --parts 2: each pair part by part, base then slowed, as `sessionbench continuous --parts 2`; then merged
+    made.clear()
+    parted = runner.blocks({"runs": []}, argparse.Namespace(**{**vars(options), "blocks": 1, "per_side": 1, "parts": 2}))
+    assert made == [("BLOCK00-A0 1/2", None), ("BLOCK00-B0 1/2", slow_first), ("BLOCK00-A0 2/2", None),
+                    ("BLOCK00-B0 2/2", slow_first)]
+    assert parted["blocks"][0]["base"] == [str(tmp_path / "BLOCK00-A0" / "merged from 2.json")]
+    assert parted["blocks"][0]["parts"] == 2
 
 
 def test_analyze_measures_run_effects_and_pairing_on_a_drifting_series(tmp_path):
@@ -256,6 +264,22 @@ def test_size_report_gives_each_slowed_benchmarks_measured_ratio_against_the_aim
     assert "| NO |" in raising  # 1.10 is 0.15 from the aim of 1.25
     assert "baseline |" not in report  # a bystander has no row, only its count
     assert "1/2 within ±0.07" in report and "bystanders flagged 0/1" in report
+
+
+def test_size_report_with_nothing_slowed_is_an_a_a_over_every_benchmark(tmp_path):
+    from tests.test_compare import make_bench, make_doc
+
+    def run(n, side):
+        return make_doc(*(make_bench(variant=v, median=0.01, noise=0.002, seed=100 * side + 10 * n + k)
+                          for k, v in enumerate(("baseline", "loading=selectin", "loading=raise"))), run_id=f"{side}{n}")
+
+    done = {"spec": "dashboard=0", "parts": 4, "base": _saved(tmp_path, [run(n, 0) for n in range(5)], "A"),
+            "new": _saved(tmp_path, [run(n, 1) for n in range(5)], "B")}
+    options = argparse.Namespace(argv=["--size", "--slowed", "dashboard=0"], busy=True, workloads="dashboard",
+                                 slowdown=0.25)
+    report = injected_size.size_report(done, options, "t")
+    assert "Nothing slowed (A/A): compare exits 0; flagged 0/3 benchmarks" in report
+    assert "each run in 4 parts" in report and "--parts 4" in report
 
 
 def test_several_per_side_reports_each_slowed_benchmarks_size_beside_whether_it_was_caught(tmp_path):

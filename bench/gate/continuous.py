@@ -3,7 +3,11 @@
 Each commit gets a git worktree and its own virtual environment, both cached by commit under the
 cache folder (a second call with the same commits installs nothing). The two are measured
 alternately, base, head, base, head, ... (`--runs-per-side` each), so a slow phase of the machine
-falls on both sides alike; then the head's own sessionbench judges, as the workflow does:
+falls on both sides alike. With `--parts N` each run is measured in N parts (`run --shard K/N`,
+comparison groups whole), base and head alternating part by part, and each side's N parts are
+merged (`sessionbench merge`, the side's own) into that run: the two sides of a comparison group
+are then measured seconds apart, not a run's length. Then the head's own sessionbench judges, as
+the workflow does:
 
 1. `compare --base B1..Bn --new H1..Hn`: latency, with the pair of neighbouring runs as the unit;
 2. `check` on the head's first run: exact statement counts and plan shapes against its budgets.
@@ -29,7 +33,7 @@ import sysconfig
 import time
 from pathlib import Path
 
-from bench.plan import settings
+from bench.plan import settings, shard
 from bench.errors import UserError
 
 # The run settings passed through to each side's `sessionbench run` (each side parses them itself).
@@ -48,6 +52,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("head", metavar="HEAD", help="the commit under test")
     parser.add_argument("--runs-per-side", type=int, default=5,
                         help="runs of each commit, alternating base and head (default 5; compare pairs them)")
+    parser.add_argument("--parts", type=int, default=1, metavar="N",
+                        help="measure each run in N parts (run --shard K/N), base and head alternating part by part, "
+                             "then merge each side's parts: a comparison group's base and head are seconds apart "
+                             "(default 1: whole runs; at most the number of comparison groups)")
     parser.add_argument("--repo", default=".", help="the git repository holding both commits (default: here)")
     parser.add_argument("--cache", default=None,
                         help=f"worktrees and environments, one per commit (default {default_cache()})")
@@ -174,22 +182,57 @@ def _checked(argv: list[str], what: str) -> None:
         raise UserError(f"{what}: {last}", "re-run with --debug, or try --install pinned")
 
 
-def _measure(side: Side, number: int, total: int, out: Path, flags: list[str], log) -> None:
+def schedule(runs_per_side: int, parts: int) -> list[tuple[int, int, int]]:
+    """The order of measurement, as (pair, part, side) with side 0 the base and 1 the head: pair by
+    pair, part by part (0 = the whole run), base then head, so each part's two sides are neighbours."""
+    return [(pair, part, side) for pair in range(runs_per_side)
+            for part in (range(1, parts + 1) if parts > 1 else (0,)) for side in (0, 1)]
+
+
+def _measure(side: Side, step: str, folder: Path, flags: list[str], log) -> Path:
     started = time.perf_counter()
-    folder = out / side.role
     # In the side's worktree: pytest-benchmark records that checkout's commit in the results file.
     done = subprocess.run([side.sessionbench, "run", *flags, "--quiet", "--print-path", "--out", str(folder)],
                           cwd=side.worktree, capture_output=True, text=True, check=False)
-    log.write(f"== run {number}/{total}: {side.role} {side.commit}, exit {done.returncode}\n{done.stderr}\n")
+    log.write(f"== {step}: {side.role} {side.commit}, exit {done.returncode}\n{done.stderr}\n")
     log.flush()
     path = Path(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else None
     if path is None or not path.is_file():
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"run {number}/{total} ({side.role} {side.short}) wrote no results: {last}",
-                        f"see {log.name}")
-    side.files.append(path)
+        raise UserError(f"{step} ({side.role} {side.short}) wrote no results: {last}", f"see {log.name}")
     failed = f", {done.returncode=} (a case failed)" if done.returncode else ""
-    _say(f"run {number}/{total}: {side.role} {side.short} -> {path} ({time.perf_counter() - started:.0f} s{failed})")
+    _say(f"{step}: {side.role} {side.short} -> {path} ({time.perf_counter() - started:.0f} s{failed})")
+    return path
+
+
+def _merge(side: Side, parts: list[Path], folder: Path, step: str, log) -> Path:
+    """A run's parts as one results file, by the side's own `sessionbench merge`."""
+    done = subprocess.run([side.sessionbench, "merge", *map(str, parts), "--out", str(folder), "--print-path"],
+                          cwd=side.worktree, capture_output=True, text=True, check=False)
+    log.write(f"== {step}, merged: {side.role} {side.commit}, exit {done.returncode}\n{done.stderr}\n")
+    log.flush()
+    path = Path(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 and done.stdout.strip() else None
+    if path is None or not path.is_file():
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"{step}: the {side.role}'s parts could not be merged: {last}", f"see {log.name}")
+    _say(f"{step}: {side.role} {side.short}, {len(parts)} parts merged -> {path}")
+    return path
+
+
+def measure_alternately(sides: list[Side], runs_per_side: int, parts: int, out: Path, flags: list[str], log) -> None:
+    """Every run of both sides in `schedule` order; each side's files in `Side.files`, pair by pair."""
+    pending: dict[int, list[Path]] = {0: [], 1: []}
+    for pair, part, index in schedule(runs_per_side, parts):
+        side = sides[index]
+        step = f"run {pair + 1}/{runs_per_side}" + (f", part {part}/{parts}" if part else "")
+        if not part:
+            side.files.append(_measure(side, step, out / side.role, flags, log))
+            continue
+        pending[index].append(_measure(side, step, out / "parts" / side.role, [*flags, "--shard", f"{part}/{parts}"],
+                                       log))
+        if part == parts:
+            side.files.append(_merge(side, pending[index], out / side.role, f"run {pair + 1}/{runs_per_side}", log))
+            pending[index] = []
 
 
 def _report(argv: list[str], cwd: Path, title: str, args, stream) -> int:
@@ -209,6 +252,9 @@ def continuous(args) -> int:
     if not 1 <= args.runs_per_side <= 100:
         raise UserError(f"--runs-per-side: {args.runs_per_side} is outside 1..100",
                         "5 per side pairs each run with its neighbour (docs/error-rates.md)")
+    if not 1 <= args.parts <= shard.MAX_SHARDS:
+        raise UserError(f"--parts: {args.parts} is outside 1..{shard.MAX_SHARDS}",
+                        "1 measures whole runs; N up to the number of comparison groups cuts each run in N parts")
     flags = run_flags(args)
     for name in PASSED:  # refuse a bad value here, not after two installs
         if getattr(args, name, None) not in (None, []):
@@ -219,15 +265,13 @@ def continuous(args) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     sides = [Side("base", base, cache.resolve(), args.install), Side("head", head, cache.resolve(), args.install)]
-    _say(f"base {base[:10]} against head {head[:10]}, {args.runs_per_side} runs each, alternating; "
+    cut = f", each in {args.parts} parts alternating part by part" if args.parts > 1 else ", alternating"
+    _say(f"base {base[:10]} against head {head[:10]}, {args.runs_per_side} runs each{cut}; "
          f"log in {out / 'continuous.log'}")
     for side in sides:
         side.prepare(repo)
-    total = 2 * args.runs_per_side
     with open(out / "continuous.log", "a") as log:
-        for index in range(args.runs_per_side):
-            for offset, side in enumerate(sides):
-                _measure(side, 2 * index + offset + 1, total, out, flags, log)
+        measure_alternately(sides, args.runs_per_side, args.parts, out, flags, log)
     base_side, head_side = sides
     stream = sys.stderr if args.print_path else sys.stdout
     fmt = ["--format", "markdown"] if args.summary else []

@@ -64,13 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-side", type=int, default=gate_errors.PER_SIDE, metavar="N",
                         help=f"runs per side of each block --blocks adds (default {gate_errors.PER_SIDE}, as the CI "
                              "workflow)")
+    parser.add_argument("--parts", type=int, default=1, metavar="N",
+                        help="with --blocks or --size: measure each pair as `sessionbench continuous --parts N` does, "
+                             "each run in N parts alternating part by part, then merged (default 1: whole runs)")
     parser.add_argument("--size", action="store_true",
                         help="only the injected slowdown's measured size: --per-side unchanged and as many slowed "
                              "runs, alternated, then each slowed benchmark's ratio against the aim (section "
-                             "size-idle or size-busy of --doc); runs stored in --work are kept and finished")
+                             "size-idle or size-busy of --doc, size-parts<N>-... with --parts); runs stored in "
+                             "--work are kept and finished")
     parser.add_argument("--slowed", metavar="SPEC",
                         help="with --size: the SESSIONBENCH_TEST_SLOWDOWN value (default: the first of --workloads "
-                             "at --slowdown), e.g. 'dashboard[loading=selectin]=0.25'")
+                             "at --slowdown), e.g. 'dashboard[loading=selectin]=0.25'; a fraction of 0 slows "
+                             "nothing: an A/A at the same schedule (section aa-...)")
     parser.add_argument("--injected-log", metavar="FILE",
                         help="summarise a SESSIONBENCH_TEST_SLOWDOWN_LOG file per case (no runs, no doc)")
     options = parser.parse_args(argv)
@@ -79,16 +84,23 @@ def main(argv: list[str] | None = None) -> int:
         lines = Path(options.injected_log).read_text().splitlines()
         print(injected_size.injected_log_summary([json.loads(line) for line in lines if line.strip()]))
         return 0
+    if options.parts < 1:
+        parser.error("--parts needs at least 1 part")
     if options.size:
         options.slowed = options.slowed or f"{options.workloads.split(',')[0]}={options.slowdown}"
         injected.parse_targets(options.slowed)  # a misspelt spec stops here, before any run
         Path(options.work).mkdir(parents=True, exist_ok=True)
         with _busy(options):
             done = runner.measure_size(options)
-        title = ("Injected slowdown's measured size, busy: one CPU-bound process per core beside the runs"
-                 if options.busy else "Injected slowdown's measured size, idle machine")
+        unchanged = not any(t.value and float(t.value) > 0 for t in injected.parse_targets(options.slowed))
+        what = "Both sides unchanged (A/A)" if unchanged else "Injected slowdown's measured size"
+        how = f", each run in {options.parts} parts" if options.parts > 1 else ""
+        title = (f"{what}{how}, busy: one CPU-bound process per core beside the runs" if options.busy
+                 else f"{what}{how}, idle machine")
         block = injected_size.size_report(done, options, title)
-        sections.write_doc(Path(options.doc), "size-busy" if options.busy else "size-idle", block)
+        section = "-".join(["aa" if unchanged else "size", *([f"parts{options.parts}"] if options.parts > 1 else []),
+                            "busy" if options.busy else "idle"])
+        sections.write_doc(Path(options.doc), section, block)
         print(block)
         return 0
     if options.blocks and not options.replay:

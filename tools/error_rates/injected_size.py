@@ -13,7 +13,7 @@ import statistics
 from pathlib import Path
 
 from bench import results
-from bench.gate import compare
+from bench.gate import compare, rule
 from bench.measure import injected
 from models_variants import Variant
 
@@ -82,7 +82,8 @@ def size_report(done: dict, options, title: str) -> str:
              f"Measured {datetime.date.today()} by `python -m tools.error_rates {' '.join(options.argv)}` on "
              f"{os.cpu_count()} cores, Python {platform.python_version()}, embedded PostgreSQL, Linux {platform.release()}"
              f"{', one busy process per core beside every run' if options.busy else ''}. {per_side} unchanged and "
-             f"{per_side} slowed runs (`SESSIONBENCH_TEST_SLOWDOWN={done['spec']}`), alternated, each "
+             f"{per_side} slowed runs (`SESSIONBENCH_TEST_SLOWDOWN={done['spec']}`), alternated"
+             f"{_parts_words(done.get('parts', 1))}, each "
              f"`sessionbench run --only workload={options.workloads}`; ratio = compare's head / base (geometric "
              "means of the runs), wall time.", "",
              "| benchmark | measured ratio | within ±0.07 of the aim | compare |", "|---|---:|---|---|"]
@@ -98,12 +99,23 @@ def size_report(done: dict, options, title: str) -> str:
                       f"({'within' if abs(middle - goal) <= 0.03 else 'NOT within'} ±0.03), range "
                       f"{min(ratios):.3f}-{max(ratios):.3f}; caught {sum(r.verdict == 'regression' for r in slowed)}/"
                       f"{len(slowed)}; bystanders flagged {sum(r.verdict != 'no change' for r in bystanders)}/{len(bystanders)}."]
+    else:  # nothing slowed (a fraction of 0): an A/A at the same schedule, every benchmark unchanged
+        detects = sorted(r.detectable for r in rows if r.detectable is not None)
+        lines += ["", f"Nothing slowed (A/A): compare exits {int(rule.has_regression(rows))}; flagged "
+                      f"{sum(r.verdict != 'no change' for r in rows)}/{len(rows)} benchmarks"
+                      + (f"; detects {statistics.median(detects):.0%} (median benchmark)" if detects else "") + "."]
+    if slowed:
         logs = [Path(p) for p in done.get("logs", [])[:per_side]]
         if logs and all(p.is_file() for p in logs):
             records = [[json.loads(line) for line in p.read_text().splitlines() if line.strip()] for p in logs]
             base = round_medians([results.read(Path(p)) for p in done["base"][:per_side]])
             lines += decomposition_lines(rows, slowed, own_parts(records), base)
     return "\n".join(lines)
+
+
+def _parts_words(parts: int) -> str:
+    return (f" part by part (each run in {parts} parts, `run --shard K/{parts}`, merged: as `sessionbench continuous "
+            f"--parts {parts}`)") if parts > 1 else ""
 
 
 def _geometric_mean(values: list[float]) -> float:

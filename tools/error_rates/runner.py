@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.gate.continuous import schedule
 from tools.error_rates.between_runs import headline_ratios, run_spread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,15 +25,37 @@ def sessionbench(*args: str, env: dict | None = None) -> subprocess.CompletedPro
     return subprocess.run(command, env=environment, capture_output=True, text=True, cwd=ROOT)
 
 
-def one_run(workloads: str, out: Path, env: dict | None = None) -> Path:
+def one_run(workloads: str, out: Path, env: dict | None = None, shard: str | None = None) -> Path:
     started = time.perf_counter()
     done = sessionbench("run", "--backend", "embedded", "--out", str(out), "--quiet", "--print-path",
-                        "--only", f"workload={workloads}", env=env)
+                        "--only", f"workload={workloads}", *(("--shard", shard) if shard else ()), env=env)
     if done.returncode != 0:
         raise SystemExit(f"run into {out} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
     path = Path(done.stdout.strip().splitlines()[-1])
-    print(f"  {out.name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    print(f"  {out.name}{f' part {shard}' if shard else ''}: {time.perf_counter() - started:.0f} s",
+          file=sys.stderr, flush=True)
     return path
+
+
+def merge(parts: list[Path], out: Path) -> Path:
+    done = sessionbench("merge", *map(str, parts), "--out", str(out), "--print-path")
+    if done.returncode != 0:
+        raise SystemExit(f"merge into {out} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def alternated_pair(workloads: str, base_out: Path, new_out: Path, new_env: dict, parts: int) -> tuple[Path, Path]:
+    """One pair of runs, an unchanged one into `base_out` and one with `new_env` into `new_out`, in the
+    order `sessionbench continuous --parts` measures base and head (continuous.schedule): whole runs
+    with parts 1, else part by part (into <out>/parts), each side's parts merged into its run."""
+    made: dict[int, list[Path]] = {0: [], 1: []}
+    for _, part, side in schedule(1, parts):
+        out = new_out if side else base_out
+        made[side].append(one_run(workloads, out / "parts" if part else out, new_env if side else None,
+                                  f"{part}/{parts}" if part else None))
+    if parts == 1:
+        return made[0][0], made[1][0]
+    return merge(made[0], base_out), merge(made[1], new_out)
 
 
 def compare(base: Path, new: Path, threshold: str, metric: str = "wall") -> dict:
@@ -111,9 +134,11 @@ def blocks(result: dict, options) -> dict:
         env = {"SESSIONBENCH_TEST_SLOWDOWN": spec}
         base, new = [], []
         for k in range(options.per_side):
-            base.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-A{k}")))
-            new.append(str(one_run(options.workloads, Path(options.work) / f"BLOCK{j:02d}-B{k}", env)))
-        done.append({"slowed": slowed, "spec": spec, "base": base, "new": new})
+            a, b = alternated_pair(options.workloads, Path(options.work) / f"BLOCK{j:02d}-A{k}",
+                                   Path(options.work) / f"BLOCK{j:02d}-B{k}", env, getattr(options, "parts", 1))
+            base.append(str(a))
+            new.append(str(b))
+        done.append({"slowed": slowed, "spec": spec, "base": base, "new": new, "parts": getattr(options, "parts", 1)})
     return {**result, "blocks": done}
 
 
@@ -130,16 +155,17 @@ def measure_size(options) -> dict:
     SESSIONBENCH_TEST_SLOWDOWN=`options.slowed` (stored in <work>/size.json; runs already stored are
     kept, so a series can be finished later)."""
     stored = Path(options.work) / "size.json"
-    done = json.loads(stored.read_text()) if stored.is_file() else {"spec": options.slowed, "base": [], "new": []}
-    if done["spec"] != options.slowed:
-        raise SystemExit(f"{stored} holds runs slowed by {done['spec']!r}, not {options.slowed!r}: use another --work")
-    for k in range(len(done["new"]), options.per_side):
-        if len(done["base"]) == k:
-            done["base"].append(str(one_run(options.workloads, Path(options.work) / f"SIZE-A{k}")))
+    done = (json.loads(stored.read_text()) if stored.is_file()
+            else {"spec": options.slowed, "parts": options.parts, "base": [], "new": []})
+    if done["spec"] != options.slowed or done.get("parts", 1) != options.parts:
+        raise SystemExit(f"{stored} holds runs slowed by {done['spec']!r} in {done.get('parts', 1)} part(s), not "
+                         f"{options.slowed!r} in {options.parts}: use another --work")
+    for k in range(min(len(done["base"]), len(done["new"])), options.per_side):
         log = Path(options.work) / f"SIZE-B{k}.log"  # each slowed round's own part and work (injected_size)
-        done["new"].append(str(one_run(options.workloads, Path(options.work) / f"SIZE-B{k}",
-                                       {"SESSIONBENCH_TEST_SLOWDOWN": options.slowed,
-                                        "SESSIONBENCH_TEST_SLOWDOWN_LOG": str(log)})))
-        done.setdefault("logs", []).append(str(log))
+        a, b = alternated_pair(options.workloads, Path(options.work) / f"SIZE-A{k}", Path(options.work) / f"SIZE-B{k}",
+                               {"SESSIONBENCH_TEST_SLOWDOWN": options.slowed, "SESSIONBENCH_TEST_SLOWDOWN_LOG": str(log)},
+                               options.parts)
+        done["base"][k:], done["new"][k:] = [str(a)], [str(b)]
+        done.setdefault("logs", [])[k:] = [str(log)]
         stored.write_text(json.dumps(done, indent=1))
     return done
