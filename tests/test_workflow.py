@@ -116,7 +116,7 @@ def test_pull_requests_are_gated_by_sessionbench_continuous_in_one_job():
     job = _benchmarks()["jobs"]["benchmarks"]
     run = next(step for step in job["steps"] if step.get("id") == "run")["run"]
     assert 'sessionbench continuous "$BASE_SHA" HEAD --repo head --install pinned' in run
-    for flag in ('--runs-per-side "$RUNS_PER_SIDE"', '--latency-gate "$LATENCY_GATE"', '--metric "$COMPARE_METRIC"',
+    for flag in ('--runs-per-side "$RUNS_PER_SIDE"', '--parts "$RUN_PARTS"', '--latency-gate "$LATENCY_GATE"', '--metric "$COMPARE_METRIC"',
                  '--threshold "$COMPARE_THRESHOLD"', '--summary "$GITHUB_STEP_SUMMARY"', "--print-path"):
         assert flag in run, flag
     assert "for side in" not in run and "compare --base" not in run
@@ -124,6 +124,7 @@ def test_pull_requests_are_gated_by_sessionbench_continuous_in_one_job():
     assert [step["with"].get("fetch-depth") for step in checkouts] == [0]  # the base commit is in the clone
     env = _benchmarks()["env"]
     assert env["LATENCY_GATE"] in ("advisory", "blocking") and int(env["RUNS_PER_SIDE"]) >= 5
+    assert 1 <= int(env["RUN_PARTS"]) <= 19  # the default run has 19 comparison groups; a part holds at least one
 
 
 def test_every_run_script_is_valid_bash():

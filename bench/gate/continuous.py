@@ -230,9 +230,10 @@ def measure_alternately(sides: list[Side], runs_per_side: int, parts: int, out: 
             continue
         pending[index].append(_measure(side, step, out / "parts" / side.role, [*flags, "--shard", f"{part}/{parts}"],
                                        log))
-        if part == parts:
-            side.files.append(_merge(side, pending[index], out / side.role, f"run {pair + 1}/{runs_per_side}", log))
-            pending[index] = []
+        if part == parts and index == len(sides) - 1:  # the pair's last part measured: merge both sides' parts
+            for number, each in enumerate(sides):
+                each.files.append(_merge(each, pending[number], out / each.role, f"run {pair + 1}/{runs_per_side}", log))
+                pending[number] = []
 
 
 def _report(argv: list[str], cwd: Path, title: str, args, stream) -> int:

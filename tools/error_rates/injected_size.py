@@ -82,11 +82,13 @@ def size_report(done: dict, options, title: str) -> str:
              f"Measured {datetime.date.today()} by `python -m tools.error_rates {' '.join(options.argv)}` on "
              f"{os.cpu_count()} cores, Python {platform.python_version()}, embedded PostgreSQL, Linux {platform.release()}"
              f"{', one busy process per core beside every run' if options.busy else ''}. {per_side} unchanged and "
-             f"{per_side} slowed runs (`SESSIONBENCH_TEST_SLOWDOWN={done['spec']}`), alternated"
+             f"{per_side} {'slowed' if slowed else 'also unchanged'} runs (`SESSIONBENCH_TEST_SLOWDOWN={done['spec']}`), "
+             "alternated"
              f"{_parts_words(done.get('parts', 1))}, each "
              f"`sessionbench run --only workload={options.workloads}`; ratio = compare's head / base (geometric "
-             "means of the runs), wall time.", "",
-             "| benchmark | measured ratio | within ±0.07 of the aim | compare |", "|---|---:|---|---|"]
+             "means of the runs), wall time."]
+    if slowed:
+        lines += ["", "| benchmark | measured ratio | within ±0.07 of the aim | compare |", "|---|---:|---|---|"]
     for row in slowed:
         lines.append(f"| {row.workload} {row.param or ''} {row.variant} | {row.ratio:.3f} | "
                      f"{'yes' if abs(row.ratio - goal) <= 0.07 else 'NO'} | {row.verdict} |")

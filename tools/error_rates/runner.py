@@ -32,7 +32,7 @@ def one_run(workloads: str, out: Path, env: dict | None = None, shard: str | Non
     if done.returncode != 0:
         raise SystemExit(f"run into {out} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
     path = Path(done.stdout.strip().splitlines()[-1])
-    print(f"  {out.name}{f' part {shard}' if shard else ''}: {time.perf_counter() - started:.0f} s",
+    print(f"  {f'{out.parent.name} part {shard}' if shard else out.name}: {time.perf_counter() - started:.0f} s",
           file=sys.stderr, flush=True)
     return path
 
