@@ -129,7 +129,7 @@ def test_blocks_alternate_unchanged_and_slowed_runs_and_rotate_the_bystander(tmp
     monkeypatch.setattr(runner, "one_run", one_run)
     monkeypatch.setattr(runner, "merge", lambda parts, out: out / f"merged from {len(parts)}.json")
     options = argparse.Namespace(workloads="dashboard,list_live,active_sync", blocks=2, slowdown=0.25,
-                                 work=str(tmp_path), per_side=3)
+                                 work=str(tmp_path), per_side=3, parts=1)
     done = runner.blocks({"runs": []}, options)
     slow_first, slow_second = "list_live=0.25,active_sync=0.25", "dashboard=0.25,active_sync=0.25"
     assert made[:6] == [("BLOCK00-A0", None), ("BLOCK00-B0", slow_first), ("BLOCK00-A1", None),

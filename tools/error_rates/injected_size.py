@@ -87,31 +87,29 @@ def size_report(done: dict, options, title: str) -> str:
              f"{_parts_words(done.get('parts', 1))}, each "
              f"`sessionbench run --only workload={options.workloads}`; ratio = compare's head / base (geometric "
              "means of the runs), wall time."]
-    if slowed:
-        lines += ["", "| benchmark | measured ratio | within ±0.07 of the aim | compare |", "|---|---:|---|---|"]
-    for row in slowed:
-        lines.append(f"| {row.workload} {row.param or ''} {row.variant} | {row.ratio:.3f} | "
-                     f"{'yes' if abs(row.ratio - goal) <= 0.07 else 'NO'} | {row.verdict} |")
-    if slowed:
-        ratios = [r.ratio for r in slowed]
-        middle = statistics.median(ratios)
-        within = sum(abs(r - goal) <= 0.07 for r in ratios)
-        bystanders = [r for r in rows if not slowed_by(done["spec"], r)]
-        lines += ["", f"Aim {goal:.2f}: {within}/{len(ratios)} within ±0.07, median {middle:.3f} "
-                      f"({'within' if abs(middle - goal) <= 0.03 else 'NOT within'} ±0.03), range "
-                      f"{min(ratios):.3f}-{max(ratios):.3f}; caught {sum(r.verdict == 'regression' for r in slowed)}/"
-                      f"{len(slowed)}; bystanders flagged {sum(r.verdict != 'no change' for r in bystanders)}/{len(bystanders)}."]
-    else:  # nothing slowed (a fraction of 0): an A/A at the same schedule, every benchmark unchanged
+    if not slowed:  # a fraction of 0 slows nothing: an A/A at the same schedule, every benchmark unchanged
         detects = sorted(r.detectable for r in rows if r.detectable is not None)
         lines += ["", f"Nothing slowed (A/A): compare exits {int(rule.has_regression(rows))}; flagged "
                       f"{sum(r.verdict != 'no change' for r in rows)}/{len(rows)} benchmarks"
                       + (f"; detects {statistics.median(detects):.0%} (median benchmark)" if detects else "") + "."]
-    if slowed:
-        logs = [Path(p) for p in done.get("logs", [])[:per_side]]
-        if logs and all(p.is_file() for p in logs):
-            records = [[json.loads(line) for line in p.read_text().splitlines() if line.strip()] for p in logs]
-            base = round_medians([results.read(Path(p)) for p in done["base"][:per_side]])
-            lines += decomposition_lines(rows, slowed, own_parts(records), base)
+        return "\n".join(lines)
+    lines += ["", "| benchmark | measured ratio | within ±0.07 of the aim | compare |", "|---|---:|---|---|"]
+    for row in slowed:
+        lines.append(f"| {row.workload} {row.param or ''} {row.variant} | {row.ratio:.3f} | "
+                     f"{'yes' if abs(row.ratio - goal) <= 0.07 else 'NO'} | {row.verdict} |")
+    ratios = [r.ratio for r in slowed]
+    middle = statistics.median(ratios)
+    within = sum(abs(r - goal) <= 0.07 for r in ratios)
+    bystanders = [r for r in rows if not slowed_by(done["spec"], r)]
+    lines += ["", f"Aim {goal:.2f}: {within}/{len(ratios)} within ±0.07, median {middle:.3f} "
+                  f"({'within' if abs(middle - goal) <= 0.03 else 'NOT within'} ±0.03), range "
+                  f"{min(ratios):.3f}-{max(ratios):.3f}; caught {sum(r.verdict == 'regression' for r in slowed)}/"
+                  f"{len(slowed)}; bystanders flagged {sum(r.verdict != 'no change' for r in bystanders)}/{len(bystanders)}."]
+    logs = [Path(p) for p in done.get("logs", [])[:per_side]]
+    if logs and all(p.is_file() for p in logs):
+        records = [[json.loads(line) for line in p.read_text().splitlines() if line.strip()] for p in logs]
+        base = round_medians([results.read(Path(p)) for p in done["base"][:per_side]])
+        lines += decomposition_lines(rows, slowed, own_parts(records), base)
     return "\n".join(lines)
 
 

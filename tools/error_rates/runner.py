@@ -135,10 +135,10 @@ def blocks(result: dict, options) -> dict:
         base, new = [], []
         for k in range(options.per_side):
             a, b = alternated_pair(options.workloads, Path(options.work) / f"BLOCK{j:02d}-A{k}",
-                                   Path(options.work) / f"BLOCK{j:02d}-B{k}", env, getattr(options, "parts", 1))
+                                   Path(options.work) / f"BLOCK{j:02d}-B{k}", env, options.parts)
             base.append(str(a))
             new.append(str(b))
-        done.append({"slowed": slowed, "spec": spec, "base": base, "new": new, "parts": getattr(options, "parts", 1)})
+        done.append({"slowed": slowed, "spec": spec, "base": base, "new": new, "parts": options.parts})
     return {**result, "blocks": done}
 
 
