@@ -1,4 +1,5 @@
 import json
+import threading
 from datetime import timedelta
 
 import numpy as np
@@ -241,3 +242,44 @@ def test_leftovers_of_a_failed_load_are_replaced(engine, fresh_schema):
     with engine.connect() as conn:
         loaded = scalar(conn, "SELECT count(*) FROM S.messages", fresh_schema)
     assert loaded == report.rows["messages"]
+
+
+class _InterruptedCommit:
+    """The dialect's commit, raising KeyboardInterrupt (as a Ctrl-C inside psycopg does) on call `at`."""
+
+    def __init__(self, dialect, at: int | None):
+        self.real, self.at, self.calls, self.lock = dialect.do_commit, at, 0, threading.Lock()
+
+    def __call__(self, dbapi_connection):
+        with self.lock:
+            self.calls += 1
+            hit = self.calls == self.at
+        if hit:
+            raise KeyboardInterrupt
+        return self.real(dbapi_connection)
+
+
+@pytest.mark.db
+def test_ctrl_c_inside_any_commit_of_the_load_raises_it_and_frees_the_schema(engine, fresh_schema, monkeypatch):
+    # SQLAlchemy invalidates a connection when Ctrl-C lands inside its commit; the load's cleanup
+    # must then neither touch that connection (PendingRollbackError) nor leave the lock taken
+    spec = DataSpec(30)
+    counting = _InterruptedCommit(engine.dialect, None)
+    monkeypatch.setattr(engine.dialect, "do_commit", counting)
+    load_source(engine, spec, fresh_schema)
+    commits = counting.calls
+    assert commits >= 4
+    for at in range(1, commits + 1):
+        with engine.begin() as conn:  # each try starts from no load at all
+            conn.exec_driver_sql(f'DROP SCHEMA "{fresh_schema}" CASCADE; CREATE SCHEMA "{fresh_schema}"')
+        monkeypatch.setattr(engine.dialect, "do_commit", _InterruptedCommit(engine.dialect, at))
+        with pytest.raises(KeyboardInterrupt):
+            load_source(engine, spec, fresh_schema)
+        monkeypatch.setattr(engine.dialect, "do_commit", counting.real)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                                 (f"sessionbench.source:{fresh_schema}",))
+        report = load_source(engine, spec, fresh_schema)
+        with engine.connect() as conn:
+            assert scalar(conn, "SELECT count(*) FROM S.messages", fresh_schema) == report.rows["messages"], at

@@ -209,7 +209,9 @@ def load_source(bind: Engine | Connection, spec: DataSpec, schema: str, *,
         report = _saved_report(bind, spec, schema) or _fresh_load(bind, spec, schema, progress)
         bind.commit()
     except BaseException:
-        if _between_commands(bind):
+        # SQLAlchemy itself invalidates (closes) the connection when Ctrl-C lands inside one of its
+        # calls, a commit for one; its rollback then only clears the transaction and sends nothing
+        if bind.invalidated or _between_commands(bind):
             bind.rollback()
         else:
             _discard(bind)
