@@ -15,6 +15,7 @@ from bench import interrupts, redact
 from bench.plan import settings
 from bench.analysis.pooling import POOLED
 from bench.errors import UserError
+from bench.results import METRICS
 from bench.results.export import FORMATS as EXPORT_FORMATS
 
 
@@ -123,9 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="smallest change that counts as a regression or improvement (default 10%%)")
     compare.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                          help="text (default) | markdown: a table for a pull-request comment | json")
-    compare.add_argument("--metric", choices=("wall", "cpu", "unloaded"), default="wall",
+    compare.add_argument("--metric", choices=tuple(METRICS), default="wall",
                          help="wall: wall time per round (default); cpu: client + server CPU per round, which "
-                              "other processes barely move; unloaded: wall time less the time spent waiting for a CPU")
+                              "other processes barely move; unloaded: wall time less the time spent waiting for a CPU; "
+                              "paced: wall time at a fixed pace of the machine (each trial over the yardstick timed "
+                              "beside it, in runs that timed one)")
 
     from bench.gate.continuous import add_arguments as continuous_arguments
     continuous_arguments(sub.add_parser(

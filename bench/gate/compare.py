@@ -35,7 +35,9 @@ __all__ = ["compare_runs", "main_compare", "parse_threshold", "report_user_error
 FORMATS = ("text", "markdown", "json")
 METRIC_WORDS = {"wall": "wall time per round (median of each trial)",
                 "cpu": "CPU time per round, client and server backend",
-                "unloaded": "wall time per round less the time client and server waited for a CPU"}
+                "unloaded": "wall time per round less the time client and server waited for a CPU",
+                "paced": "wall time per round at a fixed pace of the machine (each trial's median over the "
+                         "yardstick timed before it, bench.measure.yardstick)"}
 
 
 def parse_threshold(text: str | float) -> float:
@@ -155,6 +157,15 @@ def report_user_error(exc: UserError, err: TextIO) -> int:
     return 2
 
 
+def _same_yardstick(docs: list[dict]) -> None:
+    """Paced times of two yardsticks are not comparable: every run must have timed the same one."""
+    versions = {results.run_info(doc).get("yardstick", {}).get("version") for doc in docs}
+    if len(versions) > 1:
+        shown = ", ".join(sorted("none" if v is None else str(v) for v in versions))
+        raise UserError(f"the runs timed different yardsticks (versions {shown}); paced times cannot be compared",
+                        "compare --metric wall, or re-run both sides with one sessionbench")
+
+
 def main_compare(
     base_paths: str | Path | list,
     new_paths: str | Path | list,
@@ -180,6 +191,8 @@ def main_compare(
             raise UserError("compare needs results files on both sides", "e.g. sessionbench compare BASE.json NEW.json")
         base_docs = [results.read(p) for p in base_paths]
         new_docs = [results.read(p) for p in new_paths]
+        if metric == "paced":
+            _same_yardstick(base_docs + new_docs)
         rows = compare_runs(base_docs, new_docs, threshold=threshold_value, metric=metric)
     except UserError as exc:
         return report_user_error(exc, err)

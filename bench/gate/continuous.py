@@ -35,6 +35,7 @@ from pathlib import Path
 
 from bench.plan import settings, shard
 from bench.errors import UserError
+from bench.results import METRICS
 
 # The run settings passed through to each side's `sessionbench run` (each side parses them itself).
 PASSED = ("backend", "image", "scale", "sessions", "syncing", "nodes_per_session", "seed", "rtt_ms",
@@ -65,7 +66,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="results/continuous",
                         help="results folder; base/ and head/ inside it (default results/continuous)")
     parser.add_argument("--threshold", default="10%", help="compare --threshold (default 10%%)")
-    parser.add_argument("--metric", choices=("wall", "cpu", "unloaded"), default="wall", help="compare --metric")
+    parser.add_argument("--metric", choices=tuple(METRICS), default="wall", help="compare --metric")
     parser.add_argument("--latency-gate", choices=("blocking", "advisory"), default="blocking",
                         help="advisory: a latency regression is reported, not in the exit code (check always blocks)")
     parser.add_argument("--summary", default=None, metavar="FILE",

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from bench.measure import counting, cpu, placement
+from bench.measure import counting, cpu, placement, yardstick
 from bench import measure
 from bench.analysis import stats
 from bench.plan.cases import Case
@@ -55,6 +55,7 @@ class CaseResult:
     usage: list = field(default_factory=list)            # bench.measure.cpu.Usage per round, per kept trial
     server_per_round: list = field(default_factory=list)  # server execution seconds, per kept trial
     trial_means: list = field(default_factory=list)      # mean wall seconds per round, per kept trial
+    yardsticks: list = field(default_factory=list)       # the yardstick's seconds before each kept trial's block
     positions: list = field(default_factory=list)        # where the case ran in each trial's order
     budget_limited: bool = False                         # fewer rounds or trials than asked: --case-budget
     ratio: tuple | None = None                           # (ratio, low, high) to the group's baseline
@@ -76,6 +77,8 @@ class CaseResult:
             "trial_medians_s": self.trial_medians,
             "trial_cpu_s": cpu if None not in cpu else None,
             "trial_unloaded_s": self.unloaded() if None not in cpu else None,
+            "trial_yardstick_s": self.yardsticks if self.yardsticks and None not in self.yardsticks else None,
+            "trial_paced_s": yardstick.paced(self.trial_medians, self.yardsticks),
             "cpu_s": median_or_none(cpu),
             "client_cpu_s": median_or_none([u.client_cpu_s for u in self.usage]),
             "server_cpu_s": median_or_none([u.server_cpu_s for u in self.usage]),
@@ -184,6 +187,7 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
             once = ready.warmup["over_budget_s"]
             result.durations, result.trial_medians, result.trial_means = [once], [once], [once]
             result.usage, result.server_per_round = [cpu.Usage(None, None, None, None)], [None]
+            result.yardsticks = [None]
             result.rounds_per_trial = 1
     prepared = {case: prepared[case] for case in order}
     if not prepared:
@@ -231,18 +235,21 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
         if not kept:  # every trial disturbed: keep what there is rather than nothing, and say so
             kept = [_block(prepared[case], results[case].rounds_per_trial, None, False)]
         result = results[case]
-        for durations, use, server in kept:
+        for durations, use, server, yard in kept:
             result.durations.extend(durations)
             result.trial_medians.append(statistics.median(durations))
             result.trial_means.append(statistics.fmean(durations))
             result.usage.append(use)
             result.server_per_round.append(server)
+            result.yardsticks.append(yard)
         result.counts = {**result.counts, "trials_discarded": discarded}
 
 
-def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool) -> tuple[list, cpu.Usage, float | None]:
-    """`rounds` timed rounds of one case: wall seconds each; CPU, CPU waits and server time per round."""
+def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool) -> tuple[list, cpu.Usage, float | None, float]:
+    """`rounds` timed rounds of one case: wall seconds each; CPU, CPU waits and server time per round;
+    the machine's pace just before them (bench.measure.yardstick)."""
     gc.collect()  # untimed: the block's rounds pay only for their own garbage
+    yard = yardstick.time_once()
     before = counting.server_totals(watch_conn) if server_times and watch_conn else None
     one_round = ready.one_round
     durations = []
@@ -256,7 +263,7 @@ def _block(ready: measure.Prepared, rounds: int, watch_conn, server_times: bool)
     if before is not None:
         spent = counting.server_totals(watch_conn).since(before)
         server = spent.exec_s / rounds if spent is not None else None
-    return durations, use, server
+    return durations, use, server, yard
 
 
 def _ratios_to_baseline(results: dict[Case, CaseResult]) -> None:

