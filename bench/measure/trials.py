@@ -56,6 +56,7 @@ class CaseResult:
     server_per_round: list = field(default_factory=list)  # server execution seconds, per kept trial
     trial_means: list = field(default_factory=list)      # mean wall seconds per round, per kept trial
     yardsticks: list = field(default_factory=list)       # the yardstick's seconds before each kept trial's block
+    paces: list = field(default_factory=list)            # per kept trial, the median yardstick of the group's blocks
     positions: list = field(default_factory=list)        # where the case ran in each trial's order
     budget_limited: bool = False                         # fewer rounds or trials than asked: --case-budget
     ratio: tuple | None = None                           # (ratio, low, high) to the group's baseline
@@ -78,7 +79,7 @@ class CaseResult:
             "trial_cpu_s": cpu if None not in cpu else None,
             "trial_unloaded_s": self.unloaded() if None not in cpu else None,
             "trial_yardstick_s": self.yardsticks if self.yardsticks and None not in self.yardsticks else None,
-            "trial_paced_s": yardstick.paced(self.trial_medians, self.yardsticks),
+            "trial_paced_s": yardstick.paced(self.trial_medians, self.paces),
             "cpu_s": median_or_none(cpu),
             "client_cpu_s": median_or_none([u.client_cpu_s for u in self.usage]),
             "server_cpu_s": median_or_none([u.server_cpu_s for u in self.usage]),
@@ -187,7 +188,7 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
             once = ready.warmup["over_budget_s"]
             result.durations, result.trial_medians, result.trial_means = [once], [once], [once]
             result.usage, result.server_per_round = [cpu.Usage(None, None, None, None)], [None]
-            result.yardsticks = [None]
+            result.yardsticks = result.paces = [None]
             result.rounds_per_trial = 1
     prepared = {case: prepared[case] for case in order}
     if not prepared:
@@ -231,10 +232,14 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
                     blocks[case].append(block)
     finally:
         gc.unfreeze()  # the set-up's objects go back to the collector, also on error
+    if not any(blocks.values()):  # every trial disturbed: keep what there is rather than nothing, and say so
+        blocks = {case: [_block(ready, results[case].rounds_per_trial, None, False)] for case, ready in prepared.items()}
+    # The pace of each kept trial: the median of its blocks' yardsticks (one block's is a few ms, and noisier)
+    trials_kept = len(next(iter(blocks.values())))
+    paces = [statistics.median(kept[trial][3] for kept in blocks.values()) for trial in range(trials_kept)]
     for case, kept in blocks.items():
-        if not kept:  # every trial disturbed: keep what there is rather than nothing, and say so
-            kept = [_block(prepared[case], results[case].rounds_per_trial, None, False)]
         result = results[case]
+        result.paces = list(paces)
         for durations, use, server, yard in kept:
             result.durations.extend(durations)
             result.trial_medians.append(statistics.median(durations))

@@ -6,7 +6,8 @@ process, and its CPU seconds moved with its wall time, client and server alike (
 "The machine's pace"). Trials interleave the variants of one run, so ratios inside a run do not
 see it; two runs compared by `compare` do. This work is timed once before each block of rounds, on
 the same CPU as the block, so each trial's median can be read at a fixed pace: the `paced` metric,
-the median times NOMINAL_S over what the yardstick took (`trial_paced_s`).
+the median times NOMINAL_S over the trial's pace, the median yardstick of the group's blocks in that
+trial (`trial_paced_s`; each block's own time is `trial_yardstick_s`).
 
 The work never changes within a VERSION; compare refuses to pace two sides of different versions.
 It is pure Python of the kinds the client spends its rounds on (attribute and dict access, small
@@ -53,11 +54,11 @@ def time_once() -> float:
     return taken
 
 
-def paced(medians: list[float], yardsticks: list[float | None]) -> list[float] | None:
-    """Each trial's median at the fixed pace: median x NOMINAL_S / its yardstick; None without yardsticks."""
-    if not yardsticks or len(yardsticks) != len(medians) or any(not y for y in yardsticks):
+def paced(medians: list[float], paces: list[float | None]) -> list[float] | None:
+    """Each trial's median at the fixed pace: median x NOMINAL_S / the trial's pace; None without paces."""
+    if not paces or len(paces) != len(medians) or any(not pace for pace in paces):
         return None
-    return [median * NOMINAL_S / yard for median, yard in zip(medians, yardsticks)]
+    return [median * NOMINAL_S / pace for median, pace in zip(medians, paces)]
 
 
 def describe() -> dict:

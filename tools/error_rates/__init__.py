@@ -29,6 +29,7 @@ import os
 import sys
 from pathlib import Path
 
+from bench import results
 from bench.measure import injected
 from tools.error_rates import gate_errors, injected_size, runner, sections
 
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --size: the SESSIONBENCH_TEST_SLOWDOWN value (default: the first of --workloads "
                              "at --slowdown), e.g. 'dashboard[loading=selectin]=0.25'; a fraction of 0 slows "
                              "nothing: an A/A at the same schedule (section aa-...)")
+    parser.add_argument("--metric", choices=tuple(results.METRICS), default="wall",
+                        help="with --size: the compare --metric the sizes are read in (default wall); the runs "
+                             "stored in --work are read again, none is added when they are all there")
     parser.add_argument("--injected-log", metavar="FILE",
                         help="summarise a SESSIONBENCH_TEST_SLOWDOWN_LOG file per case (no runs, no doc)")
     options = parser.parse_args(argv)
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                  else f"{what}{how}, idle machine")
         block = injected_size.size_report(done, options, title)
         section = "-".join(["aa" if unchanged else "size", *([f"parts{options.parts}"] if options.parts > 1 else []),
-                            "busy" if options.busy else "idle"])
+                            *([options.metric] if options.metric != "wall" else []), "busy" if options.busy else "idle"])
         sections.write_doc(Path(options.doc), section, block)
         print(block)
         return 0

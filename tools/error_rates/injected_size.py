@@ -72,8 +72,9 @@ def size_report(done: dict, options, title: str) -> str:
     """The measured size of every slowed benchmark, against the slowdown it was given: each within
     +/-0.07 of it, their median within +/-0.03; and the bystanders compare flagged."""
     per_side = min(len(done["base"]), len(done["new"]))
+    metric = getattr(options, "metric", "wall")
     rows = compare.compare_runs([results.read(Path(p)) for p in done["base"][:per_side]],
-                                [results.read(Path(p)) for p in done["new"][:per_side]])
+                                [results.read(Path(p)) for p in done["new"][:per_side]], metric=metric)
     slowed = sorted((r for r in rows if slowed_by(done["spec"], r)), key=lambda r: (r.workload, r.param or "", r.variant or ""))
     targets = injected.parse_targets(done["spec"])
     aimed = {float(t.value) for t in targets if t.value}
@@ -86,7 +87,7 @@ def size_report(done: dict, options, title: str) -> str:
              "alternated"
              f"{_parts_words(done.get('parts', 1))}, each "
              f"`sessionbench run --only workload={options.workloads}`; ratio = compare's head / base (geometric "
-             "means of the runs), wall time."]
+             f"means of the runs), {compare.METRIC_WORDS[metric] if metric != 'wall' else 'wall time'}."]
     if not slowed:  # a fraction of 0 slows nothing: an A/A at the same schedule, every benchmark unchanged
         detects = sorted(r.detectable for r in rows if r.detectable is not None)
         lines += ["", f"Nothing slowed (A/A): compare exits {int(rule.has_regression(rows))}; flagged "
