@@ -296,6 +296,34 @@ def test_a_real_slowdown_reaches_every_timed_round_and_compare_sees_it(database_
     assert done.returncode in (0, 1), done.stderr
     ratios = [row["ratio"] for row in json.loads(done.stdout)["rows"]]
     assert ratios and all(ratio > 1 for ratio in ratios), ratios
+    # at the machine's pace too: the injected work is inside the rounds, never in the yardstick beside them
+    paced = sessionbench("compare", str(base), str(slow), "--format", "json", "--metric", "paced")
+    assert paced.returncode in (0, 1), paced.stderr
+    ratios = [row["ratio"] for row in json.loads(paced.stdout)["rows"]]
+    assert ratios and all(ratio > 1 for ratio in ratios), ratios
+
+
+def test_paced_times_of_different_yardsticks_are_not_compared(tmp_path, capsys):
+    docs = []
+    for number, version in enumerate((1, 2, None)):
+        bench = make_bench()
+        bench["extra_info"]["trial_paced_s"] = [0.02, 0.021, 0.019]
+        doc = make_doc(bench)
+        if version is not None:
+            doc["sessionbench"]["yardstick"] = {"version": version, "nominal_s": 0.001, "median_s": 0.0006}
+        docs.append(write_run(tmp_path, doc, f"run-{number}.json"))
+    assert cli_main(["compare", str(docs[0]), str(docs[0]), "--metric", "paced"]) == 0
+    capsys.readouterr()
+    for other, shown in ((docs[1], "versions 1, 2"), (docs[2], "versions 1, none")):
+        assert cli_main(["compare", str(docs[0]), str(other), "--metric", "paced"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert shown in err[0] and err[-1] == "  try: compare --metric wall, or re-run both sides with one sessionbench", err
+    # a run of a sessionbench before the yardstick has wall times only: paced is refused, not guessed
+    old = make_doc()
+    old["sessionbench"]["yardstick"] = {"version": 1, "nominal_s": 0.001, "median_s": 0.0006}
+    assert cli_main(["compare", str(write_run(tmp_path, old, "old.json")), str(docs[0]), "--metric", "paced"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "has no paced values on one side" in err[0] and "times the yardstick" in err[-1], err
 
 
 def test_a_run_that_measured_nothing_fails(tmp_path, capsys):

@@ -5,12 +5,13 @@ Facts only (orders, counts, catalog state, which statistics moved), never timing
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from bench.measure import counting, cpu, trials
+from bench.measure import counting, cpu, trials, yardstick
 from bench import measure
 from bench.plan.cases import Case, all_cases
 from bench.workloads import load_all
@@ -64,6 +65,13 @@ def test_a_group_runs_every_variant_in_every_trial_in_a_new_random_order(state, 
         # the embedded backend is a process of this machine: its CPU time is read, and it is never zero
         assert all(u.server_cpu_s > 0 and u.client_cpu_s > 0 and u.wait_s >= 0 for u in result.usage)
         assert len(result.unloaded()) == 6
+    # each block was preceded by the yardstick; each trial's pace is the median of its six blocks' yardsticks
+    paces = [statistics.median(results[c].yardsticks[t] for c in cases) for t in range(6)]
+    for case in cases:
+        columns = results[case].columns()
+        assert len(columns["trial_yardstick_s"]) == 6 and all(y > 0 for y in columns["trial_yardstick_s"])
+        assert columns["trial_paced_s"] == pytest.approx(
+            [m * yardstick.NOMINAL_S / p for m, p in zip(results[case].trial_medians, paces)], rel=1e-12)
     baseline = next(results[c] for c in cases if c.variant.label == "baseline")
     assert baseline.ratio == pytest.approx((1.0, 1.0, 1.0))
     for case in cases:
@@ -233,6 +241,8 @@ def test_a_case_over_its_budget_is_measured_once_by_its_counting_round_and_says_
         assert result.error is None and result.budget_limited
         assert len(result.durations) == 1 and result.warmup["warmup_rounds"] == 0
         assert result.columns()["budget_limited"] is True and result.counts["statements"] > 0
+        # no block, so no yardstick: its time is not paced rather than paced by a guess
+        assert result.columns()["trial_yardstick_s"] is None and result.columns()["trial_paced_s"] is None
     baseline, other = (results[c] for c in cases)
     assert baseline.ratio[1:] == (None, None) and other.ratio[1:] == (None, None)  # no interval from one trial
 

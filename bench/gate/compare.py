@@ -33,6 +33,9 @@ from bench.results import label_of as identity_label
 __all__ = ["compare_runs", "main_compare", "parse_threshold", "report_user_error", "setup_notes"]
 
 FORMATS = ("text", "markdown", "json")
+NO_VALUES_HINT = {"cpu": "compare --metric wall, or re-run with the embedded backend (CPU is read there)",
+                  "paced": "compare --metric wall, or re-run that side with a sessionbench that times the yardstick "
+                           "(trial_paced_s)"}
 METRIC_WORDS = {"wall": "wall time per round (median of each trial)",
                 "cpu": "CPU time per round, client and server backend",
                 "unloaded": "wall time per round less the time client and server waited for a CPU",
@@ -97,7 +100,7 @@ def compare_runs(base_docs, new_docs, *, threshold: float = 0.10, family_alpha: 
     for i, (base_values, _, new_values, _) in sides.items():
         if not base_values or not new_values:
             raise UserError(f"{identity_label(i, with_data=show_data)} has no {metric} values on one side",
-                            "compare --metric wall, or re-run with the embedded backend (CPU is read there)")
+                            NO_VALUES_HINT.get(metric, NO_VALUES_HINT["cpu"]))
     priors = workload_priors(sides)
     # One run per side: the spread between runs it cannot show, each side's from its own trials (run_spread).
     run_variance = sum(run_spread(docs, metric, per_trial_spread=run_spread_per_trial_spread,
