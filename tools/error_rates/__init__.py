@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             done = runner.measure_size(options)
         unchanged = not any(t.value and float(t.value) > 0 for t in injected.parse_targets(options.slowed))
         what = "Both sides unchanged (A/A)" if unchanged else "Injected slowdown's measured size"
-        how = f", each run in {options.parts} parts" if options.parts > 1 else ""
+        how = (f", each run in {options.parts} parts" if options.parts > 1 else "") + (
+            f", compare --metric {options.metric}" if options.metric != "wall" else "")
         title = (f"{what}{how}, busy: one CPU-bound process per core beside the runs" if options.busy
                  else f"{what}{how}, idle machine")
         block = injected_size.size_report(done, options, title)
