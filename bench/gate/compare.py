@@ -174,11 +174,14 @@ def main_compare(
     new_paths: str | Path | list,
     threshold: float | str,
     fmt: str,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     metric: str = "wall",
 ) -> int:
-    """Print the comparison; 1 if anything regressed, 0 if not, 2 on unusable input."""
+    """Print the comparison; 1 if anything regressed, 0 if not, 2 on unusable input. `out` and `err` are
+    the streams of the moment the call is made (sys.stdout, sys.stderr) unless given: a stream bound at
+    import would miss the redaction the command line puts around them."""
+    out, err = out or sys.stdout, err or sys.stderr
     base_paths = [base_paths] if isinstance(base_paths, (str, Path)) else list(base_paths)
     new_paths = [new_paths] if isinstance(new_paths, (str, Path)) else list(new_paths)
     try:

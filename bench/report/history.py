@@ -177,9 +177,11 @@ def _check_out(folder: Path) -> None:
                         "pass a writable folder as --out")
 
 
-def main_history(paths: Sequence[str | Path], out_dir: str | Path, out: TextIO = sys.stdout,
-                 err: TextIO = sys.stderr) -> int:
-    """Print one trend table per benchmark and write history.png (one panel per workload)."""
+def main_history(paths: Sequence[str | Path], out_dir: str | Path, out: TextIO | None = None,
+                 err: TextIO | None = None) -> int:
+    """Print one trend table per benchmark and write history.png (one panel per workload); `out` and
+    `err` are sys.stdout and sys.stderr of the moment of the call unless given."""
+    out, err = out or sys.stdout, err or sys.stderr
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never open a window
