@@ -318,6 +318,14 @@ def test_paced_times_of_different_yardsticks_are_not_compared(tmp_path, capsys):
         assert cli_main(["compare", str(docs[0]), str(other), "--metric", "paced"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert shown in err[0] and err[-1] == "  try: compare --metric wall, or re-run both sides with one sessionbench", err
+    # a yardstick block from elsewhere that is not one: one line and exit 2, no traceback
+    for junk in ("junk", {"version": "1"}, {"version": True}):
+        bad = make_doc(make_bench())
+        bad["sessionbench"]["yardstick"] = junk
+        assert cli_main(["compare", str(docs[0]), str(write_run(tmp_path, bad, "bad.json")), "--metric", "paced"]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "sessionbench.yardstick is not an object" in err, err
+        (tmp_path / "bad.json").unlink()
     # a run of a sessionbench before the yardstick has wall times only: paced is refused, not guessed
     old = make_doc()
     old["sessionbench"]["yardstick"] = {"version": 1, "nominal_s": 0.001, "median_s": 0.0006}

@@ -50,7 +50,8 @@ def _logs(doc: dict) -> dict[str, dict[str, float]]:
         info = bench.get("extra_info", {})
         if info.get("trial_yardstick_s") and info.get("trial_medians_s"):
             groups.setdefault((info["workload"], info.get("param")), []).append(bench)
-    run_yard = results.run_info(doc).get("yardstick", {}).get("median_s")
+    block = results.run_info(doc).get("yardstick")
+    run_yard = block.get("median_s") if isinstance(block, dict) else None
     out = {}
     for benches in groups.values():
         trials = min(len(b["extra_info"]["trial_yardstick_s"]) for b in benches)

@@ -162,7 +162,7 @@ def report_user_error(exc: UserError, err: TextIO) -> int:
 
 def _same_yardstick(docs: list[dict]) -> None:
     """Paced times of two yardsticks are not comparable: every run must have timed the same one."""
-    versions = {results.run_info(doc).get("yardstick", {}).get("version") for doc in docs}
+    versions = {results.yardstick_version(doc) for doc in docs}
     if len(versions) > 1:
         shown = ", ".join(sorted("none" if v is None else str(v) for v in versions))
         raise UserError(f"the runs timed different yardsticks (versions {shown}); paced times cannot be compared",

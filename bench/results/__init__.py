@@ -128,6 +128,19 @@ def sizes_of(info: dict) -> list[int]:
                    and not isinstance(size.get("sessions"), bool)}) if isinstance(sizes, list) else []
 
 
+def yardstick_version(doc: dict) -> int | None:
+    """The version of the yardstick a run timed (bench.measure.yardstick); None for a run that timed none.
+    A block that is not an object with a whole-number version is a UserError: the file came from elsewhere."""
+    block = run_info(doc).get("yardstick")
+    if block is None:
+        return None
+    version = block.get("version") if isinstance(block, dict) else None
+    if type(version) is not int:
+        raise UserError("a results file's sessionbench.yardstick is not an object with a whole-number version",
+                        "re-run that side with sessionbench, or compare --metric wall")
+    return version
+
+
 def set_run_info(doc: dict, info: dict) -> None:
     """Put the run's block into a document being written (the benchmarks' conftest, at the end of a run)."""
     doc["sessionbench"] = info
