@@ -188,7 +188,7 @@ def _run_trials(state, prepared, results, *, max_time, min_rounds, trials, seed,
             once = ready.warmup["over_budget_s"]
             result.durations, result.trial_medians, result.trial_means = [once], [once], [once]
             result.usage, result.server_per_round = [cpu.Usage(None, None, None, None)], [None]
-            result.yardsticks = result.paces = [None]
+            result.yardsticks, result.paces = [None], [None]
             result.rounds_per_trial = 1
     prepared = {case: prepared[case] for case in order}
     if not prepared:
